@@ -1,1 +1,16 @@
-Console.WriteLine(SharpLM.Placeholder.Sum());
+using System.CommandLine;
+using SharpLM.Cli;
+using SharpLM.Cli.Commands;
+
+// `sharplm`: the command line over the SharpLM library. Each verb lives in Commands/ and only parses options,
+// calls the library and prints; errors become one line on stderr and a non-zero exit code.
+var root = new RootCommand("SharpLM: pre-train, sample and evaluate language models in C#.")
+{
+    TokenizerCommand.Create(),
+    DataCommand.Create(),
+    PretrainCommand.Create(),
+    SampleCommand.Create(),
+    EvalCommand.Create(),
+};
+root.Options.Add(CliErrors.Verbose);
+return CliErrors.Run(root, args);

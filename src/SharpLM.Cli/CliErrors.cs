@@ -1,0 +1,34 @@
+using System.CommandLine;
+
+namespace SharpLM.Cli;
+
+/// <summary>
+/// Turns failures into what a user can act on: one line naming the file or option and the problem, exit code 1
+/// (2 for a command line that does not parse). The stack trace appears only with --verbose.
+/// </summary>
+public static class CliErrors
+{
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces for errors.", Recursive = true };
+
+    public static int Run(RootCommand root, string[] args)
+    {
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"error: {parsed.Errors[0].Message} (see --help)");
+            return 2;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            Exception shown = e is AggregateException { InnerException: not null } a ? a.InnerException! : e;
+            string message = shown is InvalidInputException ? shown.Message : $"{shown.GetType().Name}: {shown.Message}";
+            Console.Error.WriteLine($"error: {message.ReplaceLineEndings(" ")}");
+            if (parsed.GetValue(Verbose)) Console.Error.WriteLine(shown);
+            return shown is OperationCanceledException ? 130 : 1;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SharpLM.Data;
+
+/// <summary>
+/// Draws random windows of block_size+1 tokens from a shard: inputs are the first block_size tokens, targets the
+/// same window shifted by one (nanoGPT's get_batch). Seeded, and its state is saved in checkpoints.
+/// </summary>
+public sealed class BatchSampler
+{
+    readonly TokenShard shard;
+    readonly int batchSize, blockSize;
+    readonly long[] buffer;
+
+    public BatchSampler(TokenShard shard, int batchSize, int blockSize, ulong seed)
+    {
+        if (shard.Count <= blockSize)
+            throw InvalidInputException.ForFile(shard.Path, $"holds {shard.Count} tokens, fewer than block_size+1 = {blockSize + 1}");
+        this.shard = shard;
+        this.batchSize = batchSize;
+        this.blockSize = blockSize;
+        Random = new SplitMix64(seed);
+        buffer = new long[blockSize + 1];
+    }
+
+    public SplitMix64 Random { get; }
+
+    /// <summary>Inputs and targets, int64 [batch, block_size], on <paramref name="device"/>.</summary>
+    public (Tensor X, Tensor Y) Next(Device device)
+    {
+        var x = new long[batchSize * blockSize];
+        var y = new long[batchSize * blockSize];
+        for (int b = 0; b < batchSize; b++)
+        {
+            long start = Random.NextLong(shard.Count - blockSize);
+            shard.CopyTo(start, buffer);
+            Array.Copy(buffer, 0, x, b * blockSize, blockSize);
+            Array.Copy(buffer, 1, y, b * blockSize, blockSize);
+        }
+        long[] shape = { batchSize, blockSize };
+        return (tensor(x, shape).to(device), tensor(y, shape).to(device));
+    }
+}

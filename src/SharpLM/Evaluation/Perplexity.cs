@@ -1,0 +1,77 @@
+using System.Text;
+using SharpLM.Modeling;
+using SharpLM.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpLM.Evaluation;
+
+/// <summary>Perplexity of a text under a model, with the byte- and token-normalised forms.</summary>
+public sealed record PerplexityResult
+{
+    public required long Tokens { get; init; }
+    /// <summary>Tokens that were predicted (all but the first).</summary>
+    public required long PredictedTokens { get; init; }
+    public required long Bytes { get; init; }
+    public required double NllSum { get; init; }
+    /// <summary>exp(mean negative log-likelihood per predicted token).</summary>
+    public required double Perplexity { get; init; }
+    public required double BitsPerToken { get; init; }
+    /// <summary>Total negative log-likelihood in bits over the UTF-8 bytes it covers: comparable across tokenizers.</summary>
+    public required double BitsPerByte { get; init; }
+}
+
+/// <summary>
+/// Scores a text in consecutive windows of block_size targets; every token after the first is predicted exactly
+/// once, each window starting with fresh context (non-overlapping evaluation, as nanoGPT's estimate_loss).
+/// </summary>
+public static class Perplexity
+{
+    public static PerplexityResult Evaluate(Gpt model, ITokenizer tokenizer, string text, Device device, int batchSize = 8)
+    {
+        int[] ids = tokenizer.Encode(text);
+        if (ids.Length < 2) throw new InvalidInputException("perplexity: text must encode to at least two tokens");
+        int t = model.Config.BlockSize;
+        model.eval();
+        double nll = 0;
+        var windows = new List<int>();
+        for (int start = 0; start < ids.Length - 1; start += t) windows.Add(start);
+
+        using (inference_mode())
+        {
+            for (int w = 0; w < windows.Count; w += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                // Windows of equal length batch together; only the last may be shorter, so it goes alone.
+                var group = windows.Skip(w).Take(batchSize).ToList();
+                var full = group.Where(s => s + t < ids.Length).ToList();
+                foreach (var batch in full.Count == group.Count ? new[] { group } : new[] { full, group.Except(full).ToList() })
+                {
+                    if (batch.Count == 0) continue;
+                    int len = Math.Min(t, ids.Length - 1 - batch[0]);
+                    var x = new long[batch.Count * len];
+                    var y = new long[batch.Count * len];
+                    for (int b = 0; b < batch.Count; b++)
+                        for (int i = 0; i < len; i++)
+                        {
+                            x[b * len + i] = ids[batch[b] + i];
+                            y[b * len + i] = ids[batch[b] + i + 1];
+                        }
+                    Tensor logits = model.forward(tensor(x, new long[] { batch.Count, len }).to(device));
+                    Tensor loss = F.cross_entropy(logits.view(-1, logits.shape[^1]).to(ScalarType.Float32),
+                        tensor(y).to(device), reduction: nn.Reduction.Sum);
+                    nll += loss.item<float>();
+                }
+            }
+        }
+        long predicted = ids.Length - 1;
+        long bytes = Encoding.UTF8.GetByteCount(text) - Encoding.UTF8.GetByteCount(tokenizer.Decode(ids.AsSpan(0, 1)));
+        return new PerplexityResult
+        {
+            Tokens = ids.Length, PredictedTokens = predicted, Bytes = bytes, NllSum = nll,
+            Perplexity = Math.Exp(nll / predicted), BitsPerToken = nll / predicted / Math.Log(2),
+            BitsPerByte = nll / Math.Log(2) / Math.Max(1, bytes),
+        };
+    }
+}

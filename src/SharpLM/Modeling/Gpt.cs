@@ -1,0 +1,105 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpLM.Modeling;
+
+/// <summary>
+/// GPT: a causal Transformer decoder. Token and learned position embeddings → n_layer pre-norm blocks → final
+/// norm → logits over the vocabulary (tied to the token embedding by default). Read top to bottom like nanoGPT.
+/// </summary>
+public sealed class Gpt : nn.Module<Tensor, Tensor>
+{
+    readonly Embedding wte, wpe;
+    readonly Dropout? drop;
+    readonly ModuleList<TransformerBlock> h;
+    readonly nn.Module<Tensor, Tensor> ln_f;
+    readonly Linear? lm_head;
+
+    public Gpt(ModelConfig config) : base(nameof(Gpt))
+    {
+        Config = config.Validate();
+        wte = nn.Embedding(config.VocabSize, config.NEmbd);
+        wpe = nn.Embedding(config.BlockSize, config.NEmbd);
+        if (config.Dropout > 0) drop = nn.Dropout(config.Dropout);
+        h = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config)).ToArray());
+        ln_f = Norms.Create(config);
+        // Tied weights are not a second module: a shared Parameter would be listed twice and updated twice.
+        if (!config.TieEmbeddings) lm_head = nn.Linear(config.NEmbd, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        InitializeWeights();
+    }
+
+    public ModelConfig Config { get; }
+
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>Logits [B, T, V] for token ids <paramref name="idx"/> [B, T].</summary>
+    public override Tensor forward(Tensor idx) => Forward(idx, null);
+
+    /// <summary>
+    /// With a <paramref name="cache"/>, <paramref name="idx"/> holds only the new tokens; their positions continue
+    /// from <see cref="KvCache.Length"/>, and the cache is extended.
+    /// </summary>
+    public Tensor Forward(Tensor idx, KvCache? cache)
+    {
+        long t = idx.shape[1];
+        int start = cache?.Length ?? 0;
+        if (start + t > Config.BlockSize)
+            throw new ArgumentException($"sequence of {start + t} tokens exceeds the context length {Config.BlockSize}");
+
+        Tensor pos = arange(start, start + t, dtype: ScalarType.Int64, device: idx.device);
+        Tensor x = wte.forward(idx) + wpe.forward(pos);
+        if (drop is not null) x = drop.forward(x);
+        for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, cache, i);
+        cache?.Advance((int)t);
+        x = ln_f.forward(x);
+        return lm_head is null ? F.linear(x, wte.weight!) : lm_head.forward(x);
+    }
+
+    /// <summary>Mean next-token cross-entropy of <paramref name="idx"/> against <paramref name="targets"/> ([B, T]).</summary>
+    public Tensor Loss(Tensor idx, Tensor targets)
+    {
+        Tensor logits = forward(idx);
+        return F.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1));
+    }
+
+    /// <summary>
+    /// Training FLOPs per token (PaLM appendix B, as nanoGPT): 6·N for the weights (N without position
+    /// embeddings) plus 12·L·T·C for attention scores and values, forward and backward.
+    /// </summary>
+    public double TrainingFlopsPerToken()
+    {
+        long n = ParameterCount - wpe.weight!.numel();
+        return 6.0 * n + 12.0 * Config.NLayer * Config.BlockSize * Config.NEmbd;
+    }
+
+    /// <summary>
+    /// GPT-2 initialisation: Linear and Embedding weights ~ N(0, 0.02), biases 0, norms at (1, 0); projections
+    /// that write into the residual stream use std 0.02/√(2·n_layer) so its variance does not grow with depth.
+    /// </summary>
+    void InitializeWeights()
+    {
+        using var _ = no_grad();
+        double std = Config.InitStd;
+        foreach (var (_, module) in named_modules())
+        {
+            if (module is Linear linear)
+            {
+                nn.init.normal_(linear.weight!, 0, std);
+                if (linear.bias is not null) nn.init.zeros_(linear.bias);
+            }
+            else if (module is Embedding embedding)
+            {
+                nn.init.normal_(embedding.weight!, 0, std);
+            }
+        }
+        double residualStd = std / Math.Sqrt(2.0 * Config.NLayer);
+        foreach (var block in h)
+        {
+            nn.init.normal_(block.Attention.OutputProjection.weight!, 0, residualStd);
+            nn.init.normal_(block.FeedForward.OutputProjection.weight!, 0, residualStd);
+        }
+    }
+}

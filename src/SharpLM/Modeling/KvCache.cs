@@ -1,0 +1,54 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SharpLM.Modeling;
+
+/// <summary>
+/// Keys and values of every layer for the positions already processed, so that generating one more token costs
+/// one position's work instead of the whole prefix. Buffers are preallocated to the context length and filled in
+/// place; <see cref="Length"/> says how many positions are valid.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    readonly Tensor[] keys, values;
+
+    public KvCache(ModelConfig config, long batch, Device device, ScalarType dtype)
+    {
+        Capacity = config.BlockSize;
+        keys = new Tensor[config.NLayer];
+        values = new Tensor[config.NLayer];
+        for (int i = 0; i < config.NLayer; i++)
+        {
+            // Created outside any step's dispose scope and detached from it: the cache outlives each step.
+            keys[i] = zeros(new long[] { batch, config.KvHeads, Capacity, config.HeadDim }, dtype, device).DetachFromDisposeScope();
+            values[i] = zeros(new long[] { batch, config.KvHeads, Capacity, config.HeadDim }, dtype, device).DetachFromDisposeScope();
+        }
+    }
+
+    public int Capacity { get; }
+
+    /// <summary>Number of cached positions.</summary>
+    public int Length { get; private set; }
+
+    /// <summary>Appends <paramref name="k"/>/<paramref name="v"/> ([B, H, T, D]) at the current length for one layer and returns all cached keys and values.</summary>
+    internal (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
+    {
+        long t = k.shape[2];
+        if (Length + t > Capacity) throw new InvalidOperationException($"KV cache overflow: {Length} + {t} > {Capacity}");
+        keys[layer].narrow(2, Length, t).copy_(k);
+        values[layer].narrow(2, Length, t).copy_(v);
+        return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
+    }
+
+    /// <summary>Called once per forward pass, after every layer has appended its <paramref name="t"/> new positions.</summary>
+    internal void Advance(int t) => Length += t;
+
+    /// <summary>Forgets all positions (buffers are reused).</summary>
+    public void Clear() => Length = 0;
+
+    public void Dispose()
+    {
+        foreach (var t in keys) t.Dispose();
+        foreach (var t in values) t.Dispose();
+    }
+}

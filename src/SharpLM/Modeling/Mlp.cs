@@ -1,0 +1,31 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SharpLM.Modeling;
+
+/// <summary>Position-wise feed-forward network: Linear → GELU → Linear, hidden width mlp_ratio × n_embd.</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    readonly Linear c_fc, c_proj;
+    readonly nn.Module<Tensor, Tensor> act;
+    readonly Dropout? dropout;
+
+    public Mlp(ModelConfig config) : base(nameof(Mlp))
+    {
+        int hidden = config.MlpRatio * config.NEmbd;
+        c_fc = nn.Linear(config.NEmbd, hidden, hasBias: config.Bias);
+        act = Activations.Create(config.Activation);
+        c_proj = nn.Linear(hidden, config.NEmbd, hasBias: config.Bias);
+        if (config.Dropout > 0) dropout = nn.Dropout(config.Dropout);
+        RegisterComponents();
+    }
+
+    internal Linear OutputProjection => c_proj;
+
+    public override Tensor forward(Tensor x)
+    {
+        Tensor y = c_proj.forward(act.forward(c_fc.forward(x)));
+        return dropout is null ? y : dropout.forward(y);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SharpLM.Runtime;
+
+/// <summary>One JSON convention for every file SharpLM writes: snake_case names (as nanoGPT / Hugging Face configs), indented.</summary>
+public static class Json
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    /// <summary>Single-line form for JSONL logs.</summary>
+    public static readonly JsonSerializerOptions Line = new(Options) { WriteIndented = false };
+
+    /// <summary>Reads and deserialises a JSON file; any failure becomes a one-line error naming the file.</summary>
+    public static T ReadFile<T>(string path)
+    {
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "file not found");
+        try
+        {
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Options)
+                ?? throw InvalidInputException.ForFile(path, "file is empty (JSON null)");
+        }
+        catch (JsonException e)
+        {
+            throw InvalidInputException.ForFile(path, $"not valid {typeof(T).Name} JSON: {e.Message.Split('\n')[0]}", e);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace SharpLM.Tokenization;
+
+/// <summary>
+/// Byte-level BPE, as in GPT-2: text → special tokens cut out → GPT-2 pre-tokens → UTF-8 bytes → one base token per
+/// byte → merges applied in rank order. Any Unicode string encodes (there is no unknown token) and decodes back
+/// exactly. Encoding follows Hugging Face tokenizers' BPE model step for step, so both give the same ids for the same
+/// <c>tokenizer.json</c>. Instances are immutable and safe to use from several threads.
+/// </summary>
+public sealed class BpeTokenizer : ITokenizer
+{
+    /// <summary>GPT-2's document separator; if it is one of the special tokens it is <see cref="EndOfTextId"/>.</summary>
+    public const string EndOfText = "<|endoftext|>";
+
+    // Encoding a word is the slow part, and natural text repeats words constantly, so results are cached by word.
+    // The cap keeps memory bounded on endless streams of new words (numbers, hashes): beyond it we just recompute.
+    const int MaxCachedWords = 100_000;
+
+    readonly string[] vocab;
+    readonly (string Left, string Right)[] merges;
+    readonly string[] specialTokens;
+    readonly Dictionary<string, int> idOfToken;
+    readonly Dictionary<(int Left, int Right), (int Rank, int Merged)> mergeOf = new();
+    readonly int[] byteToId = new int[256];
+    readonly byte[][] idToBytes;
+    readonly Dictionary<string, int> specialIds = new(StringComparer.Ordinal);
+    readonly SpecialTokenSplitter splitter;
+    readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> cacheBySpan;
+    int cachedWords;
+
+    /// <param name="vocab">Token of each id: byte-level symbols (see <see cref="ByteLevelAlphabet"/>) for ordinary
+    /// tokens, plain text for special tokens. Must contain all 256 byte symbols.</param>
+    /// <param name="merges">Merge rules, highest priority first; each pair's concatenation must be in the vocab.</param>
+    /// <param name="specialTokens">Tokens (also in <paramref name="vocab"/>) matched verbatim in text before BPE.</param>
+    /// <exception cref="ArgumentException">The three do not fit together.</exception>
+    public BpeTokenizer(IReadOnlyList<string> vocab, IReadOnlyList<(string Left, string Right)> merges, IReadOnlyList<string> specialTokens)
+    {
+        this.vocab = vocab.ToArray();
+        this.merges = merges.ToArray();
+        this.specialTokens = specialTokens.ToArray();
+
+        var ids = idOfToken = new Dictionary<string, int>(this.vocab.Length, StringComparer.Ordinal);
+        for (int id = 0; id < this.vocab.Length; id++)
+            if (!ids.TryAdd(this.vocab[id], id)) throw new ArgumentException($"token '{this.vocab[id]}' appears twice in the vocab (ids {ids[this.vocab[id]]} and {id})");
+
+        foreach (string special in this.specialTokens)
+        {
+            if (special.Length == 0) throw new ArgumentException("special tokens must not be empty");
+            if (!ids.TryGetValue(special, out int id)) throw new ArgumentException($"special token '{special}' is not in the vocab");
+            specialIds[special] = id;
+        }
+        splitter = new SpecialTokenSplitter(this.specialTokens);
+
+        idToBytes = new byte[this.vocab.Length][];
+        for (int id = 0; id < this.vocab.Length; id++)
+        {
+            string token = this.vocab[id];
+            if (specialIds.ContainsKey(token)) idToBytes[id] = Encoding.UTF8.GetBytes(token);
+            else if (!ByteLevelAlphabet.TryGetBytes(token, out idToBytes[id]) || token.Length == 0)
+                throw new ArgumentException($"token '{token}' (id {id}) is not a byte-level token and not a special token");
+        }
+
+        for (int b = 0; b < 256; b++)
+            if (!ids.TryGetValue(ByteLevelAlphabet.ToChar((byte)b).ToString(), out byteToId[b]))
+                throw new ArgumentException($"the vocab lacks the symbol '{ByteLevelAlphabet.ToChar((byte)b)}' for byte 0x{b:X2}, so not every text could be encoded");
+
+        for (int rank = 0; rank < this.merges.Length; rank++)
+        {
+            var (left, right) = this.merges[rank];
+            if (!ids.TryGetValue(left, out int leftId) || !ids.TryGetValue(right, out int rightId) || !ids.TryGetValue(left + right, out int mergedId))
+                throw new ArgumentException($"merge {rank} ('{left}' '{right}') uses or makes a token that is not in the vocab");
+            // A repeated pair keeps its first (higher-priority) rank, as in Hugging Face.
+            mergeOf.TryAdd((leftId, rightId), (rank, mergedId));
+        }
+
+        EndOfTextId = specialIds.TryGetValue(EndOfText, out int endOfText) ? endOfText : null;
+        cacheBySpan = cache.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public string Kind => "bpe";
+
+    public int VocabSize => vocab.Length;
+
+    public int? EndOfTextId { get; }
+
+    /// <summary>Token of each id (byte-level symbols, or the text of a special token).</summary>
+    public IReadOnlyList<string> Vocab => vocab;
+
+    /// <summary>Merge rules in priority order: rank 0 is applied first.</summary>
+    public IReadOnlyList<(string Left, string Right)> Merges => merges;
+
+    /// <summary>Tokens matched verbatim in text, e.g. &lt;|endoftext|&gt;.</summary>
+    public IReadOnlyList<string> SpecialTokens => specialTokens;
+
+    /// <summary>Looks up the id of a token as stored in the vocab (byte-level symbols, e.g. "Ġthe").</summary>
+    public bool TryGetId(string token, out int id) => idOfToken.TryGetValue(token, out id);
+
+    public int[] Encode(string text)
+    {
+        var ids = new List<int>(text.Length / 3 + 1);
+        ReadOnlySpan<char> rest = text;
+        while (splitter.TryFindNext(rest, out int index, out string special))
+        {
+            EncodeOrdinary(rest[..index], ids);
+            ids.Add(specialIds[special]);
+            rest = rest[(index + special.Length)..];
+        }
+        EncodeOrdinary(rest, ids);
+        return ids.ToArray();
+    }
+
+    /// <summary>
+    /// Concatenates the tokens' bytes and decodes them as UTF-8. For the ids of a whole encoded text this is exact;
+    /// a slice that cuts a multi-byte character shows U+FFFD for the cut part.
+    /// </summary>
+    public string Decode(ReadOnlySpan<int> ids)
+    {
+        int length = 0;
+        foreach (int id in ids)
+        {
+            if ((uint)id >= (uint)idToBytes.Length) throw new ArgumentOutOfRangeException(nameof(ids), id, $"token id outside the vocab (0…{idToBytes.Length - 1})");
+            length += idToBytes[id].Length;
+        }
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            int at = 0;
+            foreach (int id in ids)
+            {
+                idToBytes[id].CopyTo(bytes, at);
+                at += idToBytes[id].Length;
+            }
+            return Encoding.UTF8.GetString(bytes, 0, length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    /// <summary>Writes a Hugging Face <c>tokenizer.json</c> (see <see cref="HuggingFaceTokenizerJson"/>).</summary>
+    public void Save(string directory) => HuggingFaceTokenizerJson.Save(this, TokenizerFile.PathIn(directory));
+
+    void EncodeOrdinary(ReadOnlySpan<char> text, List<int> ids)
+    {
+        foreach (ReadOnlySpan<char> word in GptPreTokenizer.Split(text)) ids.AddRange(EncodeWord(word));
+    }
+
+    int[] EncodeWord(ReadOnlySpan<char> word)
+    {
+        if (cacheBySpan.TryGetValue(word, out int[]? cached)) return cached;
+
+        int byteCount = Encoding.UTF8.GetByteCount(word);
+        byte[] rented = ArrayPool<byte>.Shared.Rent(byteCount);
+        var symbols = new int[byteCount];
+        try
+        {
+            Encoding.UTF8.GetBytes(word, rented);
+            for (int i = 0; i < byteCount; i++) symbols[i] = byteToId[rented[i]];
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+        int[] result = ApplyMerges(symbols);
+
+        if (cachedWords < MaxCachedWords && cacheBySpan.TryAdd(word, result)) Interlocked.Increment(ref cachedWords);
+        return result;
+    }
+
+    /// <summary>
+    /// Repeatedly merges the adjacent pair with the best (lowest) rank, leftmost first among equals — Hugging Face's
+    /// algorithm. Symbols sit in a linked list (merging unlinks the right one) and candidate merges in a priority
+    /// queue, so a word of n bytes costs O(n log n) rather than a rescan after every merge.
+    /// </summary>
+    int[] ApplyMerges(int[] symbols)
+    {
+        int n = symbols.Length;
+        if (n < 2) return symbols;
+
+        const int Removed = -1;
+        var next = new int[n];
+        var prev = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            next[i] = i + 1; // n means "no next symbol"
+            prev[i] = i - 1;
+        }
+
+        var queue = new PriorityQueue<(int Position, int Merged), (int Rank, int Position)>();
+        void Consider(int position)
+        {
+            if (next[position] < n && mergeOf.TryGetValue((symbols[position], symbols[next[position]]), out var merge))
+                queue.Enqueue((position, merge.Merged), (merge.Rank, position));
+        }
+        for (int i = 0; i < n - 1; i++) Consider(i);
+
+        while (queue.TryDequeue(out var candidate, out _))
+        {
+            int left = candidate.Position;
+            if (symbols[left] == Removed || next[left] == n) continue;
+            int right = next[left];
+            // Entries go stale when a neighbour merges first; skip unless the pair here still makes this token.
+            if (!mergeOf.TryGetValue((symbols[left], symbols[right]), out var merge) || merge.Merged != candidate.Merged) continue;
+
+            symbols[left] = merge.Merged;
+            symbols[right] = Removed;
+            next[left] = next[right];
+            if (next[left] < n) prev[next[left]] = left;
+            if (prev[left] >= 0) Consider(prev[left]);
+            Consider(left);
+        }
+        return Array.FindAll(symbols, s => s != Removed);
+    }
+}

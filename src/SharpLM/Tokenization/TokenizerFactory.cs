@@ -1,0 +1,35 @@
+using System.Text.Json;
+
+namespace SharpLM.Tokenization;
+
+/// <summary>
+/// Opens the tokenizer a model was trained with, from the spec the CLI and checkpoints carry. A character tokenizer
+/// is first built from its training text with <see cref="CharTokenizer.FromText"/>; after that it is a saved
+/// <c>tokenizer.json</c> like the others.
+/// </summary>
+public static class TokenizerFactory
+{
+    /// <param name="spec">"gpt2"; a directory holding <c>tokenizer.json</c>; or the path of such a file — a Hugging
+    /// Face byte-level BPE file, or SharpLM's <c>{"type": "char" | "gpt2", …}</c>.</param>
+    /// <exception cref="InvalidInputException">The file is missing, unreadable, not JSON, or of no known kind.</exception>
+    public static ITokenizer Load(string spec)
+    {
+        if (spec == "gpt2") return Gpt2Tokenizer.Instance;
+
+        string path = Directory.Exists(spec) ? TokenizerFile.PathIn(spec) : spec;
+        using JsonDocument document = TokenizerFile.ReadJson(path);
+        JsonElement root = document.RootElement;
+
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out JsonElement model)
+            && TokenizerFile.GetString(model, "type") == "BPE")
+            return HuggingFaceTokenizerJson.FromJson(path, root);
+
+        return TokenizerFile.GetString(root, "type") switch
+        {
+            "char" => CharTokenizer.FromJson(path, root),
+            "gpt2" => Gpt2Tokenizer.Instance,
+            _ => throw InvalidInputException.ForFile(path,
+                "unknown tokenizer file: expected a Hugging Face BPE tokenizer.json or {\"type\": \"char\" | \"gpt2\"}"),
+        };
+    }
+}

@@ -1,0 +1,39 @@
+using System.Text.Json;
+
+namespace SharpLM.Tokenization;
+
+/// <summary>
+/// The <c>tokenizer.json</c> file every tokenizer saves to its directory. Reading it turns every way it can be bad —
+/// missing, unreadable, not JSON — into an <see cref="InvalidInputException"/> that names the file.
+/// </summary>
+public static class TokenizerFile
+{
+    public const string FileName = "tokenizer.json";
+
+    public static string PathIn(string directory) => Path.Combine(directory, FileName);
+
+    /// <summary>Parses the file; the caller disposes the document.</summary>
+    public static JsonDocument ReadJson(string path)
+    {
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "tokenizer file not found");
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return JsonDocument.Parse(stream);
+        }
+        catch (JsonException e)
+        {
+            throw InvalidInputException.ForFile(path, $"not valid JSON ({e.Message})", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw InvalidInputException.ForFile(path, $"cannot read ({e.Message})", e);
+        }
+    }
+
+    /// <summary>The string property <paramref name="name"/> of an object, or null if it is absent or not a string.</summary>
+    public static string? GetString(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+}

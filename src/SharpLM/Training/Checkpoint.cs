@@ -1,0 +1,169 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using SharpLM.IO;
+using SharpLM.Modeling;
+using SharpLM.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SharpLM.Training;
+
+/// <summary>
+/// checkpoint.json: which weight files make up the newest complete checkpoint, their SHA-256, and the state a
+/// resumed run needs to continue bit-identically (step, sampler and libtorch RNG states, metrics-log length).
+/// </summary>
+public sealed record CheckpointManifest
+{
+    public int FormatVersion { get; init; } = 1;
+    public required int Step { get; init; }
+    public required ModelConfig Model { get; init; }
+    public required string ModelFile { get; init; }
+    public required string ModelSha256 { get; init; }
+    public string? OptimizerFile { get; init; }
+    public string? OptimizerSha256 { get; init; }
+    public ulong TrainSamplerState { get; init; }
+    public ulong ValSamplerState { get; init; }
+    /// <summary>libtorch's CPU generator state (dropout), base64.</summary>
+    public string? TorchRngState { get; init; }
+    /// <summary>Bytes of metrics.jsonl that belong to steps up to this checkpoint; a resume truncates to it.</summary>
+    public long MetricsLength { get; init; }
+    public int Rollbacks { get; init; }
+    public double? ValLoss { get; init; }
+    public DateTime SavedAtUtc { get; init; }
+}
+
+/// <summary>
+/// Crash-safe checkpoints in a run directory. Weights go to step-numbered files (model-000250.bin,
+/// optimizer-000250.bin), each written atomically; checkpoint.json is replaced atomically last and names them.
+/// A kill at any moment leaves checkpoint.json pointing at complete files — the previous ones until the new
+/// manifest lands. Files no manifest names are deleted after the switch.
+/// </summary>
+public static class Checkpoint
+{
+    public const string ManifestFile = "checkpoint.json";
+
+    /// <summary>Test hook: runs after the weight files are written and before the manifest switches to them.</summary>
+    internal static Action? BeforeManifest;
+
+    public static bool Exists(string dir) => File.Exists(Path.Combine(dir, ManifestFile));
+
+    public static CheckpointManifest Save(string dir, Gpt model, OptimizerHelper? optimizer, CheckpointManifest state)
+    {
+        string modelFile = $"model-{state.Step:D6}.bin";
+        string modelHash = WriteHashed(Path.Combine(dir, modelFile), s =>
+        {
+            using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+            model.save(w);
+        });
+        string? optFile = null, optHash = null;
+        if (optimizer is not null)
+        {
+            optFile = $"optimizer-{state.Step:D6}.bin";
+            optHash = WriteHashed(Path.Combine(dir, optFile), s =>
+            {
+                using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+                optimizer.save_state_dict(w);
+            });
+        }
+        BeforeManifest?.Invoke();
+        var manifest = state with
+        {
+            Model = model.Config, ModelFile = modelFile, ModelSha256 = modelHash, OptimizerFile = optFile,
+            OptimizerSha256 = optHash, SavedAtUtc = DateTime.UtcNow,
+        };
+        AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json.Options));
+        foreach (string stale in Directory.EnumerateFiles(dir, "*.bin").Where(f => IsWeightFile(f) && Path.GetFileName(f) != modelFile && Path.GetFileName(f) != optFile))
+            File.Delete(stale);
+        return manifest;
+    }
+
+    static bool IsWeightFile(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.StartsWith("model-", StringComparison.Ordinal) || name.StartsWith("optimizer-", StringComparison.Ordinal);
+    }
+
+    public static CheckpointManifest ReadManifest(string dir)
+    {
+        string path = Path.Combine(dir, ManifestFile);
+        if (!Directory.Exists(dir)) throw InvalidInputException.ForFile(dir, "checkpoint directory not found");
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "not found: the directory holds no SharpLM checkpoint");
+        var manifest = Json.ReadFile<CheckpointManifest>(path);
+        if (manifest.FormatVersion != 1) throw InvalidInputException.ForFile(path, $"checkpoint format {manifest.FormatVersion} is not supported");
+        manifest.Model.Validate(path);
+        return manifest;
+    }
+
+    /// <summary>Builds the model the checkpoint describes and loads its weights (after checking their hash).</summary>
+    public static (Gpt Model, CheckpointManifest Manifest) LoadModel(string dir, Device device)
+    {
+        var manifest = ReadManifest(dir);
+        var model = new Gpt(manifest.Model);
+        LoadWeights(dir, manifest, model, null);
+        model.to(device);
+        return (model, manifest);
+    }
+
+    /// <summary>Loads weights (and optimizer state when given) into existing objects of the same shape.</summary>
+    public static void LoadWeights(string dir, CheckpointManifest manifest, Gpt model, OptimizerHelper? optimizer)
+    {
+        if (manifest.Model with { Dropout = model.Config.Dropout } != model.Config with { Dropout = model.Config.Dropout })
+            throw InvalidInputException.ForFile(Path.Combine(dir, ManifestFile), "checkpoint is for a different model configuration");
+        string modelPath = Verified(dir, manifest.ModelFile, manifest.ModelSha256);
+        try
+        {
+            using var r = new BinaryReader(File.OpenRead(modelPath));
+            model.load(r, strict: true);
+        }
+        catch (Exception e) when (e is not InvalidInputException)
+        {
+            throw InvalidInputException.ForFile(modelPath, $"cannot load weights: {e.Message.Split('\n')[0]}", e);
+        }
+        if (optimizer is null) return;
+        if (manifest.OptimizerFile is null || manifest.OptimizerSha256 is null)
+            throw InvalidInputException.ForFile(Path.Combine(dir, ManifestFile), "checkpoint has no optimizer state to resume from");
+        string optPath = Verified(dir, manifest.OptimizerFile, manifest.OptimizerSha256);
+        try
+        {
+            using var s = File.OpenRead(optPath);
+            using var r = new BinaryReader(s);
+            optimizer.load_state_dict(r);
+        }
+        catch (Exception e) when (e is not InvalidInputException)
+        {
+            throw InvalidInputException.ForFile(optPath, $"cannot load optimizer state: {e.Message.Split('\n')[0]}", e);
+        }
+    }
+
+    static string Verified(string dir, string file, string sha256)
+    {
+        string path = Path.Combine(dir, file);
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "missing (named by checkpoint.json)");
+        if (!string.Equals(Sha256(path), sha256, StringComparison.OrdinalIgnoreCase))
+            throw InvalidInputException.ForFile(path, "corrupt: SHA-256 does not match checkpoint.json");
+        return path;
+    }
+
+    static string WriteHashed(string path, Action<Stream> write)
+    {
+        AtomicFile.Write(path, write);
+        return Sha256(path);
+    }
+
+    static string Sha256(string path)
+    {
+        using var s = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(s));
+    }
+
+    public static string SaveRng() => Convert.ToBase64String(torch.get_rng_state().data<byte>().ToArray());
+
+    public static void RestoreRng(string? state)
+    {
+        if (state is null) return;
+        byte[] bytes = Convert.FromBase64String(state);
+        using var t = torch.tensor(bytes, ScalarType.Byte);
+        torch.set_rng_state(t);
+    }
+}

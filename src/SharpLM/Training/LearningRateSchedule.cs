@@ -1,0 +1,14 @@
+namespace SharpLM.Training;
+
+/// <summary>Linear warm-up to the peak learning rate, then cosine decay to a floor (nanoGPT's get_lr).</summary>
+public static class LearningRateSchedule
+{
+    public static double At(int step, TrainingConfig c)
+    {
+        if (step < c.WarmupIters) return c.LearningRate * (step + 1) / (c.WarmupIters + 1);
+        if (step > c.LrDecayIters) return c.MinLr;
+        double ratio = c.LrDecayIters == c.WarmupIters ? 1 : (double)(step - c.WarmupIters) / (c.LrDecayIters - c.WarmupIters);
+        double coefficient = 0.5 * (1.0 + Math.Cos(Math.PI * ratio));
+        return c.MinLr + coefficient * (c.LearningRate - c.MinLr);
+    }
+}

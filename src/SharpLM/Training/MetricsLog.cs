@@ -1,0 +1,52 @@
+using System.Text.Json;
+using SharpLM.Runtime;
+
+namespace SharpLM.Training;
+
+/// <summary>
+/// metrics.jsonl: one JSON object per line (steps, evaluations, rollbacks). Flushed per line so a killed run keeps
+/// what it logged; a resumed run truncates it to the length its checkpoint recorded, so no step appears twice.
+/// </summary>
+public sealed class MetricsLog : IDisposable
+{
+    public const string FileName = "metrics.jsonl";
+    readonly FileStream stream;
+
+    public MetricsLog(string dir, long? truncateTo)
+    {
+        string path = Path.Combine(dir, FileName);
+        stream = new FileStream(path, truncateTo is null ? FileMode.Create : FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+        if (truncateTo is long length)
+        {
+            stream.SetLength(Math.Min(length, stream.Length));
+            stream.Position = stream.Length;
+        }
+    }
+
+    public long Length => stream.Position;
+
+    public void Write(object record)
+    {
+        byte[] line = JsonSerializer.SerializeToUtf8Bytes(record, record.GetType(), Json.Line);
+        stream.Write(line);
+        stream.WriteByte((byte)'\n');
+        stream.Flush();
+    }
+
+    /// <summary>Reads every step and evaluation back (for plots and tests).</summary>
+    public static (List<StepRecord> Steps, List<EvalRecord> Evals) Read(string dir)
+    {
+        var steps = new List<StepRecord>();
+        var evals = new List<EvalRecord>();
+        foreach (string line in File.ReadLines(Path.Combine(dir, FileName)))
+        {
+            using var doc = JsonDocument.Parse(line);
+            var root = doc.RootElement;
+            if (root.TryGetProperty("val_loss", out _)) evals.Add(root.Deserialize<EvalRecord>(Json.Options)!);
+            else if (root.TryGetProperty("ms_per_iter", out _)) steps.Add(root.Deserialize<StepRecord>(Json.Options)!);
+        }
+        return (steps, evals);
+    }
+
+    public void Dispose() => stream.Dispose();
+}

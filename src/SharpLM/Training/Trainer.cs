@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SharpLM.Data;
+using SharpLM.IO;
+using SharpLM.Modeling;
+using SharpLM.Runtime;
+using SharpLM.Tokenization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SharpLM.Training;
+
+/// <summary>
+/// The pre-training loop (nanoGPT's train.py): every eval_interval steps it measures train and validation loss
+/// and writes a checkpoint; every step draws a batch, runs forward and backward (accumulating micro-batches),
+/// clips the gradient norm, sets the scheduled learning rate and takes an AdamW step. Each step runs inside its
+/// own TorchSharp dispose scope so native memory stays flat. A resumed run continues bit-identically.
+/// </summary>
+public sealed class Trainer
+{
+    /// <summary>Test hook: may replace a step's loss value (e.g. with NaN) to exercise the spike guard.</summary>
+    internal static Func<int, double, double>? LossValueHook;
+
+    readonly PretrainConfig config;
+    readonly string dataDir, outDir;
+    readonly ITrainingObserver observer;
+
+    public Trainer(PretrainConfig config, string dataDir, string outDir, ITrainingObserver? observer = null)
+    {
+        this.config = config;
+        this.dataDir = dataDir;
+        this.outDir = outDir;
+        this.observer = observer ?? new NullObserver();
+    }
+
+    sealed class NullObserver : ITrainingObserver { }
+
+    public TrainingSummary Run(bool resume, CancellationToken cancel = default)
+    {
+        var wall = Stopwatch.StartNew();
+        TrainingConfig t = config.Training;
+        int threads = TorchRuntime.SetThreads(t.Threads);
+        Device device = TorchRuntime.ParseDevice(t.Device);
+
+        if (!DataPreparer.IsPrepared(dataDir))
+            throw InvalidInputException.ForFile(dataDir, "no prepared data (train.bin, val.bin, data.json); run 'sharplm data prepare' first");
+        ITokenizer tokenizer = TokenizerFactory.Load(dataDir);
+        ModelConfig modelConfig = config.Model with { VocabSize = tokenizer.VocabSize };
+        var runConfig = config with { Model = modelConfig.Validate() };
+
+        Directory.CreateDirectory(outDir);
+        AtomicFile.CleanStaleTemporaries(outDir);
+        CheckpointManifest? resumeFrom = null;
+        if (Checkpoint.Exists(outDir))
+        {
+            if (!resume) throw InvalidInputException.ForFile(outDir, "already holds a checkpoint; pass --resume to continue it or choose another --out");
+            resumeFrom = Checkpoint.ReadManifest(outDir);
+            if (resumeFrom.Model != modelConfig)
+                throw InvalidInputException.ForFile(Path.Combine(outDir, Checkpoint.ManifestFile), "checkpoint was trained with a different model configuration");
+        }
+
+        using var train = TokenShard.Open(Path.Combine(dataDir, PreparedData.TrainShard));
+        using var val = TokenShard.Open(Path.Combine(dataDir, PreparedData.ValShard));
+        foreach (var shard in new[] { train, val })
+            if (shard.VocabSize != tokenizer.VocabSize)
+                throw InvalidInputException.ForFile(shard.Path, $"vocabulary size {shard.VocabSize} does not match the tokenizer's {tokenizer.VocabSize}");
+
+        torch.manual_seed(t.Seed);
+        var model = new Gpt(modelConfig);
+        model.to(device);
+        model.train();
+        var optimizer = OptimizerFactory.AdamW(model, t);
+        var trainSampler = new BatchSampler(train, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed);
+        var valSampler = new BatchSampler(val, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed ^ 0x5EEDUL);
+
+        int step = 0, rollbacks = 0;
+        double lastTrain = double.NaN, lastVal = double.NaN;
+        if (resumeFrom is not null)
+        {
+            Checkpoint.LoadWeights(outDir, resumeFrom, model, optimizer);
+            trainSampler.Random.State = resumeFrom.TrainSamplerState;
+            valSampler.Random.State = resumeFrom.ValSamplerState;
+            Checkpoint.RestoreRng(resumeFrom.TorchRngState);
+            step = resumeFrom.Step;
+            rollbacks = resumeFrom.Rollbacks;
+            lastVal = resumeFrom.ValLoss ?? double.NaN;
+        }
+        AtomicFile.WriteAllText(Path.Combine(outDir, PretrainConfig.FileName), JsonSerializer.Serialize(runConfig, Json.Options));
+        tokenizer.Save(outDir);
+
+        double peak = MatmulPeak.MeasureGflops(device);
+        using var log = new MetricsLog(outDir, resumeFrom?.MetricsLength);
+        observer.OnStart(step, t.MaxIters, model.ParameterCount);
+
+        long tokensPerStep = (long)t.BatchSize * t.GradientAccumulationSteps * modelConfig.BlockSize;
+        var stepTimes = new List<double>();
+        double emaMs = 0, emaLoss = double.NaN, peakRss = 0;
+        int? skipEvalAt = resumeFrom?.Step; // the checkpoint was written right after that step's evaluation
+        CheckpointManifest? last = resumeFrom;
+
+        CheckpointManifest SaveCheckpoint() =>
+            last = Checkpoint.Save(outDir, model, optimizer, new CheckpointManifest
+            {
+                Step = step, Model = modelConfig, ModelFile = "", ModelSha256 = "",
+                TrainSamplerState = trainSampler.Random.State, ValSamplerState = valSampler.Random.State,
+                TorchRngState = Checkpoint.SaveRng(), MetricsLength = log.Length, Rollbacks = rollbacks,
+                ValLoss = double.IsNaN(lastVal) ? null : lastVal,
+            });
+
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            bool final = step >= t.MaxIters;
+            if ((step % t.EvalInterval == 0 || final) && skipEvalAt != step)
+            {
+                (lastTrain, lastVal) = (Evaluate(model, trainSampler, t.EvalIters, device), Evaluate(model, valSampler, t.EvalIters, device));
+                var eval = new EvalRecord(step, lastTrain, lastVal);
+                log.Write(eval);
+                observer.OnEval(eval);
+            }
+            if ((step % t.EffectiveCheckpointInterval == 0 || final) && skipEvalAt != step)
+            {
+                SaveCheckpoint();
+                observer.OnCheckpoint(step, outDir);
+            }
+            skipEvalAt = null;
+            if (final) break;
+
+            var sw = Stopwatch.StartNew();
+            double lr = LearningRateSchedule.At(step, t);
+            double loss = TrainStep(model, optimizer, trainSampler, t, lr, device, out bool applied);
+            double ms = sw.Elapsed.TotalMilliseconds;
+
+            string? problem = Problem(loss, emaLoss, step, t);
+            if (problem is not null)
+            {
+                if (++rollbacks > t.MaxRollbacks)
+                    throw new InvalidOperationException($"training diverged: {problem} at step {step}, after {t.MaxRollbacks} rollbacks");
+                int badStep = step, to = last?.Step ?? step;
+                // The bad update was not applied; reload the last checkpoint if there is one. The sampler keeps its
+                // position, so the offending batch is skipped rather than replayed.
+                if (last is not null)
+                {
+                    Checkpoint.LoadWeights(outDir, last, model, optimizer);
+                    step = last.Step;
+                    skipEvalAt = step;
+                }
+                var rb = new RollbackRecord(badStep, loss, to, problem);
+                log.Write(rb);
+                observer.OnRollback(rb);
+                continue;
+            }
+            if (!applied) throw new InvalidOperationException("internal error: step not applied without a reported problem");
+
+            emaLoss = double.IsNaN(emaLoss) ? loss : 0.9 * emaLoss + 0.1 * loss;
+            if (step >= 10) stepTimes.Add(ms);
+            emaMs = emaMs == 0 ? ms : 0.95 * emaMs + 0.05 * ms;
+            double rss = Environment.WorkingSet / 1048576.0;
+            peakRss = Math.Max(peakRss, rss);
+            var record = new StepRecord(step, loss, lr, ms, tokensPerStep / (ms / 1000.0), Math.Round(rss, 1));
+            log.Write(record);
+            step++;
+            observer.OnStep(record, TimeSpan.FromMilliseconds(emaMs * (t.MaxIters - step)));
+            if (t.GcInterval > 0 && step % t.GcInterval == 0) GC.Collect();
+        }
+
+        var (steps, evals) = MetricsLog.Read(outDir);
+        LossCurvePlot.Write(outDir, steps, evals);
+        double median = Median(stepTimes.Count > 0 ? stepTimes : steps.Where(s => s.Step >= 10).Select(s => s.MsPerIter).ToList());
+        double flopsPerStep = model.TrainingFlopsPerToken() * tokensPerStep;
+        var summary = new TrainingSummary
+        {
+            FinalTrainLoss = lastTrain, FinalValLoss = lastVal, Iters = step,
+            MedianMsPerIter = Math.Round(median, 3), TokensPerSecond = Math.Round(tokensPerStep / (median / 1000.0), 1),
+            Params = model.ParameterCount, Mfu = Math.Round(flopsPerStep / (median / 1000.0) / (peak * 1e9), 4),
+            MatmulPeakGflops = Math.Round(peak, 1), WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 2),
+            Threads = threads, Rollbacks = rollbacks, PeakRssMb = Math.Round(peakRss, 1),
+        };
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, Json.Options));
+        observer.OnEnd(summary);
+        return summary;
+    }
+
+    /// <summary>One optimizer step; returns the mean micro-batch loss. The update is skipped if the loss is not finite.</summary>
+    static double TrainStep(Gpt model, OptimizerHelper optimizer, BatchSampler sampler, TrainingConfig t, double lr, Device device, out bool applied)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        double total = 0;
+        for (int micro = 0; micro < t.GradientAccumulationSteps; micro++)
+        {
+            var (x, y) = sampler.Next(device);
+            Tensor loss = model.Loss(x, y);
+            if (t.GradientAccumulationSteps > 1) loss = loss / t.GradientAccumulationSteps;
+            loss.backward();
+            total += loss.item<float>();
+        }
+        if (LossValueHook is not null) total = LossValueHook(0, total);
+        applied = double.IsFinite(total);
+        if (!applied) return total;
+        if (t.GradClip > 0) nn.utils.clip_grad_norm_(model.parameters(), t.GradClip);
+        OptimizerFactory.SetLearningRate(optimizer, lr);
+        optimizer.step();
+        return total;
+    }
+
+    /// <summary>Why a step's loss is unacceptable, or null. Spikes count only after warm-up, against the running mean.</summary>
+    static string? Problem(double loss, double emaLoss, int step, TrainingConfig t)
+    {
+        if (!double.IsFinite(loss)) return $"loss is {loss}";
+        if (t.SpikeFactor > 0 && step > t.WarmupIters && !double.IsNaN(emaLoss) && loss > t.SpikeFactor * emaLoss)
+            return $"loss {loss:F4} spiked above {t.SpikeFactor}× its running mean {emaLoss:F4}";
+        return null;
+    }
+
+    static double Evaluate(Gpt model, BatchSampler sampler, int iters, Device device)
+    {
+        model.eval();
+        double sum = 0;
+        using (no_grad())
+        {
+            for (int i = 0; i < iters; i++)
+            {
+                using var scope = NewDisposeScope();
+                var (x, y) = sampler.Next(device);
+                sum += model.Loss(x, y).item<float>();
+            }
+        }
+        model.train();
+        return sum / iters;
+    }
+
+    static double Median(List<double> values)
+    {
+        if (values.Count == 0) return double.NaN;
+        var sorted = values.OrderBy(v => v).ToList();
+        int n = sorted.Count;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}

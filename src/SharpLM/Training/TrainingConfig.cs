@@ -1,0 +1,67 @@
+namespace SharpLM.Training;
+
+/// <summary>Optimisation settings of a pre-training run (nanoGPT's names where it has one).</summary>
+public sealed record TrainingConfig
+{
+    public int BatchSize { get; init; } = 12;
+    /// <summary>Micro-batches per optimizer step; the effective batch is batch_size × this.</summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
+    public int MaxIters { get; init; } = 2000;
+    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Floor the cosine schedule decays to.</summary>
+    public double MinLr { get; init; } = 1e-4;
+    public int WarmupIters { get; init; } = 100;
+    public int LrDecayIters { get; init; } = 2000;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.99;
+    public double Eps { get; init; } = 1e-8;
+    /// <summary>Decoupled weight decay for matrices; biases, norms and embeddings get none.</summary>
+    public double WeightDecay { get; init; } = 0.1;
+    /// <summary>Global gradient-norm clip; 0 disables.</summary>
+    public double GradClip { get; init; } = 1.0;
+    public int EvalInterval { get; init; } = 250;
+    /// <summary>Batches averaged per split at each evaluation.</summary>
+    public int EvalIters { get; init; } = 20;
+    /// <summary>Steps between checkpoints; 0 means at every evaluation.</summary>
+    public int CheckpointInterval { get; init; }
+    public int Seed { get; init; } = 1337;
+    /// <summary>Intra-op threads; 0 means all cores.</summary>
+    public int Threads { get; init; }
+    public string Device { get; init; } = "cpu";
+    /// <summary>A loss above this multiple of its running average (after warm-up) counts as a spike; 0 disables (NaN/inf always count).</summary>
+    public double SpikeFactor { get; init; } = 4.0;
+    /// <summary>Rollbacks tolerated before the run stops with an error.</summary>
+    public int MaxRollbacks { get; init; } = 5;
+    /// <summary>Steps between forced .NET garbage collections, which return freed native tensor memory promptly.</summary>
+    public int GcInterval { get; init; } = 50;
+
+    public int EffectiveCheckpointInterval => CheckpointInterval > 0 ? CheckpointInterval : EvalInterval;
+
+    public TrainingConfig Validate(string source = "training config")
+    {
+        void Require(bool ok, string field, string problem)
+        {
+            if (!ok) throw new InvalidInputException($"{source}: {field} {problem}");
+        }
+        Require(BatchSize > 0, "batch_size", "must be positive");
+        Require(GradientAccumulationSteps > 0, "gradient_accumulation_steps", "must be positive");
+        Require(MaxIters >= 0, "max_iters", "must not be negative");
+        Require(LearningRate > 0, "learning_rate", "must be positive");
+        Require(MinLr >= 0 && MinLr <= LearningRate, "min_lr", "must be in [0, learning_rate]");
+        Require(WarmupIters >= 0, "warmup_iters", "must not be negative");
+        Require(LrDecayIters >= WarmupIters, "lr_decay_iters", "must be at least warmup_iters");
+        Require(Beta1 is >= 0 and < 1, "beta1", "must be in [0, 1)");
+        Require(Beta2 is >= 0 and < 1, "beta2", "must be in [0, 1)");
+        Require(Eps > 0, "eps", "must be positive");
+        Require(WeightDecay >= 0, "weight_decay", "must not be negative");
+        Require(GradClip >= 0, "grad_clip", "must not be negative");
+        Require(EvalInterval > 0, "eval_interval", "must be positive");
+        Require(EvalIters > 0, "eval_iters", "must be positive");
+        Require(CheckpointInterval >= 0, "checkpoint_interval", "must not be negative");
+        Require(Threads >= 0, "threads", "must not be negative");
+        Require(SpikeFactor == 0 || SpikeFactor > 1, "spike_factor", "must be 0 (off) or above 1");
+        Require(MaxRollbacks >= 0, "max_rollbacks", "must not be negative");
+        Require(GcInterval >= 0, "gc_interval", "must not be negative");
+        return this;
+    }
+}
