@@ -48,7 +48,8 @@ public static class ElfVersionRequirement
         return false;
     }
 
-    static long? FindVernaux(byte[] elf, string version)
+    /// <summary>File offset of the Vernaux entry (vna_hash, vna_flags at +4, …) for the version, or null.</summary>
+    public static long? FindVernaux(byte[] elf, string version)
     {
         if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[2] != (byte)'L' || elf[3] != (byte)'F')
             throw new InvalidDataException("not an ELF file");

@@ -10,6 +10,7 @@ public static class TokenizerFile
 {
     public const string FileName = "tokenizer.json";
 
+    /// <summary>Where a tokenizer saved to <paramref name="directory"/> lives.</summary>
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
 
     /// <summary>Parses the file; the caller disposes the document.</summary>
@@ -32,7 +33,7 @@ public static class TokenizerFile
     }
 
     /// <summary>The string property <paramref name="name"/> of an object, or null if it is absent or not a string.</summary>
-    public static string? GetString(JsonElement element, string name) =>
+    internal static string? GetString(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : null;

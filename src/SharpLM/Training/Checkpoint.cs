@@ -4,7 +4,6 @@ using SharpLM.IO;
 using SharpLM.Modeling;
 using SharpLM.Runtime;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace SharpLM.Training;
@@ -48,7 +47,7 @@ public static class Checkpoint
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, ManifestFile));
 
-    public static CheckpointManifest Save(string dir, Gpt model, OptimizerHelper? optimizer, CheckpointManifest state)
+    public static CheckpointManifest Save(string dir, Gpt model, FlatAdamW? optimizer, CheckpointManifest state)
     {
         string modelFile = $"model-{state.Step:D6}.bin";
         string modelHash = WriteHashed(Path.Combine(dir, modelFile), s =>
@@ -63,7 +62,7 @@ public static class Checkpoint
             optHash = WriteHashed(Path.Combine(dir, optFile), s =>
             {
                 using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-                optimizer.save_state_dict(w);
+                optimizer.Save(w);
             });
         }
         BeforeManifest?.Invoke();
@@ -106,15 +105,20 @@ public static class Checkpoint
     }
 
     /// <summary>Loads weights (and optimizer state when given) into existing objects of the same shape.</summary>
-    public static void LoadWeights(string dir, CheckpointManifest manifest, Gpt model, OptimizerHelper? optimizer)
+    public static void LoadWeights(string dir, CheckpointManifest manifest, Gpt model, FlatAdamW? optimizer)
     {
         if (manifest.Model with { Dropout = model.Config.Dropout } != model.Config with { Dropout = model.Config.Dropout })
             throw InvalidInputException.ForFile(Path.Combine(dir, ManifestFile), "checkpoint is for a different model configuration");
         string modelPath = Verified(dir, manifest.ModelFile, manifest.ModelSha256);
         try
         {
-            using var r = new BinaryReader(File.OpenRead(modelPath));
-            model.load(r, strict: true);
+            // Load into a scratch model, then copy values in place: the live parameters may be views of a
+            // contiguous buffer (ContiguousParameters) that must keep aliasing it.
+            using var scratch = new Gpt(model.Config);
+            using (var r = new BinaryReader(File.OpenRead(modelPath))) scratch.load(r, strict: true);
+            using var _ = no_grad();
+            foreach (var ((name, live), (_, loaded)) in model.named_parameters().Zip(scratch.named_parameters()))
+                live.copy_(loaded);
         }
         catch (Exception e) when (e is not InvalidInputException)
         {
@@ -128,7 +132,7 @@ public static class Checkpoint
         {
             using var s = File.OpenRead(optPath);
             using var r = new BinaryReader(s);
-            optimizer.load_state_dict(r);
+            optimizer.Load(r);
         }
         catch (Exception e) when (e is not InvalidInputException)
         {

@@ -6,7 +6,6 @@ using SharpLM.Modeling;
 using SharpLM.Runtime;
 using SharpLM.Tokenization;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace SharpLM.Training;
@@ -70,7 +69,9 @@ public sealed class Trainer
         var model = new Gpt(modelConfig);
         model.to(device);
         model.train();
-        var optimizer = OptimizerFactory.AdamW(model, t);
+        var (decay, noDecay) = WeightDecayGroups.Split(model);
+        var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
+        var optimizer = new FlatAdamW(parameters, new[] { t.WeightDecay, 0.0 }, t.Beta1, t.Beta2, t.Eps);
         var trainSampler = new BatchSampler(train, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed);
         var valSampler = new BatchSampler(val, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed ^ 0x5EEDUL);
 
@@ -129,7 +130,7 @@ public sealed class Trainer
 
             var sw = Stopwatch.StartNew();
             double lr = LearningRateSchedule.At(step, t);
-            double loss = TrainStep(model, optimizer, trainSampler, t, lr, device, out bool applied);
+            double loss = TrainStep(model, parameters, optimizer, trainSampler, t, lr, device, out bool applied);
             double ms = sw.Elapsed.TotalMilliseconds;
 
             string? problem = Problem(loss, emaLoss, step, t);
@@ -183,10 +184,10 @@ public sealed class Trainer
     }
 
     /// <summary>One optimizer step; returns the mean micro-batch loss. The update is skipped if the loss is not finite.</summary>
-    static double TrainStep(Gpt model, OptimizerHelper optimizer, BatchSampler sampler, TrainingConfig t, double lr, Device device, out bool applied)
+    static double TrainStep(Gpt model, ContiguousParameters parameters, FlatAdamW optimizer, BatchSampler sampler, TrainingConfig t, double lr, Device device, out bool applied)
     {
         using var scope = NewDisposeScope();
-        optimizer.zero_grad();
+        parameters.ZeroGrad();
         double total = 0;
         for (int micro = 0; micro < t.GradientAccumulationSteps; micro++)
         {
@@ -199,9 +200,9 @@ public sealed class Trainer
         if (LossValueHook is not null) total = LossValueHook(0, total);
         applied = double.IsFinite(total);
         if (!applied) return total;
-        if (t.GradClip > 0) nn.utils.clip_grad_norm_(model.parameters(), t.GradClip);
-        OptimizerFactory.SetLearningRate(optimizer, lr);
-        optimizer.step();
+        if (t.GradClip > 0) parameters.ClipGradNorm(t.GradClip);
+        optimizer.LearningRate = lr;
+        optimizer.Step();
         return total;
     }
 

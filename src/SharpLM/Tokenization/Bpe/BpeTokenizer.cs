@@ -60,7 +60,7 @@ public sealed class BpeTokenizer : ITokenizer
         {
             string token = this.vocab[id];
             if (specialIds.ContainsKey(token)) idToBytes[id] = Encoding.UTF8.GetBytes(token);
-            else if (!ByteLevelAlphabet.TryGetBytes(token, out idToBytes[id]) || token.Length == 0)
+            else if (token.Length == 0 || !ByteLevelAlphabet.TryGetBytes(token, out idToBytes[id]))
                 throw new ArgumentException($"token '{token}' (id {id}) is not a byte-level token and not a special token");
         }
 
@@ -73,8 +73,8 @@ public sealed class BpeTokenizer : ITokenizer
             var (left, right) = this.merges[rank];
             if (!ids.TryGetValue(left, out int leftId) || !ids.TryGetValue(right, out int rightId) || !ids.TryGetValue(left + right, out int mergedId))
                 throw new ArgumentException($"merge {rank} ('{left}' '{right}') uses or makes a token that is not in the vocab");
-            // A repeated pair keeps its first (higher-priority) rank, as in Hugging Face.
-            mergeOf.TryAdd((leftId, rightId), (rank, mergedId));
+            // A pair listed twice takes its last rank, as in Hugging Face and GPT-2's reference encoder.
+            mergeOf[(leftId, rightId)] = (rank, mergedId);
         }
 
         EndOfTextId = specialIds.TryGetValue(EndOfText, out int endOfText) ? endOfText : null;

@@ -19,9 +19,6 @@ public static class ByteLevelAlphabet
     /// <summary>The printable character that stands for <paramref name="b"/>.</summary>
     public static char ToChar(byte b) => byteToChar[b];
 
-    /// <summary>The byte a symbol stands for; false if <paramref name="c"/> is not one of the 256 symbols.</summary>
-    public static bool TryGetByte(char c, out byte b) => charToByte.TryGetValue(c, out b);
-
     /// <summary>Writes bytes as their symbols, e.g. the UTF-8 of " hé" → "ĠhÃ©".</summary>
     public static string ToSymbols(ReadOnlySpan<byte> bytes)
     {

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SharpLM.Data;
+using SharpLM.IO;
+using SharpLM.Runtime;
+using SharpLM.Training;
+
+// Pre-training speed benchmark: trains the shakespeare-char preset (nanoGPT's baby config) and the larger
+// 6-layer/384-dim config for a fixed number of iterations on tinyshakespeare and reports median ms/iter,
+// tokens/s and MFU. With --reference it also runs the PyTorch eager reference (../shared/bench, or --reference
+// PATH) on the baby config, alternating with SharpLM, and reports the ratio. Not a test: nothing is asserted.
+//
+//   dotnet run -c Release --project bench/SharpLM.Bench -- [--iters 200] [--large-iters 40] [--rounds 2]
+//       [--threads N] [--reference [PATH]] [--out DIR]
+var opts = Args.Parse(args);
+string outDir = opts.Get("out", "out/bench");
+int iters = int.Parse(opts.Get("iters", "200"), CultureInfo.InvariantCulture);
+int largeIters = int.Parse(opts.Get("large-iters", "40"), CultureInfo.InvariantCulture);
+int rounds = int.Parse(opts.Get("rounds", "2"), CultureInfo.InvariantCulture);
+int threads = int.Parse(opts.Get("threads", "0"), CultureInfo.InvariantCulture);
+string corpus = Corpora.TinyShakespeare(Console.Error.WriteLine);
+string? reference = opts.Has("reference") ? opts.Get("reference", "") : null;
+if (reference == "") reference = FindReference();
+
+Directory.CreateDirectory(outDir);
+string data = Path.Combine(outDir, "data");
+if (!DataPreparer.IsPrepared(data)) DataPreparer.Prepare(corpus, "char", data);
+
+var rows = new List<Dictionary<string, object>>();
+var ratios = new List<double>();
+for (int round = 1; round <= rounds; round++)
+{
+    var baby = Train("shakespeare-char", iters);
+    rows.Add(Row("baby 4L/4H/128d ctx64 b12", round, baby));
+    if (reference is not null)
+    {
+        double refMs = RunReference(reference, corpus, iters);
+        rows.Add(new() { ["config"] = "PyTorch eager reference (same model)", ["round"] = round, ["median_ms_per_iter"] = refMs });
+        ratios.Add(baby.MedianMsPerIter / refMs);
+    }
+    rows.Add(Row("large 6L/6H/384d ctx256 b8", round, Train("gpt-6l-384d", largeIters)));
+}
+
+Console.WriteLine();
+Console.WriteLine("| config | round | median ms/iter | tokens/s | MFU | matmul peak GFLOP/s |");
+Console.WriteLine("|---|---|---|---|---|---|");
+foreach (var r in rows)
+    Console.WriteLine($"| {r["config"]} | {r["round"]} | {F(r, "median_ms_per_iter", "F2")} | {F(r, "tokens_per_second", "N0")} | {F(r, "mfu", "P1")} | {F(r, "matmul_peak_gflops", "F0")} |");
+var report = new Dictionary<string, object> { ["runs"] = rows, ["threads"] = threads, ["iters"] = iters, ["large_iters"] = largeIters };
+if (ratios.Count > 0)
+{
+    ratios.Sort();
+    double median = ratios[ratios.Count / 2];
+    report["sharplm_over_reference_ms_ratios"] = ratios;
+    report["median_ratio"] = median;
+    Console.WriteLine($"\nSharpLM / PyTorch reference ms/iter: {string.Join(", ", ratios.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)))} (median {median:F3})");
+}
+AtomicFile.WriteAllText(Path.Combine(outDir, "bench.json"), JsonSerializer.Serialize(report, Json.Options));
+Console.WriteLine($"wrote {Path.Combine(outDir, "bench.json")}");
+return 0;
+
+TrainingSummary Train(string preset, int n)
+{
+    var cfg = PretrainConfig.Preset(preset).WithOverrides(new Dictionary<string, string>
+    {
+        ["max_iters"] = n.ToString(CultureInfo.InvariantCulture), ["lr_decay_iters"] = Math.Max(n, 100).ToString(CultureInfo.InvariantCulture),
+        ["eval_interval"] = (n * 10).ToString(CultureInfo.InvariantCulture), ["eval_iters"] = "1", ["threads"] = threads.ToString(CultureInfo.InvariantCulture),
+    });
+    string run = Path.Combine(outDir, $"run-{preset}");
+    if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
+    Console.Error.WriteLine($"training {preset} for {n} iterations…");
+    return new Trainer(cfg, data, run).Run(resume: false);
+}
+
+static Dictionary<string, object> Row(string name, int round, TrainingSummary s) => new()
+{
+    ["config"] = name, ["round"] = round, ["median_ms_per_iter"] = s.MedianMsPerIter, ["tokens_per_second"] = s.TokensPerSecond,
+    ["mfu"] = s.Mfu, ["matmul_peak_gflops"] = s.MatmulPeakGflops, ["params"] = s.Params, ["threads"] = s.Threads,
+};
+
+static string F(Dictionary<string, object> r, string key, string format) =>
+    r.TryGetValue(key, out var v) ? Convert.ToDouble(v, CultureInfo.InvariantCulture).ToString(format, CultureInfo.InvariantCulture) : "";
+
+static string? FindReference()
+{
+    for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        foreach (string c in new[] { Path.Combine(dir.FullName, "shared/bench/torch_gpt_reference.py"), Path.Combine(dir.FullName, "../shared/bench/torch_gpt_reference.py") })
+            if (File.Exists(c)) return Path.GetFullPath(c);
+    Console.Error.WriteLine("PyTorch reference script not found; pass --reference PATH");
+    return null;
+}
+
+// As the reference's header prescribes: Debian's python3-torch with OpenBLAS, one thread (its fastest on 2 cores).
+static double RunReference(string script, string corpus, int iters)
+{
+    var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (string a in new[] { script, "--data", corpus, "--iters", iters.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
+    psi.Environment["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
+    psi.Environment["OMP_NUM_THREADS"] = "1";
+    psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
+    Console.Error.WriteLine("running the PyTorch reference…");
+    using var p = Process.Start(psi)!;
+    string stdout = p.StandardOutput.ReadToEnd();
+    string stderr = p.StandardError.ReadToEnd();
+    p.WaitForExit();
+    var m = Regex.Match(stdout, @"ms_per_iter=([0-9.]+)");
+    if (p.ExitCode != 0 || !m.Success) throw new InvalidOperationException($"reference failed (exit {p.ExitCode}): {stderr.Trim().Split('\n')[^1]}");
+    return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+}
+
+sealed class Args
+{
+    readonly Dictionary<string, string> values = new();
+
+    public static Args Parse(string[] args)
+    {
+        var a = new Args();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument {args[i]}");
+            bool hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+            a.values[args[i][2..]] = hasValue ? args[++i] : "";
+        }
+        return a;
+    }
+
+    public bool Has(string key) => values.ContainsKey(key);
+    public string Get(string key, string fallback) => values.TryGetValue(key, out var v) ? v : fallback;
+}

@@ -1,0 +1,94 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SharpLM.Training;
+
+/// <summary>
+/// AdamW (Loshchilov &amp; Hutter) over <see cref="ContiguousParameters"/>: one fused update per parameter group
+/// instead of a dozen small ops per parameter. The arithmetic is PyTorch's single-tensor AdamW, step for step.
+/// </summary>
+public sealed class FlatAdamW
+{
+    readonly ContiguousParameters parameters;
+    readonly double[] weightDecay;
+    readonly Tensor expAvg, expAvgSq;
+
+    public FlatAdamW(ContiguousParameters parameters, IReadOnlyList<double> weightDecayPerGroup, double beta1, double beta2, double eps)
+    {
+        if (weightDecayPerGroup.Count != parameters.Groups.Count) throw new ArgumentException("one weight decay per group");
+        this.parameters = parameters;
+        weightDecay = weightDecayPerGroup.ToArray();
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        expAvg = zeros_like(parameters.Data).DetachFromDisposeScope();
+        expAvgSq = zeros_like(parameters.Data).DetachFromDisposeScope();
+    }
+
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Eps { get; }
+    public double LearningRate { get; set; } = 1e-3;
+    /// <summary>Updates taken so far (for bias correction).</summary>
+    public long Steps { get; private set; }
+
+    public void Step()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        Steps++;
+        double biasCorrection1 = 1 - Math.Pow(Beta1, Steps);
+        double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, Steps));
+        double stepSize = LearningRate / biasCorrection1;
+        for (int g = 0; g < weightDecay.Length; g++)
+        {
+            var (offset, length) = parameters.Groups[g];
+            if (length == 0) continue;
+            Tensor p = parameters.Data.narrow(0, offset, length), grad = parameters.Grad.narrow(0, offset, length);
+            Tensor m = expAvg.narrow(0, offset, length), v = expAvgSq.narrow(0, offset, length);
+            if (weightDecay[g] != 0) p.mul_(1 - LearningRate * weightDecay[g]);
+            m.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
+            v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
+            Tensor denom = (v.sqrt() / biasCorrection2Sqrt).add_(Eps);
+            p.addcdiv_(m, denom, -stepSize);
+        }
+    }
+
+    /// <summary>Writes the step count and both moment buffers (raw little-endian values; no code runs on load).</summary>
+    public void Save(BinaryWriter w)
+    {
+        w.Write("FlatAdamW/1");
+        w.Write(Steps);
+        WriteTensor(w, expAvg);
+        WriteTensor(w, expAvgSq);
+    }
+
+    public void Load(BinaryReader r)
+    {
+        string tag = r.ReadString();
+        if (tag != "FlatAdamW/1") throw new InvalidDataException($"not FlatAdamW state (found '{tag}')");
+        Steps = r.ReadInt64();
+        ReadTensor(r, expAvg);
+        ReadTensor(r, expAvgSq);
+    }
+
+    static void WriteTensor(BinaryWriter w, Tensor t)
+    {
+        using var cpu = t.to(ScalarType.Float32).cpu();
+        float[] values = cpu.data<float>().ToArray();
+        w.Write(values.LongLength);
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    static void ReadTensor(BinaryReader r, Tensor into)
+    {
+        long n = r.ReadInt64();
+        if (n != into.numel()) throw new InvalidDataException($"optimizer state holds {n} values, the model {into.numel()}");
+        byte[] bytes = r.ReadBytes(checked((int)(n * sizeof(float))));
+        if (bytes.Length != n * sizeof(float)) throw new EndOfStreamException("optimizer state is truncated");
+        float[] values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+        using var t = tensor(values).to(into.dtype, into.device);
+        using var _ = no_grad();
+        into.copy_(t);
+    }
+}

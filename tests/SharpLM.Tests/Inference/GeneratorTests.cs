@@ -1,0 +1,73 @@
+using SharpLM.Inference;
+using SharpLM.Modeling;
+using SharpLM.Tokenization;
+using TorchSharp;
+
+namespace SharpLM.Tests.Inference;
+
+public class GeneratorTests
+{
+    static (Gpt, ITokenizer) Model()
+    {
+        var tokenizer = CharTokenizer.FromText(TinyRuns.Corpus);
+        torch.manual_seed(3);
+        return (new Gpt(TinyRuns.Model(tokenizer.VocabSize)), tokenizer);
+    }
+
+    [Theory]
+    [InlineData(0.0, 0, 1.0, 1.0)]
+    [InlineData(1.0, 0, 1.0, 1.0)]
+    [InlineData(0.9, 5, 0.9, 1.3)]
+    public void Cached_and_uncached_generation_produce_identical_tokens_even_past_the_context(double temperature, int topK, double topP, double penalty)
+    {
+        var (model, tokenizer) = Model();
+        var generator = new Generator(model, tokenizer, torch.CPU);
+        var prompt = tokenizer.Encode("the quick");
+        var options = new SamplingOptions { MaxNewTokens = 40, Temperature = temperature, TopK = topK, TopP = topP, RepetitionPenalty = penalty, Seed = 11 };
+        var cached = generator.GenerateTokens(prompt, options).ToList();
+        var uncached = generator.GenerateTokens(prompt, options with { UseKvCache = false }).ToList();
+        Assert.Equal(40, cached.Count); // 9 prompt + 40 new > block_size 16: the window slides
+        Assert.Equal(uncached, cached);
+    }
+
+    [Fact]
+    public void Same_seed_same_text_different_seed_different_text()
+    {
+        var (model, tokenizer) = Model();
+        var generator = new Generator(model, tokenizer, torch.CPU);
+        var options = new SamplingOptions { MaxNewTokens = 30, Temperature = 1.5 };
+        Assert.Equal(generator.Generate("the", options), generator.Generate("the", options));
+        Assert.NotEqual(generator.Generate("the", options), generator.Generate("the", options with { Seed = 99 }));
+    }
+
+    [Fact]
+    public void Top_k_of_one_and_a_tiny_nucleus_are_greedy()
+    {
+        var (model, tokenizer) = Model();
+        var generator = new Generator(model, tokenizer, torch.CPU);
+        var greedy = generator.Generate("fox", new SamplingOptions { MaxNewTokens = 20, Temperature = 0 });
+        Assert.Equal(greedy, generator.Generate("fox", new SamplingOptions { MaxNewTokens = 20, Temperature = 1.0, TopK = 1 }));
+        Assert.Equal(greedy, generator.Generate("fox", new SamplingOptions { MaxNewTokens = 20, Temperature = 1.0, TopP = 1e-9 }));
+    }
+
+    [Fact]
+    public void Output_ends_before_the_first_stop_string_and_streams_the_same_text()
+    {
+        var (model, tokenizer) = Model();
+        var generator = new Generator(model, tokenizer, torch.CPU);
+        var free = generator.Generate("the", new SamplingOptions { MaxNewTokens = 40, Temperature = 1.2, Seed = 5 });
+        string stop = free.Substring(10, 2);
+        var stopped = generator.Generate("the", new SamplingOptions { MaxNewTokens = 40, Temperature = 1.2, Seed = 5, StopStrings = new[] { stop } });
+        Assert.Equal(free[..free.IndexOf(stop, StringComparison.Ordinal)], stopped);
+    }
+
+    [Fact]
+    public void Repetition_penalty_divides_positive_and_multiplies_negative_logits()
+    {
+        var sampler = new TokenSampler(new SamplingOptions { Temperature = 0, RepetitionPenalty = 2.0 });
+        // Token 0 leads but was seen; after the penalty (3 → 1.5) token 1 (2.0) wins.
+        Assert.Equal(1, sampler.Next(new[] { 3f, 2f, -1f }, new[] { 0 }));
+        // A negative logit of a seen token gets more negative: -0.5 → -1, so unseen 2 (-0.9) wins.
+        Assert.Equal(2, new TokenSampler(new SamplingOptions { Temperature = 0, RepetitionPenalty = 2.0 }).Next(new[] { -2f, -0.5f, -0.9f }, new[] { 1 }));
+    }
+}

@@ -1,0 +1,83 @@
+using SharpLM.Tokenization;
+
+namespace SharpLM.Tests.Tokenization;
+
+public class BpeTokenizerTests
+{
+    [Fact]
+    public void DecodeOfEncodeIsIdentityOnRandomUnicode()
+    {
+        BpeTokenizer tokenizer = SmallBpe.Tokenizer;
+        foreach (string text in RandomText.Strings(seed: 1, count: 400))
+            Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+    }
+
+    [Fact]
+    public void DecodeOfEncodeIsIdentityOnTrainingText()
+    {
+        BpeTokenizer tokenizer = SmallBpe.Tokenizer;
+        Assert.Equal(SmallBpe.Corpus, tokenizer.Decode(tokenizer.Encode(SmallBpe.Corpus)));
+    }
+
+    [Fact]
+    public void EndOfTextInTextBecomesItsSingleId()
+    {
+        BpeTokenizer tokenizer = SmallBpe.Tokenizer;
+        Assert.Equal(SmallBpe.VocabSize - 1, tokenizer.EndOfTextId);
+
+        int[] ids = tokenizer.Encode("to be<|endoftext|>or not");
+
+        Assert.Single(ids, id => id == tokenizer.EndOfTextId);
+        Assert.Equal(tokenizer.Encode("to be"), ids[..Array.IndexOf(ids, tokenizer.EndOfTextId!.Value)]);
+    }
+
+    [Fact]
+    public void EveryByteHasAToken()
+    {
+        BpeTokenizer tokenizer = SmallBpe.Tokenizer;
+        // Unseen in training, yet encodable: each of its UTF-8 bytes is a base token.
+        string rare = "\u0007𓀀";
+        int[] ids = tokenizer.Encode(rare);
+        Assert.Equal(rare, tokenizer.Decode(ids));
+        Assert.All(ids, id => Assert.InRange(id, 0, 255));
+    }
+
+    [Fact]
+    public void EncodingIsTheSameFromSeveralThreads()
+    {
+        var tokenizer = new BpeTokenizer(SmallBpe.Tokenizer.Vocab, SmallBpe.Tokenizer.Merges, SmallBpe.Tokenizer.SpecialTokens);
+        string[] texts = RandomText.Strings(seed: 2, count: 200).ToArray();
+        int[][] expected = texts.Select(SmallBpe.Tokenizer.Encode).ToArray();
+
+        Parallel.For(0, 4 * texts.Length, i => Assert.Equal(expected[i % texts.Length], tokenizer.Encode(texts[i % texts.Length])));
+    }
+
+    [Fact]
+    public void DecodingAnIdOutsideTheVocabThrows()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => SmallBpe.Tokenizer.Decode([0, SmallBpe.VocabSize]));
+    }
+
+    [Fact]
+    public void SlicedMultiByteCharacterDecodesAsReplacement()
+    {
+        // 0xC3 is the first byte of 'é'; alone it is not UTF-8. A slice of ids may end there; decoding must not throw.
+        Assert.True(SmallBpe.Tokenizer.TryGetId(ByteLevelAlphabet.ToChar(0xC3).ToString(), out int firstByteOfE));
+        Assert.Equal("a\uFFFD", SmallBpe.Tokenizer.Decode([.. SmallBpe.Tokenizer.Encode("a"), firstByteOfE]));
+    }
+
+    [Fact]
+    public void ConstructorRejectsAVocabWithoutAllBytes()
+    {
+        var vocab = ByteLevelAlphabet.Symbols.Skip(1).Select(c => c.ToString()).ToArray();
+        var error = Assert.Throws<ArgumentException>(() => new BpeTokenizer(vocab, [], []));
+        Assert.Contains("0x21", error.Message);
+    }
+
+    [Fact]
+    public void ConstructorRejectsAMergeWhoseResultIsNotInTheVocab()
+    {
+        var vocab = ByteLevelAlphabet.Symbols.Select(c => c.ToString()).ToArray();
+        Assert.Throws<ArgumentException>(() => new BpeTokenizer(vocab, [("a", "b")], []));
+    }
+}

@@ -1,0 +1,125 @@
+using SharpLM.Modeling;
+using SharpLM.Training;
+using TorchSharp;
+
+namespace SharpLM.Tests.Training;
+
+public class TrainerTests
+{
+    sealed class Recorder : ITrainingObserver
+    {
+        public readonly List<StepRecord> Steps = new();
+        public readonly List<RollbackRecord> Rollbacks = new();
+        public Action<StepRecord>? AfterStep;
+        public void OnStep(StepRecord step, TimeSpan eta) { Steps.Add(step); AfterStep?.Invoke(step); }
+        public void OnRollback(RollbackRecord r) => Rollbacks.Add(r);
+    }
+
+    [Fact]
+    public void Tiny_model_overfits_a_tiny_corpus()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        var config = TinyRuns.Config(maxIters: 150, evalInterval: 50);
+        var summary = new Trainer(config, data, dir.File("run")).Run(resume: false);
+        // The text is periodic, so only the first positions of a window are uncertain: loss must collapse.
+        Assert.True(summary.FinalTrainLoss < 0.5, $"train loss {summary.FinalTrainLoss}");
+        Assert.True(File.Exists(Path.Combine(dir.File("run"), LossCurvePlot.FileName)));
+        var (steps, evals) = MetricsLog.Read(dir.File("run"));
+        Assert.Equal(150, steps.Count);
+        Assert.Equal(new[] { 0, 50, 100, 150 }, evals.Select(e => e.Step));
+        Assert.True(summary.FinalTrainLoss < evals[0].TrainLoss / 6, $"{evals[0].TrainLoss} → {summary.FinalTrainLoss}");
+    }
+
+    [Fact]
+    public void Killed_and_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        var config = TinyRuns.Config(maxIters: 30, evalInterval: 10) with { Model = TinyRuns.Model() with { Dropout = 0.1 } };
+
+        new Trainer(config, data, dir.File("straight")).Run(resume: false);
+
+        using var cancel = new CancellationTokenSource();
+        var recorder = new Recorder { AfterStep = s => { if (s.Step == 16) cancel.Cancel(); } };
+        Assert.Throws<OperationCanceledException>(() => new Trainer(config, data, dir.File("resumed"), recorder).Run(false, cancel.Token));
+        Assert.Equal(10, Checkpoint.ReadManifest(dir.File("resumed")).Step);
+        Assert.Throws<InvalidInputException>(() => new Trainer(config, data, dir.File("resumed")).Run(resume: false)); // never overwrites
+        new Trainer(config, data, dir.File("resumed")).Run(resume: true);
+
+        var (a, _) = Checkpoint.LoadModel(dir.File("straight"), torch.CPU);
+        var (b, _) = Checkpoint.LoadModel(dir.File("resumed"), torch.CPU);
+        foreach (var ((name, pa), (_, pb)) in a.named_parameters().Zip(b.named_parameters()))
+            Assert.True(pa.Equals(pb), $"{name} differs");
+        // The log holds each step once, as if the run had never stopped.
+        var (steps, _) = MetricsLog.Read(dir.File("resumed"));
+        Assert.Equal(Enumerable.Range(0, 30), steps.Select(s => s.Step));
+        Assert.Equal(MetricsLog.Read(dir.File("straight")).Steps.Select(s => s.TrainLoss), steps.Select(s => s.TrainLoss));
+    }
+
+    [Fact]
+    public void Nan_loss_rolls_back_to_the_last_checkpoint_and_skips_the_batch()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        int calls = 0;
+        Trainer.LossValueHook = (_, loss) => ++calls == 15 ? double.NaN : loss;
+        try
+        {
+            var recorder = new Recorder();
+            var summary = new Trainer(TinyRuns.Config(maxIters: 25, evalInterval: 10), data, dir.File("run"), recorder).Run(false);
+            var rollback = Assert.Single(recorder.Rollbacks);
+            Assert.Equal(14, rollback.Step);
+            Assert.Equal(10, rollback.RolledBackTo);
+            Assert.Equal(1, summary.Rollbacks);
+            Assert.True(double.IsFinite(summary.FinalValLoss));
+            Assert.Contains("\"event\":\"rollback\"", File.ReadAllText(Path.Combine(dir.File("run"), MetricsLog.FileName)));
+        }
+        finally
+        {
+            Trainer.LossValueHook = null;
+        }
+    }
+
+    [Fact]
+    public void Divergence_beyond_the_rollback_budget_stops_with_an_error()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        Trainer.LossValueHook = (_, _) => double.PositiveInfinity;
+        try
+        {
+            var config = TinyRuns.Config(maxIters: 20) with { Training = TinyRuns.Config().Training with { MaxRollbacks = 2 } };
+            var e = Assert.Throws<InvalidOperationException>(() => new Trainer(config, data, dir.File("run")).Run(false));
+            Assert.Contains("diverged", e.Message);
+        }
+        finally
+        {
+            Trainer.LossValueHook = null;
+        }
+    }
+
+    [Fact]
+    public void Learning_rate_warms_up_linearly_then_decays_by_cosine_to_the_floor()
+    {
+        var c = new TrainingConfig { LearningRate = 1e-3, MinLr = 1e-4, WarmupIters = 100, LrDecayIters = 2000 };
+        Assert.Equal(1e-3 / 101, LearningRateSchedule.At(0, c), 12);
+        Assert.Equal(1e-3, LearningRateSchedule.At(100, c), 12);
+        Assert.Equal((1e-3 + 1e-4) / 2, LearningRateSchedule.At(1050, c), 12);
+        Assert.Equal(1e-4, LearningRateSchedule.At(2000, c), 12);
+        Assert.Equal(1e-4, LearningRateSchedule.At(5000, c), 12);
+    }
+
+    [Fact]
+    public void Weight_decay_skips_biases_norms_and_embeddings()
+    {
+        var model = new Gpt(TinyRuns.Model());
+        var (decay, noDecay) = WeightDecayGroups.Split(model);
+        var names = model.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name);
+        Assert.All(decay, p => Assert.Matches(@"c_(attn|proj|fc)\.weight$", names[p.Handle]));
+        Assert.Contains(noDecay, p => names[p.Handle] == "wte.weight");
+        Assert.Contains(noDecay, p => names[p.Handle] == "wpe.weight");
+        Assert.Contains(noDecay, p => names[p.Handle] == "ln_f.weight");
+        Assert.Equal(model.parameters().Count(), decay.Count + noDecay.Count);
+    }
+}
