@@ -11,7 +11,7 @@ public sealed class FlatAdamW
 {
     readonly ContiguousParameters parameters;
     readonly double[] weightDecay;
-    readonly Tensor expAvg, expAvgSq;
+    readonly Tensor expAvg, expAvgSq, denominator;
 
     public FlatAdamW(ContiguousParameters parameters, IReadOnlyList<double> weightDecayPerGroup, double beta1, double beta2, double eps)
     {
@@ -23,6 +23,7 @@ public sealed class FlatAdamW
         Eps = eps;
         expAvg = zeros_like(parameters.Data).DetachFromDisposeScope();
         expAvgSq = zeros_like(parameters.Data).DetachFromDisposeScope();
+        denominator = zeros_like(parameters.Data).DetachFromDisposeScope(); // scratch, so a step allocates nothing
     }
 
     public double Beta1 { get; }
@@ -45,11 +46,11 @@ public sealed class FlatAdamW
             var (offset, length) = parameters.Groups[g];
             if (length == 0) continue;
             Tensor p = parameters.Data.narrow(0, offset, length), grad = parameters.Grad.narrow(0, offset, length);
-            Tensor m = expAvg.narrow(0, offset, length), v = expAvgSq.narrow(0, offset, length);
+            Tensor m = expAvg.narrow(0, offset, length), v = expAvgSq.narrow(0, offset, length), denom = denominator.narrow(0, offset, length);
             if (weightDecay[g] != 0) p.mul_(1 - LearningRate * weightDecay[g]);
             m.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
             v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
-            Tensor denom = (v.sqrt() / biasCorrection2Sqrt).add_(Eps);
+            denom.copy_(v).sqrt_().div_(biasCorrection2Sqrt).add_(Eps);
             p.addcdiv_(m, denom, -stepSize);
         }
     }

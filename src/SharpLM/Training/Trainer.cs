@@ -72,6 +72,8 @@ public sealed class Trainer
         var (decay, noDecay) = WeightDecayGroups.Split(model);
         var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
         var optimizer = new FlatAdamW(parameters, new[] { t.WeightDecay, 0.0 }, t.Beta1, t.Beta2, t.Eps);
+        var sharding = BatchSharding.Plan(threads, t, modelConfig, device);
+        torch.set_num_threads(sharding.ThreadsPerShard); // idle intra-op workers would compete with the shards
         var trainSampler = new BatchSampler(train, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed);
         var valSampler = new BatchSampler(val, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed ^ 0x5EEDUL);
 
@@ -90,7 +92,9 @@ public sealed class Trainer
         AtomicFile.WriteAllText(Path.Combine(outDir, PretrainConfig.FileName), JsonSerializer.Serialize(runConfig, Json.Options));
         tokenizer.Save(outDir);
 
+        torch.set_num_threads(threads); // the peak is that of all the cores the run may use
         double peak = MatmulPeak.MeasureGflops(device);
+        torch.set_num_threads(sharding.ThreadsPerShard);
         using var log = new MetricsLog(outDir, resumeFrom?.MetricsLength);
         observer.OnStart(step, t.MaxIters, model.ParameterCount);
 
@@ -115,7 +119,7 @@ public sealed class Trainer
             bool final = step >= t.MaxIters;
             if ((step % t.EvalInterval == 0 || final) && skipEvalAt != step)
             {
-                (lastTrain, lastVal) = (Evaluate(model, trainSampler, t.EvalIters, device), Evaluate(model, valSampler, t.EvalIters, device));
+                (lastTrain, lastVal) = (Evaluate(model, sharding, trainSampler, t.EvalIters, device), Evaluate(model, sharding, valSampler, t.EvalIters, device));
                 var eval = new EvalRecord(step, lastTrain, lastVal);
                 log.Write(eval);
                 observer.OnEval(eval);
@@ -130,7 +134,7 @@ public sealed class Trainer
 
             var sw = Stopwatch.StartNew();
             double lr = LearningRateSchedule.At(step, t);
-            double loss = TrainStep(model, parameters, optimizer, trainSampler, t, lr, device, out bool applied);
+            double loss = TrainStep(model, sharding, parameters, optimizer, trainSampler, t, lr, device, out bool applied);
             double ms = sw.Elapsed.TotalMilliseconds;
 
             string? problem = Problem(loss, emaLoss, step, t);
@@ -176,7 +180,7 @@ public sealed class Trainer
             MedianMsPerIter = Math.Round(median, 3), TokensPerSecond = Math.Round(tokensPerStep / (median / 1000.0), 1),
             Params = model.ParameterCount, Mfu = Math.Round(flopsPerStep / (median / 1000.0) / (peak * 1e9), 4),
             MatmulPeakGflops = Math.Round(peak, 1), WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 2),
-            Threads = threads, Rollbacks = rollbacks, PeakRssMb = Math.Round(peakRss, 1),
+            Threads = threads, BatchShards = sharding.Shards, Rollbacks = rollbacks, PeakRssMb = Math.Round(peakRss, 1),
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, Json.Options));
         observer.OnEnd(summary);
@@ -184,7 +188,8 @@ public sealed class Trainer
     }
 
     /// <summary>One optimizer step; returns the mean micro-batch loss. The update is skipped if the loss is not finite.</summary>
-    static double TrainStep(Gpt model, ContiguousParameters parameters, FlatAdamW optimizer, BatchSampler sampler, TrainingConfig t, double lr, Device device, out bool applied)
+    static double TrainStep(Gpt model, BatchSharding sharding, ContiguousParameters parameters, FlatAdamW optimizer, BatchSampler sampler,
+        TrainingConfig t, double lr, Device device, out bool applied)
     {
         using var scope = NewDisposeScope();
         parameters.ZeroGrad();
@@ -192,10 +197,7 @@ public sealed class Trainer
         for (int micro = 0; micro < t.GradientAccumulationSteps; micro++)
         {
             var (x, y) = sampler.Next(device);
-            Tensor loss = model.Loss(x, y);
-            if (t.GradientAccumulationSteps > 1) loss = loss / t.GradientAccumulationSteps;
-            loss.backward();
-            total += loss.item<float>();
+            total += sharding.ForwardBackward(model, x, y, 1.0 / t.GradientAccumulationSteps);
         }
         if (LossValueHook is not null) total = LossValueHook(0, total);
         applied = double.IsFinite(total);
@@ -215,21 +217,14 @@ public sealed class Trainer
         return null;
     }
 
-    static double Evaluate(Gpt model, BatchSampler sampler, int iters, Device device)
+    static double Evaluate(Gpt model, BatchSharding sharding, BatchSampler sampler, int iters, Device device)
     {
         model.eval();
-        double sum = 0;
-        using (no_grad())
-        {
-            for (int i = 0; i < iters; i++)
-            {
-                using var scope = NewDisposeScope();
-                var (x, y) = sampler.Next(device);
-                sum += model.Loss(x, y).item<float>();
-            }
-        }
+        using var scope = NewDisposeScope();
+        var batches = Enumerable.Range(0, iters).Select(_ => sampler.Next(device)).ToList(); // drawn in order: deterministic
+        double mean = sharding.MeanLoss(model, batches);
         model.train();
-        return sum / iters;
+        return mean;
     }
 
     static double Median(List<double> values)

@@ -28,6 +28,8 @@ public sealed record TrainingConfig
     /// <summary>Intra-op threads; 0 means all cores.</summary>
     public int Threads { get; init; }
     public string Device { get; init; } = "cpu";
+    /// <summary>Halves of each batch run concurrently on separate cores: 0 = automatic, 1 = off, 2 = on (see BatchSharding).</summary>
+    public int BatchShards { get; init; }
     /// <summary>A loss above this multiple of its running average (after warm-up) counts as a spike; 0 disables (NaN/inf always count).</summary>
     public double SpikeFactor { get; init; } = 4.0;
     /// <summary>Rollbacks tolerated before the run stops with an error.</summary>
@@ -59,6 +61,7 @@ public sealed record TrainingConfig
         Require(EvalIters > 0, "eval_iters", "must be positive");
         Require(CheckpointInterval >= 0, "checkpoint_interval", "must not be negative");
         Require(Threads >= 0, "threads", "must not be negative");
+        Require(BatchShards is 0 or 1 or 2, "batch_shards", "must be 0 (automatic), 1 or 2");
         Require(SpikeFactor == 0 || SpikeFactor > 1, "spike_factor", "must be 0 (off) or above 1");
         Require(MaxRollbacks >= 0, "max_rollbacks", "must not be negative");
         Require(GcInterval >= 0, "gc_interval", "must not be negative");

@@ -27,6 +27,7 @@ public sealed record TrainingSummary
     public double MatmulPeakGflops { get; init; }
     public double WallSeconds { get; init; }
     public int Threads { get; init; }
+    public int BatchShards { get; init; }
     public int Rollbacks { get; init; }
     public double PeakRssMb { get; init; }
 }

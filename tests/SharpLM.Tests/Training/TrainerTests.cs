@@ -31,12 +31,15 @@ public class TrainerTests
         Assert.True(summary.FinalTrainLoss < evals[0].TrainLoss / 6, $"{evals[0].TrainLoss} → {summary.FinalTrainLoss}");
     }
 
-    [Fact]
-    public void Killed_and_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one()
+    [Theory]
+    [InlineData(1, 0.1)] // one thread, one shard; dropout exercises the saved libtorch RNG state
+    [InlineData(2, 0.0)] // two threads: the batch is split into two concurrently trained halves
+    public void Killed_and_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(int threads, double dropout)
     {
         using var dir = new TempDirectory();
         string data = TinyRuns.PrepareData(dir.Path);
-        var config = TinyRuns.Config(maxIters: 30, evalInterval: 10) with { Model = TinyRuns.Model() with { Dropout = 0.1 } };
+        var baseConfig = TinyRuns.Config(maxIters: 30, evalInterval: 10);
+        var config = baseConfig with { Model = TinyRuns.Model() with { Dropout = dropout }, Training = baseConfig.Training with { Threads = threads } };
 
         new Trainer(config, data, dir.File("straight")).Run(resume: false);
 
@@ -45,7 +48,8 @@ public class TrainerTests
         Assert.Throws<OperationCanceledException>(() => new Trainer(config, data, dir.File("resumed"), recorder).Run(false, cancel.Token));
         Assert.Equal(10, Checkpoint.ReadManifest(dir.File("resumed")).Step);
         Assert.Throws<InvalidInputException>(() => new Trainer(config, data, dir.File("resumed")).Run(resume: false)); // never overwrites
-        new Trainer(config, data, dir.File("resumed")).Run(resume: true);
+        var summary = new Trainer(config, data, dir.File("resumed")).Run(resume: true);
+        Assert.Equal(threads, summary.BatchShards);
 
         var (a, _) = Checkpoint.LoadModel(dir.File("straight"), torch.CPU);
         var (b, _) = Checkpoint.LoadModel(dir.File("resumed"), torch.CPU);
