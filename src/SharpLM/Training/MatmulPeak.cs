@@ -5,27 +5,44 @@ using static TorchSharp.torch;
 namespace SharpLM.Training;
 
 /// <summary>
-/// Measures this machine's fp32 matmul throughput right now (1024³, best of several), the denominator of model
-/// FLOPs utilisation. Measured rather than looked up because shared machines and thread counts vary.
+/// Measures this machine's fp32 matmul throughput right now, the denominator of model FLOPs utilisation.
+/// Measured rather than looked up because shared machines and thread counts vary. Two ways of using the cores
+/// are timed — one matmul spread over all threads, and one single-threaded matmul per thread side by side (how
+/// batch shards run) — and the better one counts, each as the best of several runs, since a busy neighbour
+/// only ever makes a run slower.
 /// </summary>
 public static class MatmulPeak
 {
-    public static double MeasureGflops(Device device, int size = 1024, int repeats = 6)
+    public static double MeasureGflops(Device device, int threads, int size = 1536, int repeats = 5)
+    {
+        double shared = Throughput(device, size, repeats, streams: 1, threadsPerStream: threads);
+        if (threads < 2 || device.type != DeviceType.CPU) return shared;
+        double sideBySide = Throughput(device, size, repeats, streams: threads, threadsPerStream: 1);
+        torch.set_num_threads(threads);
+        return Math.Max(shared, sideBySide);
+    }
+
+    static double Throughput(Device device, int size, int repeats, int streams, int threadsPerStream)
     {
         using var scope = NewDisposeScope();
-        using var _ = no_grad();
+        using var noGrad = no_grad();
         // Constant inputs: timing does not depend on values, and the global RNG must stay untouched (resume).
-        var a = full(size, size, 0.5f, device: device);
-        var b = full(size, size, 0.25f, device: device);
-        a.matmul(b); // first call pays for allocation and kernel selection
+        var a = Enumerable.Range(0, streams).Select(_ => full(size, size, 0.5f, device: device)).ToArray();
+        var b = Enumerable.Range(0, streams).Select(_ => full(size, size, 0.25f, device: device)).ToArray();
         double best = double.MaxValue;
-        for (int i = 0; i < repeats; i++)
+        for (int r = 0; r <= repeats; r++)
         {
             var sw = Stopwatch.StartNew();
-            var c = a.matmul(b);
-            c.sum().item<float>(); // forces completion on asynchronous devices
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            Parallel.For(0, streams, new ParallelOptions { MaxDegreeOfParallelism = streams }, i =>
+            {
+                torch.set_num_threads(threadsPerStream);
+                using var inner = NewDisposeScope();
+                using var _ = no_grad();
+                var c = a[i].matmul(b[i]);
+                if (device.type != DeviceType.CPU) c[0, 0].item<float>(); // waits for asynchronous devices
+            });
+            if (r > 0) best = Math.Min(best, sw.Elapsed.TotalSeconds); // run 0 warms up kernel choice
         }
-        return 2.0 * size * size * size / best / 1e9;
+        return streams * 2.0 * size * size * size / best / 1e9;
     }
 }

@@ -92,8 +92,7 @@ public sealed class Trainer
         AtomicFile.WriteAllText(Path.Combine(outDir, PretrainConfig.FileName), JsonSerializer.Serialize(runConfig, Json.Options));
         tokenizer.Save(outDir);
 
-        torch.set_num_threads(threads); // the peak is that of all the cores the run may use
-        double peak = MatmulPeak.MeasureGflops(device);
+        double peak = MatmulPeak.MeasureGflops(device, threads); // all the cores the run may use
         torch.set_num_threads(sharding.ThreadsPerShard);
         using var log = new MetricsLog(outDir, resumeFrom?.MetricsLength);
         observer.OnStart(step, t.MaxIters, model.ParameterCount);
