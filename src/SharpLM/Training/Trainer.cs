@@ -18,7 +18,7 @@ namespace SharpLM.Training;
 /// </summary>
 public sealed class Trainer
 {
-    /// <summary>Test hook: may replace a step's loss value (e.g. with NaN) to exercise the spike guard.</summary>
+    /// <summary>Test hook: may replace a step's loss value (step, loss → loss), e.g. with NaN, to exercise the guard.</summary>
     internal static Func<int, double, double>? LossValueHook;
 
     readonly PretrainConfig config;
@@ -133,8 +133,8 @@ public sealed class Trainer
 
             var sw = Stopwatch.StartNew();
             double lr = LearningRateSchedule.At(step, t);
-            double loss = TrainStep(model, sharding, parameters, optimizer, trainSampler, t, lr, device, out bool applied);
-            double ms = sw.Elapsed.TotalMilliseconds;
+            double loss = ComputeGradients(model, sharding, parameters, trainSampler, t, device);
+            if (LossValueHook is not null) loss = LossValueHook(step, loss);
 
             string? problem = Problem(loss, emaLoss, step, t);
             if (problem is not null)
@@ -142,8 +142,8 @@ public sealed class Trainer
                 if (++rollbacks > t.MaxRollbacks)
                     throw new InvalidOperationException($"training diverged: {problem} at step {step}, after {t.MaxRollbacks} rollbacks");
                 int badStep = step, to = last?.Step ?? step;
-                // The bad update was not applied; reload the last checkpoint if there is one. The sampler keeps its
-                // position, so the offending batch is skipped rather than replayed.
+                // The offending update is never applied. Weights may already be drifting, so reload the last
+                // checkpoint if there is one; the sampler keeps its position, so the batch is skipped, not replayed.
                 if (last is not null)
                 {
                     Checkpoint.LoadWeights(outDir, last, model, optimizer);
@@ -155,7 +155,8 @@ public sealed class Trainer
                 observer.OnRollback(rb);
                 continue;
             }
-            if (!applied) throw new InvalidOperationException("internal error: step not applied without a reported problem");
+            ApplyUpdate(parameters, optimizer, t, lr);
+            double ms = sw.Elapsed.TotalMilliseconds;
 
             emaLoss = double.IsNaN(emaLoss) ? loss : 0.9 * emaLoss + 0.1 * loss;
             if (step >= 10) stepTimes.Add(ms);
@@ -186,9 +187,9 @@ public sealed class Trainer
         return summary;
     }
 
-    /// <summary>One optimizer step; returns the mean micro-batch loss. The update is skipped if the loss is not finite.</summary>
-    static double TrainStep(Gpt model, BatchSharding sharding, ContiguousParameters parameters, FlatAdamW optimizer, BatchSampler sampler,
-        TrainingConfig t, double lr, Device device, out bool applied)
+    /// <summary>Forward and backward over one step's micro-batches into the gradient buffer; returns the mean loss.</summary>
+    static double ComputeGradients(Gpt model, BatchSharding sharding, ContiguousParameters parameters, BatchSampler sampler,
+        TrainingConfig t, Device device)
     {
         using var scope = NewDisposeScope();
         parameters.ZeroGrad();
@@ -198,13 +199,16 @@ public sealed class Trainer
             var (x, y) = sampler.Next(device);
             total += sharding.ForwardBackward(model, x, y, 1.0 / t.GradientAccumulationSteps);
         }
-        if (LossValueHook is not null) total = LossValueHook(0, total);
-        applied = double.IsFinite(total);
-        if (!applied) return total;
+        return total;
+    }
+
+    /// <summary>Clips the gradient norm and takes one AdamW step at the scheduled learning rate.</summary>
+    static void ApplyUpdate(ContiguousParameters parameters, FlatAdamW optimizer, TrainingConfig t, double lr)
+    {
+        using var scope = NewDisposeScope();
         if (t.GradClip > 0) parameters.ClipGradNorm(t.GradClip);
         optimizer.LearningRate = lr;
         optimizer.Step();
-        return total;
     }
 
     /// <summary>Why a step's loss is unacceptable, or null. Spikes count only after warm-up, against the running mean.</summary>

@@ -67,7 +67,7 @@ public class TrainerTests
         using var dir = new TempDirectory();
         string data = TinyRuns.PrepareData(dir.Path);
         int calls = 0;
-        Trainer.LossValueHook = (_, loss) => ++calls == 15 ? double.NaN : loss;
+        Trainer.LossValueHook = (step, loss) => ++calls == 15 ? double.NaN : loss; // the 15th step computed is step 14
         try
         {
             var recorder = new Recorder();
@@ -78,6 +78,33 @@ public class TrainerTests
             Assert.Equal(1, summary.Rollbacks);
             Assert.True(double.IsFinite(summary.FinalValLoss));
             Assert.Contains("\"event\":\"rollback\"", File.ReadAllText(Path.Combine(dir.File("run"), MetricsLog.FileName)));
+        }
+        finally
+        {
+            Trainer.LossValueHook = null;
+        }
+    }
+
+    [Fact]
+    public void Loss_spike_after_warmup_is_rolled_back_before_its_update_lands()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        bool spiked = false;
+        Trainer.LossValueHook = (step, loss) =>
+        {
+            if (step != 13 || spiked) return loss;
+            spiked = true; // once: the replayed step 13 after the rollback is normal
+            return loss * 10;
+        };
+        try
+        {
+            var recorder = new Recorder();
+            new Trainer(TinyRuns.Config(maxIters: 25, evalInterval: 10), data, dir.File("run"), recorder).Run(false);
+            var rollback = Assert.Single(recorder.Rollbacks);
+            Assert.Equal(13, rollback.Step);
+            Assert.Contains("spiked", rollback.Reason);
+            Assert.Equal(25, recorder.Steps[^1].Step + 1);
         }
         finally
         {
