@@ -28,7 +28,7 @@ public static class LossCurvePlot
         plot.Title("Loss");
         plot.XLabel("step");
         plot.YLabel("cross-entropy (nats/token)");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight); // losses fall: the upper right stays clear
         byte[] png = plot.GetImageBytes(900, 540, ScottPlot.ImageFormat.Png);
         AtomicFile.WriteAllBytes(Path.Combine(dir, FileName), png);
     }
