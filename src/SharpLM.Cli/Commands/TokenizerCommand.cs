@@ -30,7 +30,15 @@ public static class TokenizerCommand
         {
             string[] specials = parse.GetValue(special) is { Length: > 0 } s ? s : [BpeTokenizer.EndOfText];
             var options = new BpeTrainerOptions { VocabSize = parse.GetValue(vocab), SpecialTokens = specials, MinFrequency = parse.GetValue(minFrequency) };
-            var trainer = new BpeTrainer(options);
+            BpeTrainer trainer;
+            try
+            {
+                trainer = new BpeTrainer(options);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidInputException($"tokenizer train: {e.Message.Split(" (Parameter")[0]}", e);
+            }
             var sw = Stopwatch.StartNew();
             trainer.AddDocuments(DocumentReader.Read(Corpora.Resolve(parse.GetValue(input)!), parse.GetValue(field)!).Select(d => d.Text));
             BpeTokenizer tokenizer = trainer.Train();
