@@ -8,6 +8,7 @@
 //
 // Written for netstandard2.0 (what the task factory compiles against). This file is compiled twice: by MSBuild's RoslynCodeTaskFactory as the build task (see
 // build/LibTorchSharpGlibcxx.targets) and by the test project, which defines ELF_PATCHER_NO_TASK.
+#nullable disable // compiled as netstandard2.0 by the task factory too, where annotations are off
 using System;
 using System.IO;
 using System.Text;
@@ -25,6 +26,16 @@ public static class ElfVersionRequirement
     }
 
     /// <summary>Marks the requirement weak. Returns true if the bytes changed (false: absent or already weak).</summary>
+    /// <summary>Where distributions put the system libstdc++.</summary>
+    public static readonly string[] LibStdCxxCandidates =
+    {
+        "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6",
+        "/usr/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6", "/usr/lib/aarch64-linux-gnu/libstdc++.so.6",
+    };
+
+    /// <summary>The system libstdc++, or null when none is at a known place.</summary>
+    public static string FindSystemLibStdCxx() => Array.Find(LibStdCxxCandidates, File.Exists);
+
     public static bool MakeWeak(byte[] elf, string version)
     {
         if (FindVernaux(elf, version) is not long at) return false;
@@ -34,7 +45,10 @@ public static class ElfVersionRequirement
         return true;
     }
 
-    /// <summary>True when the shared library at <paramref name="path"/> defines (provides) the version string.</summary>
+    /// <summary>
+    /// True when the version string occurs in the library at <paramref name="path"/>. A libstdc++ names each
+    /// version it provides in its version-definition section, so this is how we ask whether it provides it.
+    /// </summary>
     public static bool LibraryMentions(string path, string version)
     {
         byte[] bytes = File.ReadAllBytes(path);
@@ -98,18 +112,13 @@ public class WeakenGlibcxxRequirement : Microsoft.Build.Utilities.Task
     /// <summary>Patch even if this machine's libstdc++ has the version (for packages built for other machines).</summary>
     public bool Always { get; set; }
 
-    static readonly string[] LibStdCxxPaths =
-    {
-        "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6",
-        "/usr/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6", "/usr/lib/aarch64-linux-gnu/libstdc++.so.6",
-    };
-
     public override bool Execute()
     {
         if (!File.Exists(Library)) return true;
         if (!Always)
         {
-            string system = Array.Find(LibStdCxxPaths, File.Exists);
+            // Unknown libstdc++ location: patch, since weak is harmless where the version exists.
+            string system = ElfVersionRequirement.FindSystemLibStdCxx();
             if (system != null && ElfVersionRequirement.LibraryMentions(system, Version))
             {
                 Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low, $"{system} provides {Version}; {Library} left as is");
@@ -122,7 +131,8 @@ public class WeakenGlibcxxRequirement : Microsoft.Build.Utilities.Task
         string temp = Library + ".weak.tmp";
         File.WriteAllBytes(temp, elf);
         File.Replace(temp, Library, null); // rename(2) on Unix
-        Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High, $"SharpLM: marked {Version} weak in {Library} (system libstdc++ lacks it)");
+        string why = Always ? "published for machines it cannot inspect" : "this system's libstdc++ lacks it";
+        Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High, $"SharpLM: marked {Version} weak in {Library} ({why})");
         return true;
     }
 }

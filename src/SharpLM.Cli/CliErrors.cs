@@ -25,8 +25,10 @@ public static class CliErrors
         catch (Exception e)
         {
             Exception shown = e is AggregateException { InnerException: not null } a ? a.InnerException! : e;
-            string message = shown is InvalidInputException ? shown.Message : $"{shown.GetType().Name}: {shown.Message}";
-            Console.Error.WriteLine($"error: {message.ReplaceLineEndings(" ")}");
+            // libtorch errors carry a C++ backtrace after the first line: keep the first line only.
+            string first = shown.Message.Split('\n')[0].Trim();
+            string message = shown is InvalidInputException ? first : $"{shown.GetType().Name}: {first}";
+            Console.Error.WriteLine($"error: {message}");
             if (parsed.GetValue(Verbose)) Console.Error.WriteLine(shown);
             return shown is OperationCanceledException ? 130 : 1;
         }

@@ -42,8 +42,10 @@ public static class PretrainCommand
             Set("threads", parse.GetValue(threads));
             Set("seed", parse.GetValue(seed));
             Set("device", parse.GetValue(device));
-            if (parse.GetValue(maxIters) is int iters && !overrides.Any(o => o.Key.Contains("lr_decay_iters")))
-                Set("lr_decay_iters", Math.Max(iters, cfg.Training.WarmupIters)); // decay over the run, as nanoGPT sets lr_decay_iters = max_iters
+            // As nanoGPT's usage: a new max_iters decays the learning rate over the new run unless told otherwise.
+            string? iters = overrides.LastOrDefault(o => Normalized(o.Key) == "max_iters").Value;
+            if (iters is not null && !overrides.Any(o => Normalized(o.Key) == "lr_decay_iters") && int.TryParse(iters, out int n))
+                Set("lr_decay_iters", Math.Max(n, cfg.Training.WarmupIters));
             cfg = cfg.WithOverrides(overrides);
 
             string outDir = parse.GetValue(output)!;
@@ -56,6 +58,12 @@ public static class PretrainCommand
             return 0;
         });
         return command;
+    }
+
+    static string Normalized(string key)
+    {
+        string k = key.TrimStart('-').Replace('-', '_');
+        return k.StartsWith("training.", StringComparison.Ordinal) ? k["training.".Length..] : k;
     }
 
     /// <summary>Pairs "--key value" (or "--key=value") tokens that System.CommandLine did not recognise.</summary>
@@ -74,16 +82,27 @@ public static class PretrainCommand
         return pairs;
     }
 
-    /// <summary>Raw text is prepared into OUT/data once (reused on --resume); a prepared directory is used as is.</summary>
+    /// <summary>
+    /// Raw text is prepared into OUT/data once and reused on --resume; a prepared directory is used as is. Data
+    /// prepared from another source or with another tokenizer is never silently reused.
+    /// </summary>
     static string PrepareIfNeeded(string dataSpec, string field, string tokenizer, string outDir)
     {
         if (Directory.Exists(dataSpec) && DataPreparer.IsPrepared(dataSpec)) return dataSpec;
         string prepared = Path.Combine(outDir, "data");
-        if (DataPreparer.IsPrepared(prepared)) return prepared;
-        string input = Corpora.Resolve(dataSpec, Console.Error.WriteLine);
+        string input = Path.GetFullPath(Corpora.Resolve(dataSpec, Console.Error.WriteLine));
+        if (DataPreparer.IsPrepared(prepared))
+        {
+            string metaPath = Path.Combine(prepared, PreparedData.FileName);
+            var meta = SharpLM.Runtime.Json.ReadFile<PreparedData>(metaPath);
+            string kind = tokenizer is "char" or "gpt2" ? tokenizer : "bpe";
+            if (meta.Source != input || meta.Tokenizer != kind)
+                throw InvalidInputException.ForFile(metaPath, $"was prepared from {meta.Source} with the {meta.Tokenizer} tokenizer, not {input} with {kind}; choose another --out");
+            return prepared;
+        }
         Console.Error.WriteLine($"preparing {input} with the {tokenizer} tokenizer into {prepared}");
-        var meta = DataPreparer.Prepare(input, tokenizer, prepared, field);
-        Console.Error.WriteLine($"  {meta.TrainTokens:N0} train tokens, {meta.ValTokens:N0} val tokens, vocabulary {meta.VocabSize}");
+        var made = DataPreparer.Prepare(input, tokenizer, prepared, field);
+        Console.Error.WriteLine($"  {made.TrainTokens:N0} train tokens, {made.ValTokens:N0} val tokens, vocabulary {made.VocabSize}");
         return prepared;
     }
 }

@@ -15,7 +15,7 @@ public static class SampleCommand
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = all).", DefaultValueFactory = _ => 200 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var penalty = new Option<double>("--repetition-penalty") { Description = "Penalty > 1 discourages repeating context tokens.", DefaultValueFactory = _ => 1.0 };
-        var stop = new Option<string[]>("--stop") { Description = "Stop before this string (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var stop = new Option<string[]>("--stop") { Description = "Stop before this string (repeatable; \\n and \\t are understood).", AllowMultipleArgumentsPerToken = false };
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 1337UL };
         var noCache = new Option<bool>("--no-kv-cache") { Description = "Recompute the whole context each token (same output, slower)." };
 
@@ -30,7 +30,7 @@ public static class SampleCommand
             var options = new SamplingOptions
             {
                 MaxNewTokens = parse.GetValue(maxNew), Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK),
-                TopP = parse.GetValue(topP), RepetitionPenalty = parse.GetValue(penalty), StopStrings = parse.GetValue(stop) ?? [],
+                TopP = parse.GetValue(topP), RepetitionPenalty = parse.GetValue(penalty), StopStrings = (parse.GetValue(stop) ?? []).Select(Unescape).ToArray(),
                 Seed = parse.GetValue(seed), UseKvCache = !parse.GetValue(noCache),
             }.Validate();
             string text = parse.GetValue(prompt)!;
@@ -45,4 +45,7 @@ public static class SampleCommand
         });
         return command;
     }
+
+    /// <summary>Shells pass "\n" literally; stop strings are usually line breaks.</summary>
+    static string Unescape(string s) => s.Replace("\\n", "\n").Replace("\\t", "\t").Replace("\\r", "\r");
 }

@@ -83,7 +83,7 @@ public static class TokenizerCommand
             {
                 values = raw.Split(new[] { ',', '[', ']', ' ', '\n', '\r', '\t' }, StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
             }
-            catch (FormatException)
+            catch (Exception e) when (e is FormatException or OverflowException)
             {
                 throw new InvalidInputException("--ids: expected integers separated by commas");
             }

@@ -1,3 +1,4 @@
+using SharpLM.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,6 +36,8 @@ public sealed class BatchSampler
         {
             long start = Random.NextLong(shard.Count - blockSize);
             shard.CopyTo(start, buffer);
+            foreach (long id in buffer)
+                if (id >= shard.VocabSize) throw InvalidInputException.ForFile(shard.Path, $"holds token id {id}, outside its vocabulary of {shard.VocabSize}");
             Array.Copy(buffer, 0, x, b * blockSize, blockSize);
             Array.Copy(buffer, 1, y, b * blockSize, blockSize);
         }

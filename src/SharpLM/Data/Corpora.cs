@@ -4,8 +4,8 @@ namespace SharpLM.Data;
 
 /// <summary>
 /// Named public corpora. "tinyshakespeare" resolves to a local copy when one exists (the path in
-/// SHARPLM_TINYSHAKESPEARE, or shared/data/tinyshakespeare/input.txt in the current directory or any parent or
-/// sibling-of-parent), else it is downloaded once from its canonical URL into ~/.cache/sharplm.
+/// SHARPLM_TINYSHAKESPEARE, or shared/data/tinyshakespeare/input.txt in the current directory or any of its
+/// parents), else it is downloaded once from its canonical URL into ~/.cache/sharplm.
 /// </summary>
 public static class Corpora
 {
@@ -18,7 +18,7 @@ public static class Corpora
     {
         if (spec == TinyShakespeareName) return TinyShakespeare(log);
         if (spec.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || spec.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-            return Download(spec, Path.GetFileName(new Uri(spec).LocalPath), log);
+            return Download(spec, $"{UrlKey(spec)}-{Path.GetFileName(new Uri(spec).LocalPath)}", log);
         return spec;
     }
 
@@ -28,16 +28,20 @@ public static class Corpora
         if (!string.IsNullOrEmpty(env) && File.Exists(env)) return env;
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
         {
-            foreach (string candidate in new[] { Path.Combine(dir.FullName, RelativeShared), Path.Combine(dir.FullName, "..", RelativeShared) })
-                if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+            string candidate = Path.Combine(dir.FullName, RelativeShared);
+            if (File.Exists(candidate)) return candidate;
         }
         return Download(TinyShakespeareUrl, "tinyshakespeare.txt", log);
     }
 
+    /// <summary>Short hash of the URL, so two URLs that end in the same file name do not share a cache entry.</summary>
+    static string UrlKey(string url) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(url)))[..12];
+
     static string Download(string url, string name, Action<string>? log)
     {
         string cache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "sharplm");
-        string path = Path.Combine(cache, string.IsNullOrEmpty(name) ? "download.txt" : name);
+        string path = Path.Combine(cache, name);
         if (File.Exists(path)) return path;
         log?.Invoke($"downloading {url}");
         try

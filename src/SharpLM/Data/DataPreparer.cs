@@ -30,18 +30,17 @@ public sealed record PreparedData
 public static class DataPreparer
 {
     /// <param name="tokenizerSpec">"char" (alphabet of the input), "gpt2", or a tokenizer.json / directory.</param>
-    public static PreparedData Prepare(string input, string tokenizerSpec, string outDir, string jsonlField = "text",
-        double trainFraction = 0.9, IProgress<(long Documents, long Bytes)>? progress = null)
+    public static PreparedData Prepare(string input, string tokenizerSpec, string outDir, string jsonlField = "text", double trainFraction = 0.9)
     {
         if (trainFraction <= 0 || trainFraction >= 1) throw new InvalidInputException($"train fraction {trainFraction} must be in (0, 1)");
-        ITokenizer tokenizer = tokenizerSpec == "char"
-            ? CharTokenizer.FromText(Alphabet(DocumentReader.Read(input, jsonlField)))
-            : TokenizerFactory.Load(tokenizerSpec);
+        ITokenizer tokenizer = tokenizerSpec == "char" ? CharTokenizer.FromText(Alphabet(input, jsonlField)) : TokenizerFactory.Load(tokenizerSpec);
         Directory.CreateDirectory(outDir);
         AtomicFile.CleanStaleTemporaries(outDir);
+        // data.json is the "complete" marker: it goes first and comes back last, so a killed run is never reused.
+        File.Delete(Path.Combine(outDir, PreparedData.FileName));
 
         // Pass 1: every token into one temporary shard (streaming, so memory stays bounded).
-        string all = Path.Combine(outDir, "all.tokens");
+        string all = Path.Combine(outDir, $"all.tokens.tmp-{Environment.ProcessId}");
         long documents = 0, bytes = 0;
         using (var writer = new TokenShardWriter(all, tokenizer.VocabSize))
         {
@@ -51,7 +50,6 @@ public static class DataPreparer
                 writer.Append(tokenizer.Encode(doc.Text));
                 documents++;
                 bytes += Encoding.UTF8.GetByteCount(doc.Text);
-                progress?.Report((documents, bytes));
             }
             writer.Commit();
         }
@@ -82,12 +80,13 @@ public static class DataPreparer
         File.Exists(Path.Combine(dir, PreparedData.FileName)) && File.Exists(Path.Combine(dir, PreparedData.TrainShard))
         && File.Exists(Path.Combine(dir, PreparedData.ValShard));
 
-    /// <summary>Distinct code points of all documents, for the character tokenizer.</summary>
-    static string Alphabet(IEnumerable<Document> documents)
+    /// <summary>Distinct code points of all documents (streamed), for the character tokenizer.</summary>
+    static string Alphabet(string input, string jsonlField)
     {
         var runes = new HashSet<Rune>();
-        foreach (var doc in documents)
+        foreach (var doc in DocumentReader.Read(input, jsonlField))
             foreach (Rune r in doc.Text.EnumerateRunes()) runes.Add(r);
+        if (runes.Count == 0) throw InvalidInputException.ForFile(input, "holds no text");
         var sb = new StringBuilder();
         foreach (Rune r in runes) sb.Append(r.ToString());
         return sb.ToString();

@@ -1,6 +1,5 @@
 using System.IO.MemoryMappedFiles;
 using System.Text;
-using SharpLM.IO;
 
 namespace SharpLM.Data;
 

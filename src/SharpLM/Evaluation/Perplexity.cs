@@ -23,14 +23,17 @@ public sealed record PerplexityResult
 }
 
 /// <summary>
-/// Scores a text in consecutive windows of block_size targets; every token after the first is predicted exactly
-/// once, each window starting with fresh context (non-overlapping evaluation, as nanoGPT's estimate_loss).
+/// Scores a text in consecutive, non-overlapping windows of block_size targets, each window starting with fresh
+/// context. When the tokenizer has an end-of-text token it is put in front (as lm-evaluation-harness does), so
+/// every token of the text is predicted and bits-per-byte covers every byte; otherwise the first token only
+/// serves as context and its bytes are not counted.
 /// </summary>
 public static class Perplexity
 {
     public static PerplexityResult Evaluate(Gpt model, ITokenizer tokenizer, string text, Device device, int batchSize = 8)
     {
-        int[] ids = tokenizer.Encode(text);
+        int[] encoded = tokenizer.Encode(text);
+        int[] ids = tokenizer.EndOfTextId is int eot ? [eot, .. encoded] : encoded;
         if (ids.Length < 2) throw new InvalidInputException("perplexity: text must encode to at least two tokens");
         int t = model.Config.BlockSize;
         model.eval();
@@ -66,10 +69,12 @@ public static class Perplexity
             }
         }
         long predicted = ids.Length - 1;
-        long bytes = Encoding.UTF8.GetByteCount(text) - Encoding.UTF8.GetByteCount(tokenizer.Decode(ids.AsSpan(0, 1)));
+        long bytes = Encoding.UTF8.GetByteCount(text);
+        if (tokenizer.EndOfTextId is null) // the first token was context only; char tokens are whole characters
+            bytes -= Encoding.UTF8.GetByteCount(tokenizer.Decode(ids.AsSpan(0, 1)));
         return new PerplexityResult
         {
-            Tokens = ids.Length, PredictedTokens = predicted, Bytes = bytes, NllSum = nll,
+            Tokens = encoded.Length, PredictedTokens = predicted, Bytes = bytes, NllSum = nll,
             Perplexity = Math.Exp(nll / predicted), BitsPerToken = nll / predicted / Math.Log(2),
             BitsPerByte = nll / Math.Log(2) / Math.Max(1, bytes),
         };

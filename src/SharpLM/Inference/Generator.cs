@@ -32,12 +32,13 @@ public sealed class Generator
         var context = new List<int>(prompt);
         int blockSize = model.Config.BlockSize;
         using var cache = options.UseKvCache ? new KvCache(model.Config, 1, device, model.parameters().First().dtype) : null;
-        using var inference = inference_mode();
 
         for (int produced = 0; produced < options.MaxNewTokens; produced++)
         {
             float[] logits;
+            // Inference mode only around the forward pass: the caller's code between yields runs normally.
             using (var scope = NewDisposeScope())
+            using (inference_mode())
             {
                 Tensor output;
                 if (cache is null) output = model.Forward(Window(context, context.Count - Math.Min(context.Count, blockSize)), null);
@@ -108,13 +109,17 @@ public sealed class Generator
     }
 
     /// <summary>Characters at the end that may still change: an incomplete UTF-8 sequence or a stop-string prefix.</summary>
-    static int HeldBack(string text, IReadOnlyList<string> stops)
+    internal static int HeldBack(string text, IReadOnlyList<string> stops)
     {
-        int hold = 0;
-        while (hold < text.Length && text[text.Length - 1 - hold] == '\uFFFD') hold++;
+        int partial = 0;
+        while (partial < text.Length && text[text.Length - 1 - partial] == '\uFFFD') partial++;
+        // The incomplete character may be the next character of a stop string, so stop prefixes are matched
+        // against the text before it.
+        string stable = text[..^partial];
+        int hold = partial;
         foreach (string s in stops)
-            for (int k = Math.Min(s.Length - 1, text.Length); k > hold; k--)
-                if (text.EndsWith(s[..k], StringComparison.Ordinal)) { hold = k; break; }
+            for (int k = Math.Min(s.Length - 1, stable.Length); k > 0; k--)
+                if (stable.EndsWith(s[..k], StringComparison.Ordinal)) { hold = Math.Max(hold, partial + k); break; }
         return hold;
     }
 }

@@ -1,4 +1,4 @@
-using SharpLM.Data;
+using SharpLM.Runtime;
 
 namespace SharpLM.Inference;
 

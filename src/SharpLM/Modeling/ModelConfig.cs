@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace SharpLM.Modeling;
 
 /// <summary>
@@ -37,8 +39,8 @@ public sealed record ModelConfig
     /// <summary>Standard deviation of the GPT-2 normal initialisation.</summary>
     public double InitStd { get; init; } = 0.02;
 
-    public int HeadDim => NEmbd / NHead;
-    public int KvHeads => NKvHead == 0 ? NHead : NKvHead;
+    [JsonIgnore] public int HeadDim => NEmbd / NHead;
+    [JsonIgnore] public int KvHeads => NKvHead == 0 ? NHead : NKvHead;
 
     static readonly string[] Architectures = { "causal_decoder" };
     static readonly string[] Norms = { "layernorm" };

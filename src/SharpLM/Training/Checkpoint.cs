@@ -28,6 +28,8 @@ public sealed record CheckpointManifest
     /// <summary>Bytes of metrics.jsonl that belong to steps up to this checkpoint; a resume truncates to it.</summary>
     public long MetricsLength { get; init; }
     public int Rollbacks { get; init; }
+    /// <summary>Running mean of the training loss, which the spike guard compares against.</summary>
+    public double? LossEma { get; init; }
     public double? ValLoss { get; init; }
     public DateTime SavedAtUtc { get; init; }
 }
@@ -117,8 +119,11 @@ public static class Checkpoint
             using var scratch = new Gpt(model.Config);
             using (var r = new BinaryReader(File.OpenRead(modelPath))) scratch.load(r, strict: true);
             using var _ = no_grad();
-            foreach (var ((name, live), (_, loaded)) in model.named_parameters().Zip(scratch.named_parameters()))
+            foreach (var ((name, live), (loadedName, loaded)) in model.named_parameters().Zip(scratch.named_parameters()))
+            {
+                if (name != loadedName) throw new InvalidOperationException($"parameter order differs: {name} vs {loadedName}");
                 live.copy_(loaded);
+            }
         }
         catch (Exception e) when (e is not InvalidInputException)
         {
@@ -161,7 +166,11 @@ public static class Checkpoint
         return Convert.ToHexStringLower(SHA256.HashData(s));
     }
 
-    public static string SaveRng() => Convert.ToBase64String(torch.get_rng_state().data<byte>().ToArray());
+    public static string SaveRng()
+    {
+        using var state = torch.get_rng_state();
+        return Convert.ToBase64String(state.data<byte>().ToArray());
+    }
 
     public static void RestoreRng(string? state)
     {

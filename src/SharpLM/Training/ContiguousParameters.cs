@@ -12,14 +12,13 @@ namespace SharpLM.Training;
 /// accumulates into the pre-set gradient views in place, so the buffers stay in sync without copies.
 /// Parameters are ordered by group so each group is one slice.
 /// </summary>
-public sealed class ContiguousParameters
+public sealed class ContiguousParameters : IDisposable
 {
-    ContiguousParameters(Tensor data, Tensor grad, IReadOnlyList<(long Offset, long Length)> groups, IReadOnlyList<Parameter> parameters)
+    ContiguousParameters(Tensor data, Tensor grad, IReadOnlyList<(long Offset, long Length)> groups)
     {
         Data = data;
         Grad = grad;
         Groups = groups;
-        Parameters = parameters;
     }
 
     /// <summary>All parameter values, flattened.</summary>
@@ -28,7 +27,6 @@ public sealed class ContiguousParameters
     public Tensor Grad { get; }
     /// <summary>Slice of <see cref="Data"/>/<see cref="Grad"/> per group, in the order the groups were given.</summary>
     public IReadOnlyList<(long Offset, long Length)> Groups { get; }
-    public IReadOnlyList<Parameter> Parameters { get; }
 
     /// <summary>
     /// Re-homes the parameters of <paramref name="model"/> (already on its device) into contiguous buffers.
@@ -76,7 +74,7 @@ public sealed class ContiguousParameters
             slices.Add((at, len));
             at += len;
         }
-        return new ContiguousParameters(data, grad, slices, rehomed);
+        return new ContiguousParameters(data, grad, slices);
     }
 
     /// <summary>Zeroes every gradient in one operation (gradient views stay in place).</summary>
@@ -90,6 +88,12 @@ public sealed class ContiguousParameters
         double coefficient = maxNorm / (value + 1e-6);
         if (coefficient < 1) Grad.mul_(coefficient);
         return value;
+    }
+
+    public void Dispose()
+    {
+        Data.Dispose();
+        Grad.Dispose();
     }
 
     static PropertyInfo Property(nn.Module module, string name) =>

@@ -5,9 +5,10 @@ namespace SharpLM.Training;
 
 /// <summary>
 /// AdamW (Loshchilov &amp; Hutter) over <see cref="ContiguousParameters"/>: one fused update per parameter group
-/// instead of a dozen small ops per parameter. The arithmetic is PyTorch's single-tensor AdamW, step for step.
+/// instead of a dozen small ops per parameter. The arithmetic is PyTorch's single-tensor AdamW (decoupled decay,
+/// then the moments, then the bias-corrected step; the first moment as mul+add, as PyTorch 1.x writes it).
 /// </summary>
-public sealed class FlatAdamW
+public sealed class FlatAdamW : IDisposable
 {
     readonly ContiguousParameters parameters;
     readonly double[] weightDecay;
@@ -75,7 +76,8 @@ public sealed class FlatAdamW
 
     static void WriteTensor(BinaryWriter w, Tensor t)
     {
-        using var cpu = t.to(ScalarType.Float32).cpu();
+        using var f32 = t.to(ScalarType.Float32);
+        using var cpu = f32.cpu();
         float[] values = cpu.data<float>().ToArray();
         w.Write(values.LongLength);
         w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
@@ -88,8 +90,16 @@ public sealed class FlatAdamW
         byte[] bytes = r.ReadBytes(checked((int)(n * sizeof(float))));
         if (bytes.Length != n * sizeof(float)) throw new EndOfStreamException("optimizer state is truncated");
         float[] values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
-        using var t = tensor(values).to(into.dtype, into.device);
+        using var host = tensor(values);
         using var _ = no_grad();
-        into.copy_(t);
+        into.copy_(host); // copy_ converts dtype and device
+
+    }
+
+    public void Dispose()
+    {
+        expAvg.Dispose();
+        expAvgSq.Dispose();
+        denominator.Dispose();
     }
 }

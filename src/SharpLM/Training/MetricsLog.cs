@@ -5,7 +5,8 @@ namespace SharpLM.Training;
 
 /// <summary>
 /// metrics.jsonl: one JSON object per line (steps, evaluations, rollbacks). Flushed per line so a killed run keeps
-/// what it logged; a resumed run truncates it to the length its checkpoint recorded, so no step appears twice.
+/// what it logged; a resumed or rolled-back run truncates it to the length its checkpoint recorded, so no step
+/// appears twice (a rollback leaves one rollback record in place of the steps it undid).
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
@@ -24,6 +25,13 @@ public sealed class MetricsLog : IDisposable
     }
 
     public long Length => stream.Position;
+
+    /// <summary>Drops everything after <paramref name="length"/> bytes (a rollback forgets the steps it undid).</summary>
+    public void TruncateTo(long length)
+    {
+        stream.SetLength(Math.Min(length, stream.Length));
+        stream.Position = stream.Length;
+    }
 
     public void Write(object record)
     {

@@ -55,8 +55,11 @@ public sealed class Trainer
         {
             if (!resume) throw InvalidInputException.ForFile(outDir, "already holds a checkpoint; pass --resume to continue it or choose another --out");
             resumeFrom = Checkpoint.ReadManifest(outDir);
-            if (resumeFrom.Model != modelConfig)
-                throw InvalidInputException.ForFile(Path.Combine(outDir, Checkpoint.ManifestFile), "checkpoint was trained with a different model configuration");
+            RequireSameConfig(Path.Combine(outDir, PretrainConfig.FileName), runConfig);
+        }
+        else if (RunFiles.Any(f => File.Exists(Path.Combine(outDir, f))) && !resume)
+        {
+            throw InvalidInputException.ForFile(outDir, "already holds a run (no checkpoint yet); pass --resume to start it over or choose another --out");
         }
 
         using var train = TokenShard.Open(Path.Combine(dataDir, PreparedData.TrainShard));
@@ -66,12 +69,12 @@ public sealed class Trainer
                 throw InvalidInputException.ForFile(shard.Path, $"vocabulary size {shard.VocabSize} does not match the tokenizer's {tokenizer.VocabSize}");
 
         torch.manual_seed(t.Seed);
-        var model = new Gpt(modelConfig);
+        using var model = new Gpt(modelConfig);
         model.to(device);
         model.train();
         var (decay, noDecay) = WeightDecayGroups.Split(model);
-        var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
-        var optimizer = new FlatAdamW(parameters, new[] { t.WeightDecay, 0.0 }, t.Beta1, t.Beta2, t.Eps);
+        using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
+        using var optimizer = new FlatAdamW(parameters, new[] { t.WeightDecay, 0.0 }, t.Beta1, t.Beta2, t.Eps);
         var sharding = BatchSharding.Plan(threads, t, modelConfig, device);
         torch.set_num_threads(sharding.ThreadsPerShard); // idle intra-op workers would compete with the shards
         var trainSampler = new BatchSampler(train, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed);
@@ -100,6 +103,7 @@ public sealed class Trainer
         long tokensPerStep = (long)t.BatchSize * t.GradientAccumulationSteps * modelConfig.BlockSize;
         var stepTimes = new List<double>();
         double emaMs = 0, emaLoss = double.NaN, peakRss = 0;
+        if (resumeFrom?.LossEma is double savedEma) emaLoss = savedEma;
         int? skipEvalAt = resumeFrom?.Step; // the checkpoint was written right after that step's evaluation
         CheckpointManifest? last = resumeFrom;
 
@@ -109,7 +113,7 @@ public sealed class Trainer
                 Step = step, Model = modelConfig, ModelFile = "", ModelSha256 = "",
                 TrainSamplerState = trainSampler.Random.State, ValSamplerState = valSampler.Random.State,
                 TorchRngState = Checkpoint.SaveRng(), MetricsLength = log.Length, Rollbacks = rollbacks,
-                ValLoss = double.IsNaN(lastVal) ? null : lastVal,
+                ValLoss = double.IsNaN(lastVal) ? null : lastVal, LossEma = double.IsNaN(emaLoss) ? null : emaLoss,
             });
 
         while (true)
@@ -140,7 +144,7 @@ public sealed class Trainer
             if (problem is not null)
             {
                 if (++rollbacks > t.MaxRollbacks)
-                    throw new InvalidOperationException($"training diverged: {problem} at step {step}, after {t.MaxRollbacks} rollbacks");
+                    throw new InvalidOperationException($"{outDir}: training diverged: {problem} at step {step}, after {t.MaxRollbacks} rollbacks");
                 int badStep = step, to = last?.Step ?? step;
                 // The offending update is never applied. Weights may already be drifting, so reload the last
                 // checkpoint if there is one; the sampler keeps its position, so the batch is skipped, not replayed.
@@ -149,6 +153,8 @@ public sealed class Trainer
                     Checkpoint.LoadWeights(outDir, last, model, optimizer);
                     step = last.Step;
                     skipEvalAt = step;
+                    emaLoss = last.LossEma ?? double.NaN;
+                    log.TruncateTo(last.MetricsLength); // the undone steps leave the log; the rollback record stays
                 }
                 var rb = new RollbackRecord(badStep, loss, to, problem);
                 log.Write(rb);
@@ -185,6 +191,36 @@ public sealed class Trainer
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, Json.Options));
         observer.OnEnd(summary);
         return summary;
+    }
+
+    /// <summary>Files whose presence means a run already lives in the output directory.</summary>
+    static readonly string[] RunFiles = { Checkpoint.ManifestFile, MetricsLog.FileName, "summary.json" };
+
+    /// <summary>
+    /// A resumed run must use the configuration it was started with, or it would not continue the same run.
+    /// Names the first field that differs.
+    /// </summary>
+    static void RequireSameConfig(string savedPath, PretrainConfig current)
+    {
+        var saved = Json.ReadFile<PretrainConfig>(savedPath);
+        var a = JsonSerializer.SerializeToNode(saved with { Description = "" }, Json.Options)!.AsObject();
+        var b = JsonSerializer.SerializeToNode(current with { Description = "" }, Json.Options)!.AsObject();
+        foreach (var (section, node) in a)
+        {
+            if (node is System.Text.Json.Nodes.JsonObject fields)
+            {
+                foreach (var (field, value) in fields)
+                {
+                    var other = b[section]?[field];
+                    if (!System.Text.Json.Nodes.JsonNode.DeepEquals(value, other))
+                        throw InvalidInputException.ForFile(savedPath, $"--resume with {section}.{field} = {other?.ToJsonString()}, but the run was started with {value?.ToJsonString()}; pass the original options");
+                }
+            }
+            else if (!System.Text.Json.Nodes.JsonNode.DeepEquals(node, b[section]))
+            {
+                throw InvalidInputException.ForFile(savedPath, $"--resume with {section} = {b[section]?.ToJsonString()}, but the run was started with {node?.ToJsonString()}; pass the original options");
+            }
+        }
     }
 
     /// <summary>Forward and backward over one step's micro-batches into the gradient buffer; returns the mean loss.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace SharpLM.Training;
 
 /// <summary>Optimisation settings of a pre-training run (nanoGPT's names where it has one).</summary>
@@ -37,7 +39,7 @@ public sealed record TrainingConfig
     /// <summary>Steps between forced .NET garbage collections, which return freed native tensor memory promptly.</summary>
     public int GcInterval { get; init; } = 50;
 
-    public int EffectiveCheckpointInterval => CheckpointInterval > 0 ? CheckpointInterval : EvalInterval;
+    [JsonIgnore] public int EffectiveCheckpointInterval => CheckpointInterval > 0 ? CheckpointInterval : EvalInterval;
 
     public TrainingConfig Validate(string source = "training config")
     {

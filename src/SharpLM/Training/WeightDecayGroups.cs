@@ -12,7 +12,7 @@ public static class WeightDecayGroups
 {
     public static (List<Parameter> Decay, List<Parameter> NoDecay) Split(nn.Module model)
     {
-        // By name: TorchSharp hands out a new wrapper (and handle) for a parameter on each access.
+        // By name: a module's weight property and parameters() need not hand out the same wrapper object.
         var embeddings = model.named_modules().Where(m => m.module is Embedding)
             .Select(m => m.name.Length == 0 ? "weight" : $"{m.name}.weight").ToHashSet();
         var decay = new List<Parameter>();

@@ -29,7 +29,29 @@ public class CliErrorTests
         using var dir = new TempDirectory();
         AssertOneLineError(CliProcess.Run("pretrain", "--out", dir.File("run"), "--n_layerz", "3"), "--n_layerz");
         AssertOneLineError(CliProcess.Run("pretrain", "--out", dir.File("run"), "--max-iters", "lots"), "lots");
-        AssertOneLineError(CliProcess.Run("sample", "--checkpoint", dir.Path, "--top-p", "0"), "checkpoint.json");
+        AssertOneLineError(CliProcess.Run("sample", "--checkpoint", dir.Path), "checkpoint.json");
+    }
+
+    [Fact]
+    public void Bad_sampling_value_on_a_good_checkpoint()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        new Trainer(TinyRuns.Config(maxIters: 2, evalInterval: 2), data, dir.File("run")).Run(false);
+        AssertOneLineError(CliProcess.Run("sample", "--checkpoint", dir.File("run"), "--top-p", "0"), "--top-p");
+        AssertOneLineError(CliProcess.Run("tokenizer", "decode", "--tokenizer", "gpt2", "--ids", "99999999999"), "--ids");
+    }
+
+    [Fact]
+    public void Resume_with_other_options_names_the_field()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        string[] common = { "pretrain", "--data", data, "--out", dir.File("run"), "--n_layer", "1", "--n_embd", "16", "--block_size", "8", "--eval_iters", "1", "--threads", "1" };
+        var first = CliProcess.Run([.. common, "--max-iters", "4", "--eval-interval", "2"]);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        AssertOneLineError(CliProcess.Run([.. common, "--max-iters", "4", "--eval-interval", "2"]), "--resume");
+        AssertOneLineError(CliProcess.Run([.. common, "--max-iters", "6", "--eval-interval", "2", "--resume"]), "training.max_iters");
     }
 
     [Fact]
@@ -84,8 +106,11 @@ public class CliErrorTests
     public void Verbose_adds_the_stack_trace()
     {
         using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("x.txt"), "some text");
         var r = CliProcess.Run("eval", "ppl", "--checkpoint", dir.Path, "--data", dir.File("x.txt"), "--verbose");
         Assert.NotEqual(0, r.ExitCode);
-        Assert.Contains("x.txt", r.Stderr);
+        Assert.StartsWith("error: ", r.Stderr);
+        Assert.Contains(Path.Combine(dir.Path, "checkpoint.json"), r.Stderr);
+        Assert.Contains("   at ", r.Stderr); // the stack trace follows the one-line error
     }
 }

@@ -1,4 +1,5 @@
 using SharpLM.Data;
+using SharpLM.Runtime;
 using TorchSharp;
 
 namespace SharpLM.Tests.Data;

@@ -22,4 +22,17 @@ public class PerplexityTests
         // An untrained model is close to uniform over the vocabulary.
         Assert.InRange(one.Perplexity, tokenizer.VocabSize * 0.7, tokenizer.VocabSize * 1.4);
     }
+
+    [Fact]
+    public void With_an_end_of_text_token_every_token_and_byte_is_scored()
+    {
+        var tokenizer = Gpt2Tokenizer.Instance;
+        torch.manual_seed(1);
+        var model = new Gpt(TinyRuns.Model(tokenizer.VocabSize) with { NEmbd = 16, NLayer = 1 });
+        string text = "naïve café — 你好 👋";
+        var r = Perplexity.Evaluate(model, tokenizer, text, torch.CPU);
+        Assert.Equal(tokenizer.Encode(text).Length, r.PredictedTokens);
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(text), r.Bytes);
+        Assert.Equal(r.NllSum / Math.Log(2) / r.Bytes, r.BitsPerByte, 12);
+    }
 }

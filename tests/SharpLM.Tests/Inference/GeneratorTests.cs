@@ -70,4 +70,14 @@ public class GeneratorTests
         // A negative logit of a seen token gets more negative: -0.5 → -1, so unseen 2 (-0.9) wins.
         Assert.Equal(2, new TokenSampler(new SamplingOptions { Temperature = 0, RepetitionPenalty = 2.0 }).Next(new[] { -2f, -0.5f, -0.9f }, new[] { 1 }));
     }
+
+    [Fact]
+    public void Stop_prefix_before_an_incomplete_character_is_held_back()
+    {
+        // "…\n" then the first byte of "й": the \n may start the stop string "\nй", so nothing after "ab" is final.
+        Assert.Equal(2, Generator.HeldBack("ab\n\uFFFD", new[] { "\nй" }));
+        Assert.Equal(1, Generator.HeldBack("ab\uFFFD", new[] { "\nй" }));
+        Assert.Equal(0, Generator.HeldBack("abc", new[] { "\nй" }));
+        Assert.Equal(1, Generator.HeldBack("ab\n", new[] { "\nй" }));
+    }
 }

@@ -78,6 +78,8 @@ public class TrainerTests
             Assert.Equal(1, summary.Rollbacks);
             Assert.True(double.IsFinite(summary.FinalValLoss));
             Assert.Contains("\"event\":\"rollback\"", File.ReadAllText(Path.Combine(dir.File("run"), MetricsLog.FileName)));
+            // The undone steps 10–13 left the log: every step appears once.
+            Assert.Equal(Enumerable.Range(0, 25), MetricsLog.Read(dir.File("run")).Steps.Select(s => s.Step));
         }
         finally
         {
@@ -120,7 +122,8 @@ public class TrainerTests
         Trainer.LossValueHook = (_, _) => double.PositiveInfinity;
         try
         {
-            var config = TinyRuns.Config(maxIters: 20) with { Training = TinyRuns.Config().Training with { MaxRollbacks = 2 } };
+            var tiny = TinyRuns.Config(maxIters: 20);
+            var config = tiny with { Training = tiny.Training with { MaxRollbacks = 2 } };
             var e = Assert.Throws<InvalidOperationException>(() => new Trainer(config, data, dir.File("run")).Run(false));
             Assert.Contains("diverged", e.Message);
         }

@@ -1,4 +1,4 @@
-namespace SharpLM.Data;
+namespace SharpLM.Runtime;
 
 /// <summary>
 /// A tiny random generator whose whole state is one 64-bit number, so a checkpoint can store it and a resumed run
