@@ -24,9 +24,13 @@ for k in $(seq 1 "$kills"); do
   sleep "$delay"
   if kill -9 "$pid" 2>/dev/null; then
     wait "$pid" 2>/dev/null || true
-    step=$(grep -o '"step": *[0-9]*' "$out/killed/checkpoint.json" | head -1 | grep -o '[0-9]*$')
-    echo "kill $k: SIGKILL after ${delay}s; checkpoint.json names step $step"
-    $cli sample --checkpoint "$out/killed" --max-new-tokens 1 >/dev/null   # fails if any file is corrupt
+    if [[ -f "$out/killed/checkpoint.json" ]]; then
+      step=$(grep -o '"step": *[0-9]*' "$out/killed/checkpoint.json" | head -1 | grep -o '[0-9]*$')
+      echo "kill $k: SIGKILL after ${delay}s; checkpoint.json names step $step"
+      $cli sample --checkpoint "$out/killed" --max-new-tokens 1 >/dev/null   # fails if any file is corrupt
+    else
+      echo "kill $k: SIGKILL after ${delay}s, before the first checkpoint"
+    fi
   else
     echo "kill $k: run had already finished"
   fi

@@ -55,7 +55,8 @@ var report = new Dictionary<string, object> { ["runs"] = rows, ["tokenizer"] = t
 if (ratios.Count > 0)
 {
     ratios.Sort();
-    double median = ratios[ratios.Count / 2];
+    int mid = ratios.Count / 2;
+    double median = ratios.Count % 2 == 1 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
     report["sharplm_over_reference_ms_ratios"] = ratios;
     report["median_ratio"] = median;
     Console.WriteLine($"\nSharpLM / PyTorch reference ms/iter: {string.Join(", ", ratios.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)))} (median {median:F3})");
@@ -113,8 +114,10 @@ static string F(Dictionary<string, object> r, string key, string format) =>
 static string? FindReference()
 {
     for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        foreach (string c in new[] { Path.Combine(dir.FullName, "shared/bench/torch_gpt_reference.py"), Path.Combine(dir.FullName, "../shared/bench/torch_gpt_reference.py") })
-            if (File.Exists(c)) return Path.GetFullPath(c);
+    {
+        string candidate = Path.Combine(dir.FullName, "shared/bench/torch_gpt_reference.py");
+        if (File.Exists(candidate)) return candidate;
+    }
     Console.Error.WriteLine("PyTorch reference script not found; pass --reference PATH");
     return null;
 }
@@ -129,8 +132,9 @@ static double RunReference(string script, string corpus, int iters)
     psi.Environment["OPENBLAS_NUM_THREADS"] = "1";
     Console.Error.WriteLine("running the PyTorch reference…");
     using var p = Process.Start(psi)!;
+    var stderrTask = p.StandardError.ReadToEndAsync(); // both pipes drained at once: no deadlock on a full buffer
     string stdout = p.StandardOutput.ReadToEnd();
-    string stderr = p.StandardError.ReadToEnd();
+    string stderr = stderrTask.Result;
     p.WaitForExit();
     var m = Regex.Match(stdout, @"ms_per_iter=([0-9.]+)");
     if (p.ExitCode != 0 || !m.Success) throw new InvalidOperationException($"reference failed (exit {p.ExitCode}): {stderr.Trim().Split('\n')[^1]}");

@@ -134,6 +134,9 @@ public static class HuggingFaceTokenizerJson
                 string? content = TokenizerFile.GetString(token, "content");
                 if (content is null || !token.TryGetProperty("id", out JsonElement idElement) || !idElement.TryGetInt32(out int id) || id < 0)
                     throw Invalid("added_tokens: each entry needs a string \"content\" and a non-negative integer \"id\"");
+                foreach (string option in new[] { "single_word", "lstrip", "rstrip" })
+                    if (token.TryGetProperty(option, out JsonElement flag) && flag.ValueKind == JsonValueKind.True)
+                        throw Invalid($"added_tokens: '{content}' sets {option}, which is not supported");
                 AddToken(content, id, "added_tokens");
                 specials.Add(content);
             }
