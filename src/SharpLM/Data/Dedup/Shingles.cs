@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Text;
+
+namespace SharpLM.Data.Dedup;
+
+/// <summary>
+/// A document as a set of hashed shingles (n consecutive tokens), the unit MinHash compares. Tokens are
+/// lower-cased words (runs of letters and digits); in CJK scripts, which do not separate words by spaces, every
+/// character is a token. Punctuation and whitespace only separate tokens, so re-spacing or re-punctuating a
+/// copy does not hide it.
+/// </summary>
+public static class Shingles
+{
+    /// <summary>Distinct 64-bit hashes of the token n-grams of <paramref name="text"/> (one shingle if it has fewer than n tokens).</summary>
+    public static HashSet<ulong> Of(string text, int n)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), "shingle size must be at least 1");
+        var tokens = Tokens(text);
+        var set = new HashSet<ulong>();
+        if (tokens.Count == 0) return set;
+        if (tokens.Count < n)
+        {
+            set.Add(Combine(tokens, 0, tokens.Count));
+            return set;
+        }
+        for (int i = 0; i + n <= tokens.Count; i++) set.Add(Combine(tokens, i, n));
+        return set;
+    }
+
+    /// <summary>Token hashes in order.</summary>
+    public static List<ulong> Tokens(string text)
+    {
+        var tokens = new List<ulong>(text.Length / 5 + 1);
+        ulong hash = FnvOffset;
+        bool inWord = false;
+        foreach (Rune rune in text.EnumerateRunes())
+        {
+            if (IsCjk(rune))
+            {
+                if (inWord) { tokens.Add(Finish(hash)); inWord = false; }
+                tokens.Add(Finish(Mix(FnvOffset, (uint)rune.Value)));
+            }
+            else if (Rune.IsLetterOrDigit(rune))
+            {
+                if (!inWord) { hash = FnvOffset; inWord = true; }
+                hash = Mix(hash, (uint)Rune.ToLowerInvariant(rune).Value);
+            }
+            else if (inWord)
+            {
+                tokens.Add(Finish(hash));
+                inWord = false;
+            }
+        }
+        if (inWord) tokens.Add(Finish(hash));
+        return tokens;
+    }
+
+    /// <summary>Han, kana and Hangul: scripts written without spaces between words.</summary>
+    public static bool IsCjk(Rune r)
+    {
+        int v = r.Value;
+        return v is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2EBEF or >= 0xF900 and <= 0xFAFF
+            or >= 0x3040 and <= 0x30FF or >= 0xAC00 and <= 0xD7AF;
+    }
+
+    const ulong FnvOffset = 0xCBF29CE484222325UL, FnvPrime = 0x100000001B3UL;
+
+    // FNV-1a over code points: stable across processes and machines (string.GetHashCode is randomised per process).
+    static ulong Mix(ulong hash, uint value)
+    {
+        for (int i = 0; i < 4; i++)
+        {
+            hash ^= (byte)(value >> (8 * i));
+            hash *= FnvPrime;
+        }
+        return hash;
+    }
+
+    // SplitMix64's finaliser spreads FNV's weak low bits.
+    static ulong Finish(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    static ulong Combine(List<ulong> tokens, int start, int count)
+    {
+        ulong h = 0x9E3779B97F4A7C15UL;
+        for (int i = start; i < start + count; i++) h = Finish(h ^ tokens[i]) + (ulong)i - (ulong)start;
+        return h;
+    }
+}
