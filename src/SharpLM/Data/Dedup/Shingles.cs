@@ -20,10 +20,10 @@ public static class Shingles
         if (tokens.Count == 0) return set;
         if (tokens.Count < n)
         {
-            set.Add(Combine(tokens, 0, tokens.Count));
+            set.Add(NGram(tokens, 0, tokens.Count));
             return set;
         }
-        for (int i = 0; i + n <= tokens.Count; i++) set.Add(Combine(tokens, i, n));
+        for (int i = 0; i + n <= tokens.Count; i++) set.Add(NGram(tokens, i, n));
         return set;
     }
 
@@ -84,7 +84,8 @@ public static class Shingles
         return z ^ (z >> 31);
     }
 
-    static ulong Combine(List<ulong> tokens, int start, int count)
+    /// <summary>Hash of the <paramref name="count"/> tokens starting at <paramref name="start"/> (order-sensitive).</summary>
+    public static ulong NGram(List<ulong> tokens, int start, int count)
     {
         ulong h = 0x9E3779B97F4A7C15UL;
         for (int i = start; i < start + count; i++) h = Finish(h ^ tokens[i]) + (ulong)i - (ulong)start;
