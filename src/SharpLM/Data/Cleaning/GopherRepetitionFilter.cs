@@ -1,0 +1,93 @@
+namespace SharpLM.Data.Cleaning;
+
+/// <summary>Thresholds of Gopher's repetition rules (Rae et al. 2021, table A1; defaults as datatrove).</summary>
+public sealed record GopherRepetitionOptions
+{
+    public double MaxDuplicateLineFraction { get; init; } = 0.3;
+    public double MaxDuplicateParagraphFraction { get; init; } = 0.3;
+    public double MaxDuplicateLineCharFraction { get; init; } = 0.2;
+    public double MaxDuplicateParagraphCharFraction { get; init; } = 0.2;
+    /// <summary>n → most any single n-gram may cover, as a share of the text's characters.</summary>
+    public IReadOnlyDictionary<int, double> MaxTopNGramCharFraction { get; init; } = new Dictionary<int, double> { [2] = 0.20, [3] = 0.18, [4] = 0.16 };
+    /// <summary>n → most that repeated n-grams together may cover.</summary>
+    public IReadOnlyDictionary<int, double> MaxDuplicateNGramCharFraction { get; init; } =
+        new Dictionary<int, double> { [5] = 0.15, [6] = 0.14, [7] = 0.13, [8] = 0.12, [9] = 0.11, [10] = 0.10 };
+}
+
+/// <summary>
+/// Gopher's repetition heuristics: documents that repeat lines, paragraphs or word n-grams are boilerplate or
+/// spam. Words come from <see cref="TextStatistics"/>, so CJK text is measured in characters.
+/// </summary>
+public sealed class GopherRepetitionFilter : IDocumentFilter
+{
+    readonly GopherRepetitionOptions o;
+
+    public GopherRepetitionFilter(GopherRepetitionOptions? options = null) => o = options ?? new GopherRepetitionOptions();
+
+    public string Name => "gopher_repetition";
+
+    public FilterResult Apply(Document document)
+    {
+        string? reason = Check(new TextStatistics(document.Text));
+        return reason is null ? FilterResult.Keep(document) : FilterResult.Reject(reason);
+    }
+
+    public string? Check(TextStatistics s)
+    {
+        double length = Math.Max(1, s.Text.Length);
+        var paragraphs = s.Paragraphs;
+        var (dupParagraphs, dupParagraphChars) = Duplicates(paragraphs);
+        if (paragraphs.Count > 0 && (double)dupParagraphs / paragraphs.Count > o.MaxDuplicateParagraphFraction) return "gopher_duplicate_paragraphs";
+        if (dupParagraphChars / length > o.MaxDuplicateParagraphCharFraction) return "gopher_duplicate_paragraph_chars";
+        var lines = s.Lines.Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        var (dupLines, dupLineChars) = Duplicates(lines);
+        if (lines.Count > 0 && (double)dupLines / lines.Count > o.MaxDuplicateLineFraction) return "gopher_duplicate_lines";
+        if (dupLineChars / length > o.MaxDuplicateLineCharFraction) return "gopher_duplicate_line_chars";
+
+        var words = s.Words;
+        foreach (var (n, limit) in o.MaxTopNGramCharFraction)
+            if (TopNGramChars(words, n) / length > limit) return $"gopher_top_{n}gram";
+        foreach (var (n, limit) in o.MaxDuplicateNGramCharFraction)
+            if (DuplicateNGramChars(words, n) / length > limit) return $"gopher_duplicate_{n}gram";
+        return null;
+    }
+
+    /// <summary>How many items repeat an earlier one, and their characters.</summary>
+    static (int Count, double Chars) Duplicates(IReadOnlyList<string> items)
+    {
+        var seen = new HashSet<string>();
+        int count = 0;
+        double chars = 0;
+        foreach (string item in items)
+            if (!seen.Add(item)) { count++; chars += item.Length; }
+        return (count, chars);
+    }
+
+    /// <summary>Characters covered by the most frequent n-gram (its length × its count), if it repeats at all.</summary>
+    static double TopNGramChars(IReadOnlyList<string> words, int n)
+    {
+        if (words.Count < n) return 0;
+        var counts = new Dictionary<string, int>();
+        for (int i = 0; i + n <= words.Count; i++)
+        {
+            string gram = string.Join(' ', words.Skip(i).Take(n));
+            counts[gram] = counts.GetValueOrDefault(gram) + 1;
+        }
+        var top = counts.MaxBy(kv => (kv.Value, kv.Key.Length));
+        return top.Value > 1 ? (double)top.Key.Replace(" ", "").Length * top.Value : 0;
+    }
+
+    /// <summary>Characters of n-grams that occur again, scanning left to right and skipping past each repeat.</summary>
+    static double DuplicateNGramChars(IReadOnlyList<string> words, int n)
+    {
+        var seen = new HashSet<string>();
+        double chars = 0;
+        for (int i = 0; i + n <= words.Count;)
+        {
+            string gram = string.Concat(words.Skip(i).Take(n));
+            if (!seen.Add(gram)) { chars += gram.Length; i += n; }
+            else i++;
+        }
+        return chars;
+    }
+}
