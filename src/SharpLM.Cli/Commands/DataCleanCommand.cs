@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using SharpLM.Data.Cleaning;
+using SharpLM.Data.Dedup;
+using SharpLM.Data.Ingestion;
+using SharpLM.IO;
+using SharpLM.Runtime;
+using Spectre.Console;
+
+namespace SharpLM.Cli.Commands;
+
+/// <summary>`sharplm data clean`: quality filters → decontamination → de-duplication → PII redaction, streaming.</summary>
+public static class DataCleanCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<string>("--input") { Description = ".txt/.jsonl (optionally .gz), a directory or a glob.", Required = true };
+        var output = new Option<string>("--output") { Description = "Cleaned .jsonl (or .jsonl.gz).", Required = true };
+        var rejected = new Option<string?>("--rejected") { Description = "Rejected documents with their reason (.jsonl[.gz])." };
+        var report = new Option<string?>("--report") { Description = "report.json path (default: beside --output)." };
+        var field = new Option<string>("--field") { Description = "JSON text field.", DefaultValueFactory = _ => "text" };
+        var idField = new Option<string>("--id-field") { Description = "JSON id field.", DefaultValueFactory = _ => "id" };
+        var paragraphs = new Option<bool>("--paragraphs") { Description = ".txt: one document per blank-line-separated paragraph." };
+        var dedup = new Option<string>("--dedup") { Description = "none, exact or minhash (exact + near-duplicates).", DefaultValueFactory = _ => "minhash" };
+        var threshold = new Option<double>("--threshold") { Description = "MinHash Jaccard threshold.", DefaultValueFactory = _ => 0.8 };
+        var pii = new Option<string>("--pii") { Description = "redact or off.", DefaultValueFactory = _ => "redact" };
+        var lang = new Option<string?>("--lang") { Description = "Allowed languages, e.g. en,zh (en de fr es zh)." };
+        var langConfidence = new Option<double>("--lang-confidence") { Description = "Minimum language confidence.", DefaultValueFactory = _ => 0.5 };
+        var quality = new Option<string>("--quality") { Description = "Comma list of gopher,repetition,c4 or none.", DefaultValueFactory = _ => "gopher,repetition" };
+        var blocklist = new Option<string?>("--blocklist") { Description = "Block-list file, one term per line." };
+        var decontaminate = new Option<string[]>("--decontaminate") { Description = "Evaluation .jsonl/.json file (repeatable; the file name is the benchmark)." };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("clean", "Clean a corpus: quality filters, decontamination, de-duplication and PII redaction, with a report.")
+        {
+            input, output, rejected, report, field, idField, paragraphs, dedup, threshold, pii, lang, langConfidence, quality, blocklist, decontaminate, threads,
+        };
+        command.SetAction(parse =>
+        {
+            var filters = new List<IDocumentFilter>();
+            if (parse.GetValue(lang) is string langs)
+                filters.Add(new LanguageFilter(langs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(langConfidence)));
+            foreach (string q in parse.GetValue(quality)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                filters.Add(q switch
+                {
+                    "gopher" => new GopherQualityFilter(),
+                    "repetition" => new GopherRepetitionFilter(),
+                    "c4" => new C4QualityFilter(),
+                    "none" => null!,
+                    _ => throw new InvalidInputException($"--quality: unknown filter '{q}' (gopher, repetition, c4, none)"),
+                });
+            filters.RemoveAll(f => f is null);
+            if (parse.GetValue(blocklist) is string list) filters.Add(KeywordFilter.FromFile(list));
+            Decontaminator? decon = null;
+            foreach (string file in parse.GetValue(decontaminate) ?? [])
+            {
+                decon ??= new Decontaminator();
+                decon.AddEvaluationFile(file, Path.GetFileNameWithoutExtension(file));
+            }
+            string dedupMode = parse.GetValue(dedup)!;
+            if (dedupMode is not ("none" or "exact" or "minhash")) throw new InvalidInputException($"--dedup: '{dedupMode}' (none, exact, minhash)");
+            string piiMode = parse.GetValue(pii)!;
+            if (piiMode is not ("redact" or "off")) throw new InvalidInputException($"--pii: '{piiMode}' (redact, off)");
+            var options = new CleaningPipelineOptions
+            {
+                Filters = filters, Decontaminator = decon, ExactDedup = dedupMode != "none",
+                MinHash = dedupMode == "minhash" ? new MinHashOptions { Threshold = parse.GetValue(threshold) } : null,
+                Pii = piiMode == "redact" ? new Data.Privacy.PiiOptions() : null, Threads = parse.GetValue(threads),
+            };
+
+            var reader = new CorpusReader(new CorpusOptions { TextField = parse.GetValue(field)!, IdField = parse.GetValue(idField)!, TxtParagraphs = parse.GetValue(paragraphs) });
+            var bad = new List<BadRecord>();
+            string outPath = parse.GetValue(output)!;
+            using var kept = new JsonlWriter(outPath);
+            using var rejects = parse.GetValue(rejected) is string r ? new JsonlWriter(r) : null;
+            var documents = reader.Read(parse.GetValue(input)!, bad.Add);
+            var start = DateTime.UtcNow;
+            var result = new CleaningPipeline(options).Run(documents, kept, rejects, () => bad, (docs, bytes) =>
+            {
+                double s = Math.Max(1e-9, (DateTime.UtcNow - start).TotalSeconds);
+                Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{docs:N0} docs, {bytes / 1e6:F1} MB read, {docs / s:N0} docs/s, {bytes / 1e6 / s:F1} MB/s   "));
+            });
+            Console.Error.WriteLine();
+            kept.Commit();
+            rejects?.Commit();
+            string reportPath = parse.GetValue(report) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outPath))!, "report.json");
+            AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(result, Json.Options));
+            PrintTable(result);
+            Console.WriteLine($"kept {kept.Count:N0} documents → {outPath}; report → {reportPath}");
+            return 0;
+        });
+        return command;
+    }
+
+    static void PrintTable(CleaningReport r)
+    {
+        var table = new Table().AddColumn("stage").AddColumn(new TableColumn("docs in").RightAligned()).AddColumn(new TableColumn("docs out").RightAligned())
+            .AddColumn(new TableColumn("MB in").RightAligned()).AddColumn(new TableColumn("MB out").RightAligned()).AddColumn("rejected by reason");
+        var c = CultureInfo.InvariantCulture;
+        foreach (string name in r.StageOrder)
+        {
+            var s = r.Stages[name];
+            table.AddRow(name, s.DocumentsIn.ToString("N0", c), s.DocumentsOut.ToString("N0", c), (s.BytesIn / 1e6).ToString("F2", c), (s.BytesOut / 1e6).ToString("F2", c),
+                Markup.Escape(string.Join(", ", s.Rejected.Select(kv => $"{kv.Key} {kv.Value:N0}"))));
+        }
+        AnsiConsole.Write(table);
+        Console.WriteLine($"bad records {r.BadRecords:N0}; PII redacted: {string.Join(", ", r.PiiRedactions.Select(kv => $"{kv.Key} {kv.Value}"))}; " +
+            $"{r.DocumentsPerSecond:N0} docs/s, {r.MegabytesPerSecond:F1} MB/s, peak {r.PeakWorkingSetMb:F0} MB");
+        if (r.Lsh is not null) Console.WriteLine($"MinHash-LSH: {r.Lsh}");
+    }
+}

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Text;
+using SharpLM.Data.Dedup;
+using SharpLM.Data.Ingestion;
+using SharpLM.Data.Privacy;
+
+namespace SharpLM.Data.Cleaning;
+
+/// <summary>The stages of a cleaning run, in the survey's order: quality filtering → de-duplication → privacy.</summary>
+public sealed record CleaningPipelineOptions
+{
+    public IReadOnlyList<IDocumentFilter> Filters { get; init; } = Array.Empty<IDocumentFilter>();
+    public Decontaminator? Decontaminator { get; init; }
+    public bool ExactDedup { get; init; } = true;
+    /// <summary>Near-duplicate removal; null turns it off.</summary>
+    public MinHashOptions? MinHash { get; init; } = new();
+    /// <summary>PII redaction; null turns it off.</summary>
+    public PiiOptions? Pii { get; init; } = new();
+    public int Threads { get; init; }
+    /// <summary>Documents read, filtered and hashed in parallel at a time: bounds memory besides the dedup index.</summary>
+    public int BatchSize { get; init; } = 2048;
+}
+
+/// <summary>Counts of one stage: documents and UTF-8 bytes in and out, and rejections by reason.</summary>
+public sealed class StageReport
+{
+    public long DocumentsIn { get; set; }
+    public long DocumentsOut { get; set; }
+    public long BytesIn { get; set; }
+    public long BytesOut { get; set; }
+    public SortedDictionary<string, long> Rejected { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>report.json of a cleaning run.</summary>
+public sealed class CleaningReport
+{
+    public SortedDictionary<string, StageReport> Stages { get; } = new(StringComparer.Ordinal);
+    public List<string> StageOrder { get; } = new();
+    public long BadRecords { get; set; }
+    public List<BadRecord> FirstBadRecords { get; } = new();
+    public SortedDictionary<string, long> PiiRedactions { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, List<string>> NearDuplicateClusters { get; set; } = new();
+    public Dictionary<string, long> ContaminationByBenchmark { get; } = new();
+    public string? Lsh { get; set; }
+    public double Seconds { get; set; }
+    public double DocumentsPerSecond { get; set; }
+    public double MegabytesPerSecond { get; set; }
+    public double PeakWorkingSetMb { get; set; }
+
+    internal StageReport Stage(string name)
+    {
+        if (!Stages.TryGetValue(name, out var s)) { Stages[name] = s = new StageReport(); StageOrder.Add(name); }
+        return s;
+    }
+}
+
+/// <summary>
+/// Streams a corpus through the cleaning stages (datatrove-style blocks over one document type). Batches of
+/// documents are filtered, checked for contamination, redacted and MinHashed on every core; de-duplication then
+/// walks each batch in input order, so the output is the same for any thread count and an interrupted run can be
+/// repeated to the same bytes. Memory is one batch plus the dedup indexes.
+/// </summary>
+public sealed class CleaningPipeline
+{
+    readonly CleaningPipelineOptions options;
+
+    public CleaningPipeline(CleaningPipelineOptions options) => this.options = options;
+
+    /// <summary>Runs the pipeline; <paramref name="progress"/> gets (documents read, bytes read) after each batch.</summary>
+    public CleaningReport Run(IEnumerable<Document> documents, JsonlWriter kept, JsonlWriter? rejected, Func<List<BadRecord>>? badRecords = null,
+        Action<long, long>? progress = null)
+    {
+        var report = new CleaningReport();
+        var timer = Stopwatch.StartNew();
+        var exact = options.ExactDedup ? new ExactDeduplicator() : null;
+        var minhash = options.MinHash is null ? null : new MinHashDeduplicator(options.MinHash);
+        var redactor = options.Pii is null ? null : new PiiRedactor(options.Pii);
+        if (minhash is not null) report.Lsh = $"{minhash.Lsh.Bands} bands x {minhash.Lsh.Rows} rows: false-positive rate {minhash.Lsh.FalsePositiveRate(options.MinHash!.Threshold):P2}, false-negative rate {minhash.Lsh.FalseNegativeRate(options.MinHash.Threshold):P2} before verification";
+        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        long docsRead = 0, bytesRead = 0;
+
+        foreach (var batch in documents.Chunk(options.BatchSize))
+        {
+            var results = new Processed[batch.Length];
+            Parallel.For(0, batch.Length, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                i => results[i] = Process(batch[i], redactor, minhash));
+            for (int i = 0; i < batch.Length; i++)
+            {
+                var r = results[i];
+                docsRead++;
+                bytesRead += r.BytesIn;
+                if (!Account(report, r, options.Decontaminator is not null, exact, minhash, redactor is not null, out string? reason))
+                {
+                    rejected?.Write(batch[i], new Dictionary<string, string> { ["reason"] = reason! });
+                    continue;
+                }
+                foreach (var (type, count) in r.Pii ?? new Dictionary<PiiType, int>())
+                    report.PiiRedactions[type.ToString()] = report.PiiRedactions.GetValueOrDefault(type.ToString()) + count;
+                kept.Write(r.Document!);
+            }
+            progress?.Invoke(docsRead, bytesRead);
+        }
+
+        if (badRecords is not null)
+        {
+            var bad = badRecords();
+            report.BadRecords = bad.Count;
+            report.FirstBadRecords.AddRange(bad.Take(20));
+        }
+        if (minhash is not null) report.NearDuplicateClusters = minhash.Clusters.ToDictionary(kv => kv.Key, kv => kv.Value);
+        report.Seconds = Math.Round(timer.Elapsed.TotalSeconds, 3);
+        report.DocumentsPerSecond = Math.Round(docsRead / Math.Max(1e-9, timer.Elapsed.TotalSeconds), 1);
+        report.MegabytesPerSecond = Math.Round(bytesRead / 1e6 / Math.Max(1e-9, timer.Elapsed.TotalSeconds), 2);
+        report.PeakWorkingSetMb = Math.Round(System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1e6, 1);
+        return report;
+    }
+
+    /// <summary>What the parallel part found out about one document.</summary>
+    sealed record Processed(long BytesIn, List<(string Stage, long BytesOut, string? Reason)> Filters, Document? Document,
+        ContaminationHit? Contamination, uint[]? Signature, IReadOnlyDictionary<PiiType, int>? Pii);
+
+    Processed Process(Document document, PiiRedactor? redactor, MinHashDeduplicator? minhash)
+    {
+        long bytesIn = Encoding.UTF8.GetByteCount(document.Text);
+        var trail = new List<(string, long, string?)>();
+        Document? current = document;
+        foreach (var filter in options.Filters)
+        {
+            var result = filter.Apply(current);
+            trail.Add((filter.Name, result.Kept is null ? 0 : Encoding.UTF8.GetByteCount(result.Kept.Text), result.Reason));
+            if (result.Kept is null) return new Processed(bytesIn, trail, null, null, null, null);
+            current = result.Kept;
+        }
+        var contamination = options.Decontaminator?.Check(current.Text);
+        if (contamination is not null) return new Processed(bytesIn, trail, current, contamination, null, null);
+        var signature = minhash?.Signature(current.Text);
+        IReadOnlyDictionary<PiiType, int>? pii = null;
+        if (redactor is not null)
+        {
+            var redaction = redactor.Redact(current.Text);
+            if (redaction.Total > 0) { current = current with { Text = redaction.Text }; pii = redaction.Counts; }
+        }
+        return new Processed(bytesIn, trail, current, null, signature, pii);
+    }
+
+    /// <summary>Updates the report in input order and makes the order-dependent decisions (dedup).</summary>
+    static bool Account(CleaningReport report, Processed r, bool decontaminate, ExactDeduplicator? exact, MinHashDeduplicator? minhash, bool redact, out string? reason)
+    {
+        long bytes = r.BytesIn;
+        foreach (var (stage, bytesOut, why) in r.Filters)
+        {
+            var s = report.Stage(stage);
+            s.DocumentsIn++;
+            s.BytesIn += bytes;
+            if (why is not null)
+            {
+                s.Rejected[why] = s.Rejected.GetValueOrDefault(why) + 1;
+                reason = why;
+                return false;
+            }
+            s.DocumentsOut++;
+            s.BytesOut += bytesOut;
+            bytes = bytesOut;
+        }
+        var doc = r.Document!;
+        if (decontaminate && !Pass(report, "decontamination", bytes, r.Contamination is null ? null : $"contaminated_{r.Contamination.Benchmark}", out reason))
+        {
+            report.ContaminationByBenchmark[r.Contamination!.Benchmark] = report.ContaminationByBenchmark.GetValueOrDefault(r.Contamination.Benchmark) + 1;
+            return false;
+        }
+        if (exact is not null && !Pass(report, "exact_dedup", bytes, exact.Add(doc.Id, doc.Text) is null ? null : "exact_duplicate", out reason)) return false;
+        if (minhash is not null && !Pass(report, "minhash_dedup", bytes, minhash.Add(doc.Id, r.Signature!).IsDuplicate ? "near_duplicate" : null, out reason)) return false;
+        if (redact)
+        {
+            var s = report.Stage("pii");
+            s.DocumentsIn++;
+            s.DocumentsOut++;
+            s.BytesIn += bytes;
+            s.BytesOut += Encoding.UTF8.GetByteCount(doc.Text);
+        }
+        reason = null;
+        return true;
+    }
+
+    static bool Pass(CleaningReport report, string stage, long bytes, string? why, out string? reason)
+    {
+        var s = report.Stage(stage);
+        s.DocumentsIn++;
+        s.BytesIn += bytes;
+        reason = why;
+        if (why is not null)
+        {
+            s.Rejected[why] = s.Rejected.GetValueOrDefault(why) + 1;
+            return false;
+        }
+        s.DocumentsOut++;
+        s.BytesOut += bytes;
+        return true;
+    }
+}

@@ -1,0 +1,84 @@
+using SharpLM.Data;
+using SharpLM.Data.Cleaning;
+using SharpLM.Data.Dedup;
+using SharpLM.Data.Ingestion;
+using SharpLM.Tests.Cli;
+
+namespace SharpLM.Tests.Data.Cleaning;
+
+public class CleaningPipelineTests
+{
+    static List<Document> Corpus()
+    {
+        string text = File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt"));
+        string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var docs = new List<Document>();
+        for (int i = 0; i < 60; i++)
+        {
+            string body = string.Join(' ', words, i * 400, 170);
+            docs.Add(new Document($"d{i}", body));
+            if (i % 6 == 0) docs.Add(new Document($"exact{i}", "  " + body.ToUpperInvariant() + "  "));
+            if (i % 6 == 1) docs.Add(new Document($"near{i}", body[..(body.Length / 2)] + " and so " + body[(body.Length / 2)..])); // two words inserted
+            if (i % 6 == 2) docs.Add(new Document($"pii{i}", string.Join(' ', words, 50_000 + i * 400, 170) + " Write to jane.roe@example.com today."));
+        }
+        docs.Add(new Document("short", "Too short."));
+        return docs;
+    }
+
+    static (CleaningReport Report, string Kept, string Rejected) Run(int threads, int batch)
+    {
+        using var dir = new TempDirectory();
+        var kept = new JsonlWriter(dir.File("kept.jsonl"));
+        var rejected = new JsonlWriter(dir.File("rejected.jsonl"));
+        var options = new CleaningPipelineOptions
+        {
+            Filters = new IDocumentFilter[] { new GopherQualityFilter(), new GopherRepetitionFilter() },
+            Threads = threads, BatchSize = batch,
+        };
+        var report = new CleaningPipeline(options).Run(Corpus(), kept, rejected);
+        kept.Commit();
+        rejected.Commit();
+        return (report, File.ReadAllText(dir.File("kept.jsonl")), File.ReadAllText(dir.File("rejected.jsonl")));
+    }
+
+    [Fact]
+    public void Duplicates_and_low_quality_are_removed_pii_is_redacted_and_counts_add_up()
+    {
+        var (report, kept, rejected) = Run(threads: 2, batch: 16);
+        Assert.Equal(1, report.Stages["gopher_quality"].Rejected["gopher_too_few_words"]);
+        Assert.Equal(10, report.Stages["exact_dedup"].Rejected["exact_duplicate"]);
+        Assert.Equal(10, report.Stages["minhash_dedup"].Rejected["near_duplicate"]);
+        Assert.Equal(10, report.PiiRedactions["Email"]);
+        Assert.DoesNotContain("jane.roe@example.com", kept);
+        Assert.Contains("<EMAIL>", kept);
+        Assert.Contains("\"reason\":\"near_duplicate\"", rejected);
+        foreach (var stage in report.Stages.Values)
+            Assert.Equal(stage.DocumentsIn, stage.DocumentsOut + stage.Rejected.Values.Sum());
+        Assert.Equal(70, kept.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // 60 originals + 10 with PII
+        Assert.All(report.NearDuplicateClusters, c => Assert.StartsWith("d", c.Key));
+    }
+
+    [Fact]
+    public void Output_is_identical_for_any_thread_count_and_batch_size()
+    {
+        var a = Run(threads: 1, batch: 7);
+        var b = Run(threads: 2, batch: 64);
+        Assert.Equal(a.Kept, b.Kept);
+        Assert.Equal(a.Rejected, b.Rejected);
+    }
+
+    [Fact]
+    public void Command_line_cleans_a_jsonl_file_and_writes_the_report()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllLines(dir.File("in.jsonl"), Corpus().Select(d => System.Text.Json.JsonSerializer.Serialize(new { id = d.Id, text = d.Text })).Append("{broken"));
+        var r = CliProcess.Run("data", "clean", "--input", dir.File("in.jsonl"), "--output", dir.File("out/clean.jsonl.gz"), "--rejected", dir.File("out/rejected.jsonl"),
+            "--decontaminate", TestData.SharedData("gsm8k/test.jsonl"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(File.Exists(dir.File("out/clean.jsonl.gz")));
+        string report = File.ReadAllText(dir.File("out/report.json"));
+        Assert.Contains("\"bad_records\": 1", report);
+        Assert.Contains("near_duplicate", report);
+        Assert.Contains("decontamination", report);
+    }
+}
