@@ -76,10 +76,15 @@ public static class DataCleanCommand
             using var rejects = parse.GetValue(rejected) is string r ? new JsonlWriter(r) : null;
             var documents = reader.Read(parse.GetValue(input)!, bad.Add);
             var start = DateTime.UtcNow;
+            var lastShown = DateTime.MinValue;
             var result = new CleaningPipeline(options).Run(documents, kept, rejects, () => bad, (docs, bytes) =>
             {
+                if (DateTime.UtcNow - lastShown < TimeSpan.FromSeconds(1)) return;
+                lastShown = DateTime.UtcNow;
                 double s = Math.Max(1e-9, (DateTime.UtcNow - start).TotalSeconds);
-                Console.Error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{docs:N0} docs, {bytes / 1e6:F1} MB read, {docs / s:N0} docs/s, {bytes / 1e6 / s:F1} MB/s   "));
+                string line = string.Create(CultureInfo.InvariantCulture, $"{docs:N0} docs, {bytes / 1e6:F1} MB read, {docs / s:N0} docs/s, {bytes / 1e6 / s:F1} MB/s");
+                // A terminal gets one self-overwriting line; a log gets a line a second.
+                if (Console.IsErrorRedirected) Console.Error.WriteLine(line); else Console.Error.Write($"\r{line}   ");
             });
             Console.Error.WriteLine();
             kept.Commit();

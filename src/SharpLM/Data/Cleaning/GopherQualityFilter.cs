@@ -36,7 +36,7 @@ public sealed class GopherQualityFilter : IDocumentFilter
 
     public FilterResult Apply(Document document)
     {
-        var stats = new TextStatistics(document.Text);
+        var stats = TextStatistics.Of(document.Text);
         string? reason = Check(stats);
         return reason is null ? FilterResult.Keep(document) : FilterResult.Reject(reason);
     }

@@ -28,7 +28,7 @@ public sealed class GopherRepetitionFilter : IDocumentFilter
 
     public FilterResult Apply(Document document)
     {
-        string? reason = Check(new TextStatistics(document.Text));
+        string? reason = Check(TextStatistics.Of(document.Text));
         return reason is null ? FilterResult.Keep(document) : FilterResult.Reject(reason);
     }
 
@@ -44,11 +44,10 @@ public sealed class GopherRepetitionFilter : IDocumentFilter
         if (lines.Count > 0 && (double)dupLines / lines.Count > o.MaxDuplicateLineFraction) return "gopher_duplicate_lines";
         if (dupLineChars / length > o.MaxDuplicateLineCharFraction) return "gopher_duplicate_line_chars";
 
-        var words = s.Words;
         foreach (var (n, limit) in o.MaxTopNGramCharFraction)
-            if (TopNGramChars(words, n) / length > limit) return $"gopher_top_{n}gram";
+            if (TopNGramChars(s, n) / length > limit) return $"gopher_top_{n}gram";
         foreach (var (n, limit) in o.MaxDuplicateNGramCharFraction)
-            if (DuplicateNGramChars(words, n) / length > limit) return $"gopher_duplicate_{n}gram";
+            if (DuplicateNGramChars(s, n) / length > limit) return $"gopher_duplicate_{n}gram";
         return null;
     }
 
@@ -64,30 +63,46 @@ public sealed class GopherRepetitionFilter : IDocumentFilter
     }
 
     /// <summary>Characters covered by the most frequent n-gram (its length × its count), if it repeats at all.</summary>
-    static double TopNGramChars(IReadOnlyList<string> words, int n)
+    static double TopNGramChars(TextStatistics s, int n)
     {
+        var words = s.WordHashes;
         if (words.Count < n) return 0;
-        var counts = new Dictionary<string, int>();
+        // Hashes instead of joined strings: no allocation per n-gram (a 64-bit collision is beyond concern here).
+        var counts = new Dictionary<ulong, (int Count, int Chars)>();
         for (int i = 0; i + n <= words.Count; i++)
         {
-            string gram = string.Join(' ', words.Skip(i).Take(n));
-            counts[gram] = counts.GetValueOrDefault(gram) + 1;
+            ulong h = NGramHash(words, i, n);
+            counts[h] = counts.TryGetValue(h, out var c) ? (c.Count + 1, c.Chars) : (1, NGramChars(s, i, n));
         }
-        var top = counts.MaxBy(kv => (kv.Value, kv.Key.Length));
-        return top.Value > 1 ? (double)top.Key.Replace(" ", "").Length * top.Value : 0;
+        var top = counts.Values.MaxBy(c => (c.Count, c.Chars));
+        return top.Count > 1 ? (double)top.Chars * top.Count : 0;
     }
 
     /// <summary>Characters of n-grams that occur again, scanning left to right and skipping past each repeat.</summary>
-    static double DuplicateNGramChars(IReadOnlyList<string> words, int n)
+    static double DuplicateNGramChars(TextStatistics s, int n)
     {
-        var seen = new HashSet<string>();
+        var words = s.WordHashes;
+        var seen = new HashSet<ulong>();
         double chars = 0;
         for (int i = 0; i + n <= words.Count;)
         {
-            string gram = string.Concat(words.Skip(i).Take(n));
-            if (!seen.Add(gram)) { chars += gram.Length; i += n; }
+            if (!seen.Add(NGramHash(words, i, n))) { chars += NGramChars(s, i, n); i += n; }
             else i++;
         }
         return chars;
+    }
+
+    static int NGramChars(TextStatistics s, int start, int n)
+    {
+        int chars = 0;
+        for (int k = start; k < start + n; k++) chars += s.Words[k].Length;
+        return chars;
+    }
+
+    static ulong NGramHash(IReadOnlyList<ulong> words, int start, int n)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        for (int k = start; k < start + n; k++) h = (h ^ words[k]) * 0x100000001B3UL + (h >> 29);
+        return h;
     }
 }

@@ -18,6 +18,7 @@ public sealed class TextStatistics
         var words = new List<string>();
         var current = new StringBuilder();
         int cjk = 0, letters = 0;
+        Span<char> utf16 = stackalloc char[2];
         foreach (Rune r in text.EnumerateRunes())
         {
             if (Shingles.IsCjk(r))
@@ -30,7 +31,7 @@ public sealed class TextStatistics
             else if (Rune.IsWhiteSpace(r)) Flush();
             else
             {
-                current.Append(r.ToString());
+                current.Append(utf16[..r.EncodeToUtf16(utf16)]); // no string per character
                 if (Rune.IsLetter(r)) letters++;
             }
         }
@@ -44,6 +45,27 @@ public sealed class TextStatistics
             words.Add(current.ToString());
             current.Clear();
         }
+    }
+
+    [ThreadStatic] static TextStatistics? last;
+
+    /// <summary>Statistics of <paramref name="text"/>, reused when consecutive filters on a thread ask about the same string.</summary>
+    public static TextStatistics Of(string text)
+    {
+        var cached = last;
+        if (cached is not null && ReferenceEquals(cached.Text, text)) return cached;
+        return last = new TextStatistics(text);
+    }
+
+    /// <summary>64-bit hashes of <see cref="Words"/>, for n-gram counting without building strings.</summary>
+    public IReadOnlyList<ulong> WordHashes => wordHashes ??= Words.Select(Hash).ToArray();
+    ulong[]? wordHashes;
+
+    static ulong Hash(string word)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        foreach (char c in word) h = (h ^ c) * 0x100000001B3UL;
+        return h;
     }
 
     public string Text { get; }
