@@ -79,7 +79,14 @@ public sealed class CleaningPipeline
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         long docsRead = 0, bytesRead = 0;
 
-        foreach (var batch in documents.Chunk(options.BatchSize))
+        // Reading and parsing (one thread) overlap with processing: at most two batches wait, so memory stays bounded.
+        using var batches = new System.Collections.Concurrent.BlockingCollection<Document[]>(boundedCapacity: 2);
+        var producer = Task.Run(() =>
+        {
+            try { foreach (var b in documents.Chunk(options.BatchSize)) batches.Add(b); }
+            finally { batches.CompleteAdding(); }
+        });
+        foreach (var batch in batches.GetConsumingEnumerable())
         {
             var results = new Processed[batch.Length];
             Parallel.For(0, batch.Length, new ParallelOptions { MaxDegreeOfParallelism = threads },
@@ -101,6 +108,7 @@ public sealed class CleaningPipeline
             progress?.Invoke(docsRead, bytesRead);
         }
 
+        producer.GetAwaiter().GetResult(); // rethrows a reader failure
         if (badRecords is not null)
         {
             var bad = badRecords();
@@ -117,7 +125,7 @@ public sealed class CleaningPipeline
 
     /// <summary>What the parallel part found out about one document.</summary>
     sealed record Processed(long BytesIn, List<(string Stage, long BytesOut, string? Reason)> Filters, Document? Document,
-        ContaminationHit? Contamination, uint[]? Signature, IReadOnlyDictionary<PiiType, int>? Pii);
+        ContaminationHit? Contamination, uint[]? Signature, IReadOnlyDictionary<PiiType, int>? Pii, UInt128 ExactKey = default);
 
     Processed Process(Document document, PiiRedactor? redactor, MinHashDeduplicator? minhash)
     {
@@ -134,13 +142,14 @@ public sealed class CleaningPipeline
         var contamination = options.Decontaminator?.Check(current.Text);
         if (contamination is not null) return new Processed(bytesIn, trail, current, contamination, null, null);
         var signature = minhash?.Signature(current.Text);
+        UInt128 exactKey = options.ExactDedup ? ExactDeduplicator.Key(current.Text) : default;
         IReadOnlyDictionary<PiiType, int>? pii = null;
         if (redactor is not null)
         {
             var redaction = redactor.Redact(current.Text);
             if (redaction.Total > 0) { current = current with { Text = redaction.Text }; pii = redaction.Counts; }
         }
-        return new Processed(bytesIn, trail, current, null, signature, pii);
+        return new Processed(bytesIn, trail, current, null, signature, pii, exactKey);
     }
 
     /// <summary>Updates the report in input order and makes the order-dependent decisions (dedup).</summary>
@@ -168,7 +177,7 @@ public sealed class CleaningPipeline
             report.ContaminationByBenchmark[r.Contamination!.Benchmark] = report.ContaminationByBenchmark.GetValueOrDefault(r.Contamination.Benchmark) + 1;
             return false;
         }
-        if (exact is not null && !Pass(report, "exact_dedup", bytes, exact.Add(doc.Id, doc.Text) is null ? null : "exact_duplicate", out reason)) return false;
+        if (exact is not null && !Pass(report, "exact_dedup", bytes, exact.Add(doc.Id, r.ExactKey) is null ? null : "exact_duplicate", out reason)) return false;
         if (minhash is not null && !Pass(report, "minhash_dedup", bytes, minhash.Add(doc.Id, r.Signature!).IsDuplicate ? "near_duplicate" : null, out reason)) return false;
         if (redact)
         {

@@ -13,9 +13,11 @@ public sealed class ExactDeduplicator
     readonly Dictionary<UInt128, string> firstByHash = new();
 
     /// <summary>Id of the earlier identical document, or null when this one is new (and is now remembered).</summary>
-    public string? Add(string id, string text)
+    public string? Add(string id, string text) => Add(id, Key(text));
+
+    /// <summary>As <see cref="Add(string, string)"/> with a key computed beforehand (e.g. on another thread).</summary>
+    public string? Add(string id, UInt128 key)
     {
-        UInt128 key = Key(text);
         if (firstByHash.TryGetValue(key, out string? first)) return first;
         firstByHash[key] = id;
         return null;
