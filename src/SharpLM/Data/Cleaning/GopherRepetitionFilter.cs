@@ -62,13 +62,18 @@ public sealed class GopherRepetitionFilter : IDocumentFilter
         return (count, chars);
     }
 
+    // Reused per thread: the filter runs on every document, and fresh collections per n-gram size dominated its cost.
+    [ThreadStatic] static Dictionary<ulong, (int Count, int Chars)>? topCounts;
+    [ThreadStatic] static HashSet<ulong>? seenNGrams;
+
     /// <summary>Characters covered by the most frequent n-gram (its length × its count), if it repeats at all.</summary>
     static double TopNGramChars(TextStatistics s, int n)
     {
         var words = s.WordHashes;
         if (words.Count < n) return 0;
         // Hashes instead of joined strings: no allocation per n-gram (a 64-bit collision is beyond concern here).
-        var counts = new Dictionary<ulong, (int Count, int Chars)>();
+        var counts = topCounts ??= new Dictionary<ulong, (int Count, int Chars)>();
+        counts.Clear();
         for (int i = 0; i + n <= words.Count; i++)
         {
             ulong h = NGramHash(words, i, n);
@@ -82,7 +87,8 @@ public sealed class GopherRepetitionFilter : IDocumentFilter
     static double DuplicateNGramChars(TextStatistics s, int n)
     {
         var words = s.WordHashes;
-        var seen = new HashSet<ulong>();
+        var seen = seenNGrams ??= new HashSet<ulong>();
+        seen.Clear();
         double chars = 0;
         for (int i = 0; i + n <= words.Count;)
         {
