@@ -26,7 +26,7 @@ public static class CliErrors
         {
             Exception shown = e is AggregateException { InnerException: not null } a ? a.InnerException! : e;
             // libtorch errors carry a C++ backtrace after the first line: keep the first line only.
-            string first = shown.Message.Split('\n')[0].Trim();
+            string first = InvalidInputException.FirstLine(shown);
             string message = shown is InvalidInputException ? first : $"{shown.GetType().Name}: {first}";
             Console.Error.WriteLine($"error: {message}");
             if (parsed.GetValue(Verbose)) Console.Error.WriteLine(shown);

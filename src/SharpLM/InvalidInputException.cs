@@ -12,4 +12,7 @@ public sealed class InvalidInputException : Exception
     /// <summary>"{path}: {problem}" — the form every file error takes.</summary>
     public static InvalidInputException ForFile(string path, string problem, Exception? inner = null) =>
         new($"{path}: {problem}", inner);
+
+    /// <summary>The first line of an exception's message: parsers and libtorch append detail a one-line error cannot carry.</summary>
+    public static string FirstLine(Exception e) => e.Message.Split('\n')[0].Trim();
 }

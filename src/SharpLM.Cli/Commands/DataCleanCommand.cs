@@ -42,15 +42,16 @@ public static class DataCleanCommand
             if (parse.GetValue(lang) is string langs)
                 filters.Add(new LanguageFilter(langs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(langConfidence)));
             foreach (string q in parse.GetValue(quality)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (q == "none") continue;
                 filters.Add(q switch
                 {
                     "gopher" => new GopherQualityFilter(),
                     "repetition" => new GopherRepetitionFilter(),
                     "c4" => new C4QualityFilter(),
-                    "none" => null!,
                     _ => throw new InvalidInputException($"--quality: unknown filter '{q}' (gopher, repetition, c4, none)"),
                 });
-            filters.RemoveAll(f => f is null);
+            }
             if (parse.GetValue(blocklist) is string list) filters.Add(KeywordFilter.FromFile(list));
             Decontaminator? decon = null;
             foreach (string file in parse.GetValue(decontaminate) ?? [])

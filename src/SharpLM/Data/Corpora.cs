@@ -53,7 +53,7 @@ public static class Corpora
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            throw new InvalidInputException($"{url}: download failed ({e.Message.Split('\n')[0]}); pass a local file with --data");
+            throw new InvalidInputException($"{url}: download failed ({InvalidInputException.FirstLine(e)}); pass a local file with --data");
         }
     }
 }

@@ -28,7 +28,7 @@ public static class Json
         }
         catch (JsonException e)
         {
-            throw InvalidInputException.ForFile(path, $"not valid {typeof(T).Name} JSON: {e.Message.Split('\n')[0]}", e);
+            throw InvalidInputException.ForFile(path, $"not valid {typeof(T).Name} JSON: {InvalidInputException.FirstLine(e)}", e);
         }
     }
 }

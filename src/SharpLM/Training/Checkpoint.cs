@@ -127,7 +127,7 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is not InvalidInputException)
         {
-            throw InvalidInputException.ForFile(modelPath, $"cannot load weights: {e.Message.Split('\n')[0]}", e);
+            throw InvalidInputException.ForFile(modelPath, $"cannot load weights: {InvalidInputException.FirstLine(e)}", e);
         }
         if (optimizer is null) return;
         if (manifest.OptimizerFile is null || manifest.OptimizerSha256 is null)
@@ -141,7 +141,7 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is not InvalidInputException)
         {
-            throw InvalidInputException.ForFile(optPath, $"cannot load optimizer state: {e.Message.Split('\n')[0]}", e);
+            throw InvalidInputException.ForFile(optPath, $"cannot load optimizer state: {InvalidInputException.FirstLine(e)}", e);
         }
     }
 

@@ -58,7 +58,7 @@ public sealed record PretrainConfig
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException($"overrides: {e.Message.Split('\n')[0]}", e);
+            throw new InvalidInputException($"overrides: {InvalidInputException.FirstLine(e)}", e);
         }
     }
 

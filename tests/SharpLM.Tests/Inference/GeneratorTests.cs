@@ -62,6 +62,15 @@ public class GeneratorTests
     }
 
     [Fact]
+    public void Top_k_samples_only_among_the_k_most_likely_tokens()
+    {
+        var sampler = new TokenSampler(new SamplingOptions { Temperature = 5.0, TopK = 3, Seed = 2 });
+        float[] logits = { 0.1f, 2f, -1f, 3f, 0.5f, 2.5f, 0f };
+        var drawn = Enumerable.Range(0, 300).Select(_ => sampler.Next((float[])logits.Clone(), Array.Empty<int>())).ToHashSet();
+        Assert.Equal(new HashSet<int> { 1, 3, 5 }, drawn); // a high temperature makes all three appear
+    }
+
+    [Fact]
     public void Repetition_penalty_divides_positive_and_multiplies_negative_logits()
     {
         var sampler = new TokenSampler(new SamplingOptions { Temperature = 0, RepetitionPenalty = 2.0 });

@@ -49,7 +49,7 @@ public sealed class Decontaminator
         }
         catch (JsonException e)
         {
-            throw InvalidInputException.ForFile(path, $"malformed JSON: {e.Message.Split('\n')[0]}", e);
+            throw InvalidInputException.ForFile(path, $"malformed JSON: {InvalidInputException.FirstLine(e)}", e);
         }
     }
 

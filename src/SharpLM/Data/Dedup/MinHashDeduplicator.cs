@@ -36,6 +36,7 @@ public sealed class MinHashDeduplicator
     readonly List<int> clusterOf = new();                 // document → index of its cluster's kept document
     readonly List<string> ids = new();
     readonly Dictionary<int, List<string>> members = new();
+    readonly HashSet<int> candidatesSeen = new(); // reused: Add runs once per document, in order
 
     public MinHashDeduplicator(MinHashOptions? options = null)
     {
@@ -63,7 +64,8 @@ public sealed class MinHashDeduplicator
         var keys = new ulong[Lsh.Bands];
         int best = -1;
         double bestSimilarity = 0;
-        var seen = new HashSet<int>();
+        var seen = candidatesSeen;
+        seen.Clear();
         for (int band = 0; band < Lsh.Bands; band++)
         {
             keys[band] = BandKey(signature, band);

@@ -161,7 +161,7 @@ public sealed class CorpusReader
             return new Document(id, text, metadata.Count > 0 ? metadata : null);
         }
         catch (DecoderFallbackException) { onBad(new BadRecord(location, "invalid UTF-8")); }
-        catch (JsonException e) { onBad(new BadRecord(location, $"malformed JSON ({e.Message.Split('\n')[0]})")); }
+        catch (JsonException e) { onBad(new BadRecord(location, $"malformed JSON ({InvalidInputException.FirstLine(e)})")); }
         return null;
     }
 
