@@ -15,7 +15,9 @@ using SharpLM.Training;
 //   dotnet run -c Release --project bench/SharpLM.Bench -- [--iters 200] [--large-iters 40] [--rounds 2]
 //       [--threads N] [--reference [PATH]] [--out DIR]
 //   dotnet run -c Release --project bench/SharpLM.Bench -- dedup      (near-duplicate quality and speed)
+//   dotnet run -c Release --project bench/SharpLM.Bench -- corpus --mb 200 --out FILE   (a corpus to time data clean)
 if (args.Length > 0 && args[0] == "dedup") return DedupBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "corpus") return CleaningCorpus.Run(args[1..]);
 var opts = Args.Parse(args);
 string outDir = opts.Get("out", "out/bench");
 int iters = int.Parse(opts.Get("iters", "200"), CultureInfo.InvariantCulture);

@@ -44,8 +44,7 @@ public sealed class C4QualityFilter : IDocumentFilter
             if (line.Length == 0) continue;
             string lowerLine = line.ToLowerInvariant();
             if (o.RequireTerminalPunctuation && !Terminal.Any(t => line.EndsWith(t, StringComparison.Ordinal))) continue;
-            var stats = new TextStatistics(line);
-            if (stats.Words.Count < o.MinWordsPerLine) continue;
+            if (new TextStatistics(line).WordCount < o.MinWordsPerLine) continue;
             if (o.DropJavascriptLines && lowerLine.Contains("javascript", StringComparison.Ordinal)) continue;
             if (o.DropPolicyLines && Policy.Any(p => lowerLine.Contains(p, StringComparison.Ordinal))) continue;
             kept.Add(line);

@@ -24,9 +24,13 @@ public sealed record GopherQualityOptions
 /// </summary>
 public sealed class GopherQualityFilter : IDocumentFilter
 {
-    static readonly HashSet<string> EnglishStopWords = new(StringComparer.OrdinalIgnoreCase) { "the", "be", "to", "of", "and", "that", "have", "with" };
-    static readonly HashSet<string> ChineseStopWords = new() { "的", "了", "是", "在", "和", "有", "我", "不" };
-    static readonly string[] Bullets = { "•", "●", "○", "■", "□", "▪", "▫", "◦", "-", "*", "·", "‣", "⁃", "➤" };
+    // Each stop word → its bit, so the distinct ones a document uses are a bit mask (no set per document).
+    static readonly Dictionary<string, int> EnglishStopWords = Bits(StringComparer.OrdinalIgnoreCase, "the", "be", "to", "of", "and", "that", "have", "with");
+    static readonly Dictionary<string, int> ChineseStopWords = Bits(StringComparer.Ordinal, "的", "了", "是", "在", "和", "有", "我", "不");
+
+    static Dictionary<string, int> Bits(StringComparer comparer, params string[] words) =>
+        words.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => 1 << p.i, comparer);
+    const string Bullets = "•●○■□▪▫◦-*·‣⁃➤";
 
     readonly GopherQualityOptions o;
 
@@ -43,33 +47,49 @@ public sealed class GopherQualityFilter : IDocumentFilter
 
     public string? Check(TextStatistics s)
     {
-        var words = s.Words;
-        if (words.Count < o.MinWords) return "gopher_too_few_words";
-        if (words.Count > o.MaxWords) return "gopher_too_many_words";
+        int count = s.WordCount;
+        if (count < o.MinWords) return "gopher_too_few_words";
+        if (count > o.MaxWords) return "gopher_too_many_words";
+        long wordChars = 0;
+        int hashWords = 0, alphabetic = 0, stopWordsSeen = 0;
+        var stopWords = (s.IsCjk ? ChineseStopWords : EnglishStopWords).GetAlternateLookup<ReadOnlySpan<char>>();
+        for (int i = 0; i < count; i++)
+        {
+            var word = s.Word(i);
+            wordChars += word.Length;
+            if (word.Contains('#')) hashWords++;
+            foreach (char c in word) if (char.IsLetter(c)) { alphabetic++; break; }
+            var bare = word.Trim(Punctuation);
+            if (bare.Length <= 4 && stopWords.TryGetValue(bare, out int bit)) stopWordsSeen |= bit;
+        }
         if (!s.IsCjk)
         {
-            double mean = words.Average(w => w.Length);
+            double mean = (double)wordChars / count;
             if (mean < o.MinMeanWordLength) return "gopher_short_mean_word";
             if (mean > o.MaxMeanWordLength) return "gopher_long_mean_word";
         }
-        int symbols = words.Count(w => w.Contains('#')) + CountOf(s.Text, "...") + CountOf(s.Text, "…");
-        if ((double)symbols / words.Count > o.MaxSymbolWordRatio) return "gopher_symbol_ratio";
-        var lines = s.Lines.Where(l => l.Trim().Length > 0).ToList();
-        if (lines.Count > 0)
+        int symbols = hashWords + CountOf(s.Text, "...") + CountOf(s.Text, "…");
+        if ((double)symbols / count > o.MaxSymbolWordRatio) return "gopher_symbol_ratio";
+        int lines = 0, bulletLines = 0, ellipsisLines = 0;
+        foreach (var range in s.Text.AsSpan().Split('\n'))
         {
-            if ((double)lines.Count(l => Bullets.Any(b => l.TrimStart().StartsWith(b, StringComparison.Ordinal))) / lines.Count > o.MaxBulletLineFraction)
-                return "gopher_bullet_lines";
-            if ((double)lines.Count(l => l.TrimEnd().EndsWith("...", StringComparison.Ordinal) || l.TrimEnd().EndsWith('…')) / lines.Count > o.MaxEllipsisLineFraction)
-                return "gopher_ellipsis_lines";
+            var line = s.Text.AsSpan(range).Trim();
+            if (line.IsEmpty) continue;
+            lines++;
+            if (Bullets.Contains(line[0])) bulletLines++;
+            if (line.EndsWith("...") || line[^1] == '…') ellipsisLines++;
         }
-        if ((double)words.Count(w => w.Any(char.IsLetter)) / words.Count < o.MinAlphabeticWordFraction) return "gopher_non_alphabetic";
-        var stopWords = s.IsCjk ? ChineseStopWords : EnglishStopWords;
-        if (words.Where(w => stopWords.Contains(w.Trim(Punctuation))).Distinct(StringComparer.OrdinalIgnoreCase).Count() < o.MinStopWords)
-            return "gopher_stop_words";
+        if (lines > 0)
+        {
+            if ((double)bulletLines / lines > o.MaxBulletLineFraction) return "gopher_bullet_lines";
+            if ((double)ellipsisLines / lines > o.MaxEllipsisLineFraction) return "gopher_ellipsis_lines";
+        }
+        if ((double)alphabetic / count < o.MinAlphabeticWordFraction) return "gopher_non_alphabetic";
+        if (System.Numerics.BitOperations.PopCount((uint)stopWordsSeen) < o.MinStopWords) return "gopher_stop_words";
         return null;
     }
 
-    static readonly char[] Punctuation = ".,;:!?\"'()[]{}«»“”‘’".ToCharArray();
+    static readonly string Punctuation = ".,;:!?\"'()[]{}«»“”‘’";
 
     static int CountOf(string text, string needle)
     {

@@ -22,7 +22,13 @@ public sealed class GopherRepetitionFilter : IDocumentFilter
 {
     readonly GopherRepetitionOptions o;
 
-    public GopherRepetitionFilter(GopherRepetitionOptions? options = null) => o = options ?? new GopherRepetitionOptions();
+    readonly int maxN;
+
+    public GopherRepetitionFilter(GopherRepetitionOptions? options = null)
+    {
+        o = options ?? new GopherRepetitionOptions();
+        maxN = o.MaxTopNGramCharFraction.Keys.Concat(o.MaxDuplicateNGramCharFraction.Keys).DefaultIfEmpty(0).Max();
+    }
 
     public string Name => "gopher_repetition";
 
@@ -35,80 +41,146 @@ public sealed class GopherRepetitionFilter : IDocumentFilter
     public string? Check(TextStatistics s)
     {
         double length = Math.Max(1, s.Text.Length);
-        var paragraphs = s.Paragraphs;
-        var (dupParagraphs, dupParagraphChars) = Duplicates(paragraphs);
-        if (paragraphs.Count > 0 && (double)dupParagraphs / paragraphs.Count > o.MaxDuplicateParagraphFraction) return "gopher_duplicate_paragraphs";
+        var (paragraphs, dupParagraphs, dupParagraphChars) = Duplicates(s.Text, "\n\n");
+        if (paragraphs > 0 && (double)dupParagraphs / paragraphs > o.MaxDuplicateParagraphFraction) return "gopher_duplicate_paragraphs";
         if (dupParagraphChars / length > o.MaxDuplicateParagraphCharFraction) return "gopher_duplicate_paragraph_chars";
-        var lines = s.Lines.Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
-        var (dupLines, dupLineChars) = Duplicates(lines);
-        if (lines.Count > 0 && (double)dupLines / lines.Count > o.MaxDuplicateLineFraction) return "gopher_duplicate_lines";
+        var (lines, dupLines, dupLineChars) = Duplicates(s.Text, "\n");
+        if (lines > 0 && (double)dupLines / lines > o.MaxDuplicateLineFraction) return "gopher_duplicate_lines";
         if (dupLineChars / length > o.MaxDuplicateLineCharFraction) return "gopher_duplicate_line_chars";
 
-        foreach (var (n, limit) in o.MaxTopNGramCharFraction)
-            if (TopNGramChars(s, n) / length > limit) return $"gopher_top_{n}gram";
-        foreach (var (n, limit) in o.MaxDuplicateNGramCharFraction)
-            if (DuplicateNGramChars(s, n) / length > limit) return $"gopher_duplicate_{n}gram";
+        return NGramRules(s, length);
+    }
+
+    /// <summary>
+    /// The n-gram rules, in ascending n. The hashes of all n-grams of one size are built from those of the size
+    /// below (one combine per position, not n), and their characters come from prefix sums of word lengths.
+    /// </summary>
+    string? NGramRules(TextStatistics s, double length)
+    {
+        int words = s.WordCount;
+        if (words == 0 || maxN == 0) return null;
+        var scratch = Scratch.ForThread(words);
+        var grams = scratch.Grams;
+        s.WordHashes.CopyTo(grams);
+        var chars = scratch.PrefixChars;
+        for (int i = 0; i < words; i++) chars[i + 1] = chars[i] + s.WordLength(i);
+        for (int n = 1; n <= Math.Min(maxN, words); n++)
+        {
+            if (n > 1)
+                for (int i = 0; i + n <= words; i++) grams[i] = (grams[i] ^ s.WordHashes[i + n - 1]) * 0x100000001B3UL + (grams[i] >> 29);
+            int positions = words - n + 1;
+            if (o.MaxTopNGramCharFraction.TryGetValue(n, out double top) && TopNGramChars(scratch, positions, n) / length > top) return $"gopher_top_{n}gram";
+            if (o.MaxDuplicateNGramCharFraction.TryGetValue(n, out double dup) && DuplicateNGramChars(scratch, positions, n) / length > dup) return $"gopher_duplicate_{n}gram";
+        }
         return null;
     }
 
-    /// <summary>How many items repeat an earlier one, and their characters.</summary>
-    static (int Count, double Chars) Duplicates(IReadOnlyList<string> items)
+    [ThreadStatic] static HashSet<ulong>? seenItems;
+
+    /// <summary>
+    /// Non-blank items (lines or paragraphs, trimmed) between separators: how many there are, how many repeat an
+    /// earlier one, and the repeats' characters. Items are compared by a 64-bit hash of their characters.
+    /// </summary>
+    static (int Items, int Repeats, double Chars) Duplicates(string text, string separator)
     {
-        var seen = new HashSet<string>();
-        int count = 0;
+        var seen = seenItems ??= new HashSet<ulong>();
+        seen.Clear();
+        int items = 0, repeats = 0;
         double chars = 0;
-        foreach (string item in items)
-            if (!seen.Add(item)) { count++; chars += item.Length; }
-        return (count, chars);
+        foreach (var range in text.AsSpan().Split(separator))
+        {
+            var item = text.AsSpan(range).Trim();
+            if (item.IsEmpty) continue;
+            items++;
+            if (!seen.Add(Hash(item))) { repeats++; chars += item.Length; }
+        }
+        return (items, repeats, chars);
     }
 
-    // Reused per thread: the filter runs on every document, and fresh collections per n-gram size dominated its cost.
-    [ThreadStatic] static Dictionary<ulong, (int Count, int Chars)>? topCounts;
-    [ThreadStatic] static HashSet<ulong>? seenNGrams;
+    static ulong Hash(ReadOnlySpan<char> item)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        foreach (char c in item) h = (h ^ c) * 0x100000001B3UL;
+        return h;
+    }
 
     /// <summary>Characters covered by the most frequent n-gram (its length × its count), if it repeats at all.</summary>
-    static double TopNGramChars(TextStatistics s, int n)
+    static double TopNGramChars(Scratch scratch, int positions, int n)
     {
-        var words = s.WordHashes;
-        if (words.Count < n) return 0;
-        // Hashes instead of joined strings: no allocation per n-gram (a 64-bit collision is beyond concern here).
-        var counts = topCounts ??= new Dictionary<ulong, (int Count, int Chars)>();
-        counts.Clear();
-        for (int i = 0; i + n <= words.Count; i++)
+        scratch.Clear();
+        int bestCount = 1, bestChars = 0;
+        for (int i = 0; i < positions; i++)
         {
-            ulong h = NGramHash(words, i, n);
-            counts[h] = counts.TryGetValue(h, out var c) ? (c.Count + 1, c.Chars) : (1, NGramChars(s, i, n));
+            int count = ++scratch.Counts[scratch.Slot(scratch.Grams[i])];
+            int chars = scratch.PrefixChars[i + n] - scratch.PrefixChars[i];
+            if (count > bestCount || (count == bestCount && count > 1 && chars > bestChars)) { bestCount = count; bestChars = chars; }
         }
-        var top = counts.Values.MaxBy(c => (c.Count, c.Chars));
-        return top.Count > 1 ? (double)top.Chars * top.Count : 0;
+        return bestCount > 1 ? (double)bestChars * bestCount : 0;
     }
 
     /// <summary>Characters of n-grams that occur again, scanning left to right and skipping past each repeat.</summary>
-    static double DuplicateNGramChars(TextStatistics s, int n)
+    static double DuplicateNGramChars(Scratch scratch, int positions, int n)
     {
-        var words = s.WordHashes;
-        var seen = seenNGrams ??= new HashSet<ulong>();
-        seen.Clear();
+        scratch.Clear();
         double chars = 0;
-        for (int i = 0; i + n <= words.Count;)
+        for (int i = 0; i < positions;)
         {
-            if (!seen.Add(NGramHash(words, i, n))) { chars += NGramChars(s, i, n); i += n; }
+            if (++scratch.Counts[scratch.Slot(scratch.Grams[i])] > 1) { chars += scratch.PrefixChars[i + n] - scratch.PrefixChars[i]; i += n; }
             else i++;
         }
         return chars;
     }
 
-    static int NGramChars(TextStatistics s, int start, int n)
+    /// <summary>
+    /// Per-thread working memory: n-gram hashes, prefix sums of word lengths, and an open-addressing count table
+    /// (a 64-bit hash collision between two different n-grams of one document is beyond concern). Clearing bumps a
+    /// generation stamp instead of zeroing the table.
+    /// </summary>
+    sealed class Scratch
     {
-        int chars = 0;
-        for (int k = start; k < start + n; k++) chars += s.Words[k].Length;
-        return chars;
-    }
+        [ThreadStatic] static Scratch? current;
+        public ulong[] Grams = [];
+        public int[] PrefixChars = [];
+        ulong[] keys = [];
+        public int[] Counts = [];
+        int[] stamps = [];
+        int generation, mask;
 
-    static ulong NGramHash(IReadOnlyList<ulong> words, int start, int n)
-    {
-        ulong h = 0xCBF29CE484222325UL;
-        for (int k = start; k < start + n; k++) h = (h ^ words[k]) * 0x100000001B3UL + (h >> 29);
-        return h;
+        public static Scratch ForThread(int words)
+        {
+            var s = current ??= new Scratch();
+            if (s.Grams.Length < words)
+            {
+                s.Grams = new ulong[words];
+                s.PrefixChars = new int[words + 1];
+                int capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, words * 2));
+                s.keys = new ulong[capacity];
+                s.Counts = new int[capacity];
+                s.stamps = new int[capacity];
+                s.mask = capacity - 1;
+                s.generation = 0;
+            }
+            return s;
+        }
+
+        public void Clear() => generation++;
+
+        /// <summary>The slot of <paramref name="key"/>, claimed with a zero count if the key is new this generation.</summary>
+        public int Slot(ulong key)
+        {
+            int slot = (int)(key * 0x9E3779B97F4A7C15UL >> 40) & mask;
+            while (true)
+            {
+                if (stamps[slot] != generation)
+                {
+                    stamps[slot] = generation;
+                    keys[slot] = key;
+                    Counts[slot] = 0;
+                    return slot;
+                }
+                if (keys[slot] == key) return slot;
+                slot = (slot + 1) & mask;
+            }
+        }
     }
 }

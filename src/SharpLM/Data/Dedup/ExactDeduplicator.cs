@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -26,22 +26,37 @@ public sealed class ExactDeduplicator
     /// <summary>First 128 bits of SHA-256 of the normalised text: collisions are out of reach at any corpus size.</summary>
     public static UInt128 Key(string text)
     {
+        // The normalised UTF-16 is built in a reused buffer and hashed as bytes: no intermediate strings.
+        var buffer = keyBuffer ??= new char[4096];
+        int length = Normalize(text, ref buffer);
+        keyBuffer = buffer;
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(Normalize(text)), hash);
+        SHA256.HashData(MemoryMarshal.AsBytes(buffer.AsSpan(0, length)), hash);
         return new UInt128(BitConverter.ToUInt64(hash[..8]), BitConverter.ToUInt64(hash[8..16]));
     }
 
+    [ThreadStatic] static char[]? keyBuffer;
+
     public static string Normalize(string text)
     {
-        string folded = text.Normalize(NormalizationForm.FormKC).ToLower(CultureInfo.InvariantCulture);
-        var sb = new StringBuilder(folded.Length);
+        var buffer = new char[text.Length];
+        return new string(buffer, 0, Normalize(text, ref buffer));
+    }
+
+    /// <summary>NFKC, lower case, whitespace runs collapsed to one space, trimmed; written to <paramref name="buffer"/> (grown if needed).</summary>
+    static int Normalize(string text, ref char[] buffer)
+    {
+        // Most text is already NFKC (all ASCII is), and the check is much cheaper than the normalisation.
+        string folded = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
+        if (buffer.Length < folded.Length) buffer = new char[folded.Length];
+        int length = 0;
         bool space = false;
         foreach (char c in folded)
         {
-            if (char.IsWhiteSpace(c)) { space = sb.Length > 0; continue; }
-            if (space) { sb.Append(' '); space = false; }
-            sb.Append(c);
+            if (char.IsWhiteSpace(c)) { space = length > 0; continue; }
+            if (space) { buffer[length++] = ' '; space = false; }
+            buffer[length++] = char.ToLowerInvariant(c);
         }
-        return sb.ToString();
+        return length;
     }
 }

@@ -55,7 +55,16 @@ public sealed class MinHashDeduplicator
     /// <summary>Kept document id → ids of the duplicates removed in its favour (clusters with duplicates only).</summary>
     public IReadOnlyDictionary<string, List<string>> Clusters => members.ToDictionary(kv => ids[kv.Key], kv => kv.Value);
 
-    public uint[] Signature(string text) => hasher.Signature(Shingles.Of(text, options.ShingleSize));
+    public uint[] Signature(string text)
+    {
+        var shingles = shingleBuffer ??= new List<ulong>();
+        shingles.Clear();
+        Shingles.Append(text, options.ShingleSize, tokenBuffer ??= new List<ulong>(), shingles);
+        return hasher.Signature(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(shingles));
+    }
+
+    // Per thread, because signatures are computed on every core; reuse keeps allocation out of the hot loop.
+    [ThreadStatic] static List<ulong>? shingleBuffer, tokenBuffer;
 
     public DedupDecision Add(string id, uint[] signature)
     {

@@ -14,27 +14,55 @@ public static class Shingles
     /// <summary>Distinct 64-bit hashes of the token n-grams of <paramref name="text"/> (one shingle if it has fewer than n tokens).</summary>
     public static HashSet<ulong> Of(string text, int n)
     {
+        var shingles = new List<ulong>();
+        Append(text, n, new List<ulong>(), shingles);
+        return shingles.ToHashSet();
+    }
+
+    /// <summary>
+    /// The token n-gram hashes of <paramref name="text"/> appended to <paramref name="shingles"/>, repeats included
+    /// (MinHash does not need a set); <paramref name="tokens"/> is scratch space, so callers can reuse both lists.
+    /// </summary>
+    public static void Append(string text, int n, List<ulong> tokens, List<ulong> shingles)
+    {
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), "shingle size must be at least 1");
-        var tokens = Tokens(text);
-        var set = new HashSet<ulong>();
-        if (tokens.Count == 0) return set;
-        if (tokens.Count < n)
-        {
-            set.Add(NGram(tokens, 0, tokens.Count));
-            return set;
-        }
-        for (int i = 0; i + n <= tokens.Count; i++) set.Add(NGram(tokens, i, n));
-        return set;
+        tokens.Clear();
+        AppendTokens(text, tokens);
+        if (tokens.Count == 0) return;
+        if (tokens.Count < n) { shingles.Add(NGram(tokens, 0, tokens.Count)); return; }
+        for (int i = 0; i + n <= tokens.Count; i++) shingles.Add(NGram(tokens, i, n));
     }
 
     /// <summary>Token hashes in order.</summary>
     public static List<ulong> Tokens(string text)
     {
         var tokens = new List<ulong>(text.Length / 5 + 1);
+        AppendTokens(text, tokens);
+        return tokens;
+    }
+
+    static void AppendTokens(string text, List<ulong> tokens)
+    {
         ulong hash = FnvOffset;
         bool inWord = false;
-        foreach (Rune rune in text.EnumerateRunes())
+        for (int i = 0; i < text.Length;)
         {
+            char c = text[i];
+            if (c < 0x80) // ASCII, almost every character of most corpora: no rune decoding, no Unicode tables
+            {
+                i++;
+                char lower = (char)(c | 0x20);
+                bool letter = lower is >= 'a' and <= 'z';
+                if (letter || c is >= '0' and <= '9')
+                {
+                    if (!inWord) { hash = FnvOffset; inWord = true; }
+                    hash = Mix(hash, letter ? lower : c);
+                }
+                else if (inWord) { tokens.Add(Finish(hash)); inWord = false; }
+                continue;
+            }
+            Rune.DecodeFromUtf16(text.AsSpan(i), out Rune rune, out int consumed);
+            i += consumed;
             if (IsCjk(rune))
             {
                 if (inWord) { tokens.Add(Finish(hash)); inWord = false; }
@@ -52,7 +80,6 @@ public static class Shingles
             }
         }
         if (inWord) tokens.Add(Finish(hash));
-        return tokens;
     }
 
     /// <summary>Han, kana and Hangul: scripts written without spaces between words.</summary>
@@ -65,16 +92,9 @@ public static class Shingles
 
     const ulong FnvOffset = 0xCBF29CE484222325UL, FnvPrime = 0x100000001B3UL;
 
-    // FNV-1a over code points: stable across processes and machines (string.GetHashCode is randomised per process).
-    static ulong Mix(ulong hash, uint value)
-    {
-        for (int i = 0; i < 4; i++)
-        {
-            hash ^= (byte)(value >> (8 * i));
-            hash *= FnvPrime;
-        }
-        return hash;
-    }
+    // FNV-1a with whole code points as its units: stable across processes and machines (string.GetHashCode is
+    // randomised per process); Finish makes up for the weaker mixing of one multiply per code point.
+    static ulong Mix(ulong hash, uint value) => (hash ^ value) * FnvPrime;
 
     // SplitMix64's finaliser spreads FNV's weak low bits.
     static ulong Finish(ulong z)
