@@ -15,14 +15,16 @@ public static class DataCleanCommand
 {
     public static Command Create()
     {
-        var input = new Option<string>("--input") { Description = ".txt/.jsonl (optionally .gz), a directory or a glob.", Required = true };
-        var output = new Option<string>("--output") { Description = "Cleaned .jsonl (or .jsonl.gz).", Required = true };
+        var config = new Option<string?>("--config") { Description = "Pipeline file (.json or .yaml): filters in order, dedup, PII, paths. Flags below that name stages cannot be combined with it; --input/--output/--rejected/--report/--threads override it." };
+        var input = new Option<string?>("--input") { Description = ".txt/.jsonl (optionally .gz) or .parquet, a directory or a glob." };
+        var output = new Option<string?>("--output") { Description = "Cleaned .jsonl (or .jsonl.gz)." };
         var rejected = new Option<string?>("--rejected") { Description = "Rejected documents with their reason (.jsonl[.gz])." };
         var report = new Option<string?>("--report") { Description = "report.json path (default: beside --output)." };
         var field = new Option<string>("--field") { Description = "JSON text field.", DefaultValueFactory = _ => "text" };
         var idField = new Option<string>("--id-field") { Description = "JSON id field.", DefaultValueFactory = _ => "id" };
         var paragraphs = new Option<bool>("--paragraphs") { Description = ".txt: one document per blank-line-separated paragraph." };
         var dedup = new Option<string>("--dedup") { Description = "none, exact or minhash (exact + near-duplicates).", DefaultValueFactory = _ => "minhash" };
+        var lineDedup = new Option<string>("--line-dedup") { Description = "CCNet-style removal of lines seen in earlier documents: off, line or paragraph.", DefaultValueFactory = _ => "off" };
         var threshold = new Option<double>("--threshold") { Description = "MinHash Jaccard threshold.", DefaultValueFactory = _ => 0.8 };
         var pii = new Option<string>("--pii") { Description = "redact or off.", DefaultValueFactory = _ => "redact" };
         var lang = new Option<string?>("--lang") { Description = "Allowed languages, e.g. en,zh (en de fr es zh)." };
@@ -34,9 +36,37 @@ public static class DataCleanCommand
 
         var command = new Command("clean", "Clean a corpus: quality filters, decontamination, de-duplication and PII redaction, with a report.")
         {
-            input, output, rejected, report, field, idField, paragraphs, dedup, threshold, pii, lang, langConfidence, quality, blocklist, decontaminate, threads,
+            config, input, output, rejected, report, field, idField, paragraphs, dedup, lineDedup, threshold, pii, lang, langConfidence, quality, blocklist, decontaminate, threads,
         };
+        Option[] stageFlags = [field, idField, paragraphs, dedup, lineDedup, threshold, pii, lang, langConfidence, quality, blocklist, decontaminate];
         command.SetAction(parse =>
+        {
+            CleaningPipelineOptions options;
+            CorpusOptions corpus;
+            string? inputPath = parse.GetValue(input), outputPath = parse.GetValue(output), rejectedPath = parse.GetValue(rejected), reportPath = parse.GetValue(report);
+            if (parse.GetValue(config) is string configPath)
+            {
+                if (stageFlags.FirstOrDefault(f => parse.GetResult(f) is { Implicit: false }) is Option given)
+                    throw new InvalidInputException($"{given.Name}: give stage settings either in --config {configPath} or as flags, not both");
+                var file = CleaningConfig.Load(configPath);
+                options = file.Pipeline with { Threads = parse.GetResult(threads) is { Implicit: false } ? parse.GetValue(threads) : file.Pipeline.Threads };
+                corpus = file.Reader;
+                inputPath ??= file.Input;
+                outputPath ??= file.Output;
+                rejectedPath ??= file.Rejected;
+                reportPath ??= file.Report;
+            }
+            else
+            {
+                (options, corpus) = FromFlags(parse);
+            }
+            if (inputPath is null) throw new InvalidInputException("--input: required (or 'input' in the --config file)");
+            if (outputPath is null) throw new InvalidInputException("--output: required (or 'output' in the --config file)");
+            return Run(inputPath, outputPath, rejectedPath, reportPath, options, corpus);
+        });
+        return command;
+
+        (CleaningPipelineOptions, CorpusOptions) FromFlags(ParseResult parse)
         {
             var filters = new List<IDocumentFilter>();
             if (parse.GetValue(lang) is string langs)
@@ -61,42 +91,52 @@ public static class DataCleanCommand
             }
             string dedupMode = parse.GetValue(dedup)!;
             if (dedupMode is not ("none" or "exact" or "minhash")) throw new InvalidInputException($"--dedup: '{dedupMode}' (none, exact, minhash)");
+            var lines = parse.GetValue(lineDedup) switch
+            {
+                "off" => null,
+                "line" => new LineDedupOptions(),
+                "paragraph" => new LineDedupOptions { Unit = LineDedupUnit.Paragraph },
+                var other => throw new InvalidInputException($"--line-dedup: '{other}' (off, line, paragraph)"),
+            };
             string piiMode = parse.GetValue(pii)!;
             if (piiMode is not ("redact" or "off")) throw new InvalidInputException($"--pii: '{piiMode}' (redact, off)");
             var options = new CleaningPipelineOptions
             {
                 Filters = filters, Decontaminator = decon, ExactDedup = dedupMode != "none",
-                MinHash = dedupMode == "minhash" ? new MinHashOptions { Threshold = parse.GetValue(threshold) } : null,
+                MinHash = dedupMode == "minhash" ? new MinHashOptions { Threshold = parse.GetValue(threshold) } : null, LineDedup = lines,
                 Pii = piiMode == "redact" ? new Data.Privacy.PiiOptions() : null, Threads = parse.GetValue(threads),
             };
 
-            var reader = new CorpusReader(new CorpusOptions { TextField = parse.GetValue(field)!, IdField = parse.GetValue(idField)!, TxtParagraphs = parse.GetValue(paragraphs) });
-            var bad = new List<BadRecord>();
-            string outPath = parse.GetValue(output)!;
-            using var kept = new JsonlWriter(outPath);
-            using var rejects = parse.GetValue(rejected) is string r ? new JsonlWriter(r) : null;
-            var documents = reader.Read(parse.GetValue(input)!, bad.Add);
-            var start = DateTime.UtcNow;
-            var lastShown = DateTime.MinValue;
-            var result = new CleaningPipeline(options).Run(documents, kept, rejects, () => bad, (docs, bytes) =>
-            {
-                if (DateTime.UtcNow - lastShown < TimeSpan.FromSeconds(1)) return;
-                lastShown = DateTime.UtcNow;
-                double s = Math.Max(1e-9, (DateTime.UtcNow - start).TotalSeconds);
-                string line = string.Create(CultureInfo.InvariantCulture, $"{docs:N0} docs, {bytes / 1e6:F1} MB read, {docs / s:N0} docs/s, {bytes / 1e6 / s:F1} MB/s");
-                // A terminal gets one self-overwriting line; a log gets a line a second.
-                if (Console.IsErrorRedirected) Console.Error.WriteLine(line); else Console.Error.Write($"\r{line}   ");
-            });
-            Console.Error.WriteLine();
-            kept.Commit();
-            rejects?.Commit();
-            string reportPath = parse.GetValue(report) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outPath))!, "report.json");
-            AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(result, Json.Options));
-            PrintTable(result);
-            Console.WriteLine($"kept {kept.Count:N0} documents → {outPath}; report → {reportPath}");
-            return 0;
+            return (options, new CorpusOptions { TextField = parse.GetValue(field)!, IdField = parse.GetValue(idField)!, TxtParagraphs = parse.GetValue(paragraphs) });
+        }
+    }
+
+    static int Run(string input, string outPath, string? rejectedPath, string? reportPath, CleaningPipelineOptions options, CorpusOptions corpus)
+    {
+        var reader = new CorpusReader(corpus);
+        var bad = new List<BadRecord>();
+        using var kept = new JsonlWriter(outPath);
+        using var rejects = rejectedPath is null ? null : new JsonlWriter(rejectedPath);
+        var documents = reader.Read(input, bad.Add);
+        var start = DateTime.UtcNow;
+        var lastShown = DateTime.MinValue;
+        var result = new CleaningPipeline(options).Run(documents, kept, rejects, () => bad, (docs, bytes) =>
+        {
+            if (DateTime.UtcNow - lastShown < TimeSpan.FromSeconds(1)) return;
+            lastShown = DateTime.UtcNow;
+            double s = Math.Max(1e-9, (DateTime.UtcNow - start).TotalSeconds);
+            string line = string.Create(CultureInfo.InvariantCulture, $"{docs:N0} docs, {bytes / 1e6:F1} MB read, {docs / s:N0} docs/s, {bytes / 1e6 / s:F1} MB/s");
+            // A terminal gets one self-overwriting line; a log gets a line a second.
+            if (Console.IsErrorRedirected) Console.Error.WriteLine(line); else Console.Error.Write($"\r{line}   ");
         });
-        return command;
+        Console.Error.WriteLine();
+        kept.Commit();
+        rejects?.Commit();
+        reportPath ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outPath))!, "report.json");
+        AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(result, Json.Options));
+        PrintTable(result);
+        Console.WriteLine($"kept {kept.Count:N0} documents → {outPath}; report → {reportPath}");
+        return 0;
     }
 
     static void PrintTable(CleaningReport r)
@@ -111,6 +151,7 @@ public static class DataCleanCommand
                 Markup.Escape(string.Join(", ", s.Rejected.Select(kv => $"{kv.Key} {kv.Value:N0}"))));
         }
         AnsiConsole.Write(table);
+        if (r.Stages.ContainsKey("line_dedup")) Console.WriteLine($"duplicate lines removed from kept documents: {r.DuplicateLinesRemoved:N0}");
         Console.WriteLine($"bad records {r.BadRecords:N0}; PII redacted: {string.Join(", ", r.PiiRedactions.Select(kv => $"{kv.Key} {kv.Value}"))}; " +
             $"{r.DocumentsPerSecond:N0} docs/s, {r.MegabytesPerSecond:F1} MB/s, peak {r.PeakWorkingSetMb:F0} MB");
         if (r.Lsh is not null) Console.WriteLine($"MinHash-LSH: {r.Lsh}");

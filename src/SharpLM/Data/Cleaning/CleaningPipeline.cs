@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using SharpLM.Data.Dedup;
@@ -14,6 +15,8 @@ public sealed record CleaningPipelineOptions
     public bool ExactDedup { get; init; } = true;
     /// <summary>Near-duplicate removal; null turns it off.</summary>
     public MinHashOptions? MinHash { get; init; } = new();
+    /// <summary>CCNet-style removal of lines (or paragraphs) seen in earlier documents; null (the default) turns it off.</summary>
+    public LineDedupOptions? LineDedup { get; init; }
     /// <summary>PII redaction; null turns it off.</summary>
     public PiiOptions? Pii { get; init; } = new();
     public int Threads { get; init; }
@@ -39,6 +42,8 @@ public sealed class CleaningReport
     public long BadRecords { get; set; }
     public List<BadRecord> FirstBadRecords { get; } = new();
     public SortedDictionary<string, long> PiiRedactions { get; } = new(StringComparer.Ordinal);
+    /// <summary>Lines (or paragraphs) removed by line-level de-duplication from documents that were kept.</summary>
+    public long DuplicateLinesRemoved { get; set; }
     public Dictionary<string, List<string>> NearDuplicateClusters { get; set; } = new();
     public Dictionary<string, long> ContaminationByBenchmark { get; } = new();
     public string? Lsh { get; set; }
@@ -75,40 +80,69 @@ public sealed class CleaningPipeline
         var exact = options.ExactDedup ? new ExactDeduplicator() : null;
         var minhash = options.MinHash is null ? null : new MinHashDeduplicator(options.MinHash);
         var redactor = options.Pii is null ? null : new PiiRedactor(options.Pii);
+        var lines = options.LineDedup is null ? null : new LineDeduplicator(options.LineDedup);
         if (minhash is not null) report.Lsh = $"{minhash.Lsh.Bands} bands x {minhash.Lsh.Rows} rows: false-positive rate {minhash.Lsh.FalsePositiveRate(options.MinHash!.Threshold):P2}, false-negative rate {minhash.Lsh.FalseNegativeRate(options.MinHash.Threshold):P2} before verification";
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         long docsRead = 0, bytesRead = 0;
 
-        // Reading and parsing (one thread) overlap with processing: at most two batches wait, so memory stays bounded.
-        using var batches = new System.Collections.Concurrent.BlockingCollection<Document[]>(boundedCapacity: 2);
+        // Three stages overlap: reading and parsing (one thread), per-document work (every core, a batch at a time),
+        // and the order-dependent decisions plus writing (one thread). At most two batches wait between stages,
+        // so memory stays bounded; the batch order is the input order, so the output does not depend on timing.
+        using var stop = new CancellationTokenSource();
+        using var batches = new BlockingCollection<Document[]>(boundedCapacity: 2);
+        using var processed = new BlockingCollection<(Document[] Batch, Processed[] Results)>(boundedCapacity: 2);
         var producer = Task.Run(() =>
         {
-            try { foreach (var b in documents.Chunk(options.BatchSize)) batches.Add(b); }
+            try { foreach (var b in documents.Chunk(options.BatchSize)) batches.Add(b, stop.Token); }
             finally { batches.CompleteAdding(); }
         });
-        foreach (var batch in batches.GetConsumingEnumerable())
+        var consumer = Task.Run(() =>
         {
-            var results = new Processed[batch.Length];
-            Parallel.For(0, batch.Length, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                i => results[i] = Process(batch[i], redactor, minhash));
-            for (int i = 0; i < batch.Length; i++)
+            try
             {
-                var r = results[i];
-                docsRead++;
-                bytesRead += r.BytesIn;
-                if (!Account(report, r, options.Decontaminator is not null, exact, minhash, redactor is not null, out string? reason))
+                foreach (var (batch, results) in processed.GetConsumingEnumerable())
                 {
-                    rejected?.Write(batch[i], new Dictionary<string, string> { ["reason"] = reason! });
-                    continue;
+                    for (int i = 0; i < batch.Length; i++)
+                    {
+                        var r = results[i];
+                        docsRead++;
+                        bytesRead += r.BytesIn;
+                        var document = Account(report, r, options.Decontaminator is not null, exact, minhash, lines, redactor, out string? reason);
+                        if (document is null)
+                        {
+                            rejected?.Write(batch[i], new Dictionary<string, string> { ["reason"] = reason! });
+                            continue;
+                        }
+                        kept.Write(document);
+                    }
+                    progress?.Invoke(docsRead, bytesRead);
                 }
-                foreach (var (type, count) in r.Pii ?? new Dictionary<PiiType, int>())
-                    report.PiiRedactions[type.ToString()] = report.PiiRedactions.GetValueOrDefault(type.ToString()) + count;
-                kept.Write(r.Document!);
             }
-            progress?.Invoke(docsRead, bytesRead);
+            catch
+            {
+                stop.Cancel(); // a failed write stops reading and processing too
+                throw;
+            }
+        });
+        try
+        {
+            foreach (var batch in batches.GetConsumingEnumerable(stop.Token))
+            {
+                var results = new Processed[batch.Length];
+                Parallel.For(0, batch.Length, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                    i => results[i] = Process(batch[i], redactor, minhash, lines));
+                processed.Add((batch, results), stop.Token);
+            }
         }
-
-        producer.GetAwaiter().GetResult(); // rethrows a reader failure
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        finally
+        {
+            processed.CompleteAdding();
+            stop.Cancel(); // unblocks the reader if processing failed; after a normal end it has finished already
+        }
+        consumer.GetAwaiter().GetResult(); // rethrows a writer failure
+        try { producer.GetAwaiter().GetResult(); } // rethrows a reader failure
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
         if (badRecords is not null)
         {
             var bad = badRecords();
@@ -124,10 +158,12 @@ public sealed class CleaningPipeline
     }
 
     /// <summary>What the parallel part found out about one document.</summary>
+    /// <param name="Document">The document after the filters (before redaction), what the dedup keys describe.</param>
+    /// <param name="Redacted">The redaction of <paramref name="Document"/>, or null when it had no PII.</param>
     sealed record Processed(long BytesIn, List<(string Stage, long BytesOut, string? Reason)> Filters, Document? Document,
-        ContaminationHit? Contamination, uint[]? Signature, IReadOnlyDictionary<PiiType, int>? Pii, UInt128 ExactKey = default);
+        ContaminationHit? Contamination, uint[]? Signature = null, RedactionResult? Redacted = null, UInt128 ExactKey = default, LineHashes? Lines = null);
 
-    Processed Process(Document document, PiiRedactor? redactor, MinHashDeduplicator? minhash)
+    Processed Process(Document document, PiiRedactor? redactor, MinHashDeduplicator? minhash, LineDeduplicator? lines)
     {
         long bytesIn = Encoding.UTF8.GetByteCount(document.Text);
         var trail = new List<(string, long, string?)>();
@@ -140,20 +176,19 @@ public sealed class CleaningPipeline
             current = result.Kept;
         }
         var contamination = options.Decontaminator?.Check(current.Text);
-        if (contamination is not null) return new Processed(bytesIn, trail, current, contamination, null, null);
+        if (contamination is not null) return new Processed(bytesIn, trail, current, contamination);
         var signature = minhash?.Signature(current.Text);
         UInt128 exactKey = options.ExactDedup ? ExactDeduplicator.Key(current.Text) : default;
-        IReadOnlyDictionary<PiiType, int>? pii = null;
-        if (redactor is not null)
-        {
-            var redaction = redactor.Redact(current.Text);
-            if (redaction.Total > 0) { current = current with { Text = redaction.Text }; pii = redaction.Counts; }
-        }
-        return new Processed(bytesIn, trail, current, null, signature, pii, exactKey);
+        var redaction = redactor?.Redact(current.Text);
+        return new Processed(bytesIn, trail, current, null, signature, redaction is { Total: > 0 } ? redaction : null, exactKey, lines?.Hashes(current.Text));
     }
 
-    /// <summary>Updates the report in input order and makes the order-dependent decisions (dedup).</summary>
-    static bool Account(CleaningReport report, Processed r, bool decontaminate, ExactDeduplicator? exact, MinHashDeduplicator? minhash, bool redact, out string? reason)
+    /// <summary>
+    /// Updates the report in input order and makes the order-dependent decisions (dedup); returns the document to
+    /// write, or null with the rejection reason.
+    /// </summary>
+    static Document? Account(CleaningReport report, Processed r, bool decontaminate, ExactDeduplicator? exact, MinHashDeduplicator? minhash,
+        LineDeduplicator? lines, PiiRedactor? redactor, out string? reason)
     {
         long bytes = r.BytesIn;
         foreach (var (stage, bytesOut, why) in r.Filters)
@@ -165,37 +200,57 @@ public sealed class CleaningPipeline
             {
                 s.Rejected[why] = s.Rejected.GetValueOrDefault(why) + 1;
                 reason = why;
-                return false;
+                return null;
             }
             s.DocumentsOut++;
             s.BytesOut += bytesOut;
             bytes = bytesOut;
         }
         var doc = r.Document!;
-        if (decontaminate && !Pass(report, "decontamination", bytes, r.Contamination is null ? null : $"contaminated_{r.Contamination.Benchmark}", out reason))
+        if (decontaminate && !Pass(report, "decontamination", bytes, bytes, r.Contamination is null ? null : $"contaminated_{r.Contamination.Benchmark}", out reason))
         {
             report.ContaminationByBenchmark[r.Contamination!.Benchmark] = report.ContaminationByBenchmark.GetValueOrDefault(r.Contamination.Benchmark) + 1;
-            return false;
+            return null;
         }
-        if (exact is not null && !Pass(report, "exact_dedup", bytes, exact.Add(doc.Id, r.ExactKey) is null ? null : "exact_duplicate", out reason)) return false;
-        if (minhash is not null && !Pass(report, "minhash_dedup", bytes, minhash.Add(doc.Id, r.Signature!).IsDuplicate ? "near_duplicate" : null, out reason)) return false;
-        if (redact)
+        if (exact is not null && !Pass(report, "exact_dedup", bytes, bytes, exact.Add(doc.Id, r.ExactKey) is null ? null : "exact_duplicate", out reason)) return null;
+        if (minhash is not null && !Pass(report, "minhash_dedup", bytes, bytes, minhash.Add(doc.Id, r.Signature!).IsDuplicate ? "near_duplicate" : null, out reason)) return null;
+        var redaction = r.Redacted;
+        if (lines is not null)
         {
+            var result = lines.Apply(doc, r.Lines!);
+            if (!Pass(report, "line_dedup", bytes, bytes - result.BytesRemoved, result.Reason, out reason)) return null;
+            if (result.UnitsRemoved > 0)
+            {
+                report.DuplicateLinesRemoved += result.UnitsRemoved;
+                doc = result.Kept!;
+                bytes -= result.BytesRemoved;
+                // Rare (only documents that lost lines): the parallel redaction was of the text before removal.
+                if (redaction is not null) redaction = redactor!.Redact(doc.Text);
+            }
+        }
+        if (redactor is not null)
+        {
+            if (redaction is { Total: > 0 })
+            {
+                doc = doc with { Text = redaction.Text };
+                foreach (var (type, count) in redaction.Counts)
+                    report.PiiRedactions[type.ToString()] = report.PiiRedactions.GetValueOrDefault(type.ToString()) + count;
+            }
             var s = report.Stage("pii");
             s.DocumentsIn++;
             s.DocumentsOut++;
             s.BytesIn += bytes;
-            s.BytesOut += Encoding.UTF8.GetByteCount(doc.Text);
+            s.BytesOut += redaction is { Total: > 0 } ? Encoding.UTF8.GetByteCount(doc.Text) : bytes;
         }
         reason = null;
-        return true;
+        return doc;
     }
 
-    static bool Pass(CleaningReport report, string stage, long bytes, string? why, out string? reason)
+    static bool Pass(CleaningReport report, string stage, long bytesIn, long bytesOut, string? why, out string? reason)
     {
         var s = report.Stage(stage);
         s.DocumentsIn++;
-        s.BytesIn += bytes;
+        s.BytesIn += bytesIn;
         reason = why;
         if (why is not null)
         {
@@ -203,7 +258,7 @@ public sealed class CleaningPipeline
             return false;
         }
         s.DocumentsOut++;
-        s.BytesOut += bytes;
+        s.BytesOut += bytesOut;
         return true;
     }
 }

@@ -81,4 +81,81 @@ public class CleaningPipelineTests
         Assert.Contains("near_duplicate", report);
         Assert.Contains("decontamination", report);
     }
+
+    [Fact]
+    public void Line_dedup_removes_boilerplate_seen_in_earlier_documents_and_is_reported()
+    {
+        const string footer = "Subscribe to our newsletter for more stories like this one.";
+        var docs = Corpus().Where(d => d.Id.StartsWith('d')).Take(20).Select(d => d with { Text = d.Text + "\n" + footer }).ToList();
+        using var dir = new TempDirectory();
+        var kept = new JsonlWriter(dir.File("kept.jsonl"));
+        var options = new CleaningPipelineOptions { LineDedup = new LineDedupOptions(), MinHash = null, Threads = 2, BatchSize = 8 };
+        var report = new CleaningPipeline(options).Run(docs, kept, null);
+        kept.Commit();
+        var texts = File.ReadAllLines(dir.File("kept.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!).ToList();
+        Assert.Equal(20, texts.Count);
+        Assert.EndsWith(footer, texts[0]);
+        Assert.All(texts.Skip(1), t => Assert.DoesNotContain(footer, t));
+        Assert.Equal(19, report.DuplicateLinesRemoved);
+        var stage = report.Stages["line_dedup"];
+        Assert.Equal(19L * (footer.Length + 1), stage.BytesIn - stage.BytesOut);
+    }
+
+    [Fact]
+    public void Command_line_runs_a_yaml_pipeline_and_refuses_stage_flags_beside_it()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllLines(dir.File("in.jsonl"), Corpus().Select(d => System.Text.Json.JsonSerializer.Serialize(new { id = d.Id, text = d.Text })));
+        File.WriteAllText(dir.File("pipeline.yaml"), """
+            input: in.jsonl
+            output: out/clean.jsonl
+            filters: [gopher_quality, gopher_repetition]
+            dedup: { exact: true, minhash: false }
+            pii: false
+            """);
+        var r = CliProcess.Run("data", "clean", "--config", dir.File("pipeline.yaml"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        string report = File.ReadAllText(dir.File("out/report.json"));
+        Assert.Contains("exact_duplicate", report);
+        Assert.DoesNotContain("minhash_dedup", report);
+        Assert.Contains("jane.roe@example.com", File.ReadAllText(dir.File("out/clean.jsonl"))); // pii: false
+
+        var both = CliProcess.Run("data", "clean", "--config", dir.File("pipeline.yaml"), "--dedup", "exact");
+        Assert.NotEqual(0, both.ExitCode);
+        Assert.Contains("--dedup", both.Stderr);
+    }
+
+    [Fact]
+    public void A_killed_run_leaves_the_previous_output_intact_and_a_rerun_reproduces_it()
+    {
+        using var dir = new TempDirectory();
+        string text = File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt"));
+        string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var random = new SharpLM.Runtime.SplitMix64(3);
+        // Enough documents that the run is still going when the first output block reaches the disk.
+        File.WriteAllLines(dir.File("in.jsonl"), Enumerable.Range(0, 30_000).Select(i =>
+            System.Text.Json.JsonSerializer.Serialize(new { id = $"d{i}", text = string.Join(' ', words, (int)random.NextLong(words.Length - 200), 180) })));
+        string[] args = ["data", "clean", "--input", dir.File("in.jsonl"), "--output", dir.File("out/clean.jsonl"), "--threads", "2"];
+        var first = CliProcess.Run(args);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        byte[] expected = File.ReadAllBytes(dir.File("out/clean.jsonl"));
+
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SharpLM.Cli.dll"));
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        using (var p = System.Diagnostics.Process.Start(psi)!)
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!Directory.GetFiles(dir.File("out"), "clean.jsonl.tmp-*").Any(f => new FileInfo(f).Length > 0) && !p.HasExited && DateTime.UtcNow < deadline)
+                Thread.Sleep(10);
+            Assert.False(p.HasExited, "the run finished before it could be interrupted");
+            p.Kill(entireProcessTree: true); // SIGKILL: no cleanup code runs
+            p.WaitForExit();
+        }
+        Assert.Equal(expected, File.ReadAllBytes(dir.File("out/clean.jsonl"))); // the finished output was not touched
+
+        var rerun = CliProcess.Run(args);
+        Assert.True(rerun.ExitCode == 0, rerun.Stderr);
+        Assert.Equal(expected, File.ReadAllBytes(dir.File("out/clean.jsonl")));
+    }
 }
