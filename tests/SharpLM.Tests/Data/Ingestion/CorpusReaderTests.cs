@@ -88,6 +88,21 @@ public class CorpusReaderTests
     }
 
     [Fact]
+    public void Records_longer_than_the_read_buffer_are_read_whole_and_oversized_ones_skipped_to_the_next_line()
+    {
+        using var dir = new TempDirectory();
+        string big = new string('x', 3_000_000) + " end"; // spans several 1 MB reads
+        File.WriteAllLines(dir.File("a.jsonl"), ["{\"text\":\"first\"}", $"{{\"text\":\"{big}\"}}", "{\"text\":\"third\"}"]);
+        var (docs, bad) = ReadAll(dir.File("a.jsonl"));
+        Assert.Equal(["first", big, "third"], docs.Select(d => d.Text));
+        Assert.Empty(bad);
+        (docs, bad) = ReadAll(dir.File("a.jsonl"), new CorpusOptions { MaxDocumentBytes = 1_500_000 });
+        Assert.Equal(["first", "third"], docs.Select(d => d.Text));
+        Assert.Equal($"{dir.File("a.jsonl")}:3", docs[1].Id);
+        Assert.Equal($"{dir.File("a.jsonl")}:2", Assert.Single(bad).Location);
+    }
+
+    [Fact]
     public void Missing_input_is_a_one_line_error()
     {
         Assert.Contains("input not found", Assert.Throws<InvalidInputException>(() => CorpusReader.Files("/nonexistent/x.jsonl")).Message);
