@@ -117,17 +117,21 @@ public static class DataCleanCommand
         var bad = new List<BadRecord>();
         using var kept = new JsonlWriter(outPath);
         using var rejects = rejectedPath is null ? null : new JsonlWriter(rejectedPath);
-        var documents = reader.Read(input, bad.Add);
+        var read = new ReadProgress();
+        var documents = reader.Read(input, bad.Add, read);
         var start = DateTime.UtcNow;
         var lastShown = DateTime.MinValue;
         var result = new CleaningPipeline(options).Run(documents, kept, rejects, () => bad, (docs, bytes) =>
         {
             if (DateTime.UtcNow - lastShown < TimeSpan.FromSeconds(1)) return;
             lastShown = DateTime.UtcNow;
-            double s = Math.Max(1e-9, (DateTime.UtcNow - start).TotalSeconds);
-            string line = string.Create(CultureInfo.InvariantCulture, $"{docs:N0} docs, {bytes / 1e6:F1} MB read, {docs / s:N0} docs/s, {bytes / 1e6 / s:F1} MB/s");
-            // A terminal gets one self-overwriting line; a log gets a line a second.
-            if (Console.IsErrorRedirected) Console.Error.WriteLine(line); else Console.Error.Write($"\r{line}   ");
+            double s = Math.Max(1e-9, (DateTime.UtcNow - start).TotalSeconds), done = read.Fraction;
+            var eta = TimeSpan.FromSeconds(done > 0 ? Math.Round(s * (1 - done) / done) : 0);
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"{done,4:P0} {docs:N0} docs, {bytes / 1e6:F1} MB of text, {docs / s:N0} docs/s, {read.BytesRead / 1e6 / s:F1} MB/s of input, ETA {eta:m\\:ss}");
+            // A terminal gets one self-overwriting line with a bar; a log gets a line a second.
+            if (Console.IsErrorRedirected) Console.Error.WriteLine(line);
+            else Console.Error.Write($"\r[{new string('#', (int)(done * 20)),-20}] {line}   ");
         });
         Console.Error.WriteLine();
         kept.Commit();
@@ -141,6 +145,8 @@ public static class DataCleanCommand
 
     static void PrintTable(CleaningReport r)
     {
+        // Redirected output defaults to 80 columns, which folds the reason names mid-word.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
         var table = new Table().AddColumn("stage").AddColumn(new TableColumn("docs in").RightAligned()).AddColumn(new TableColumn("docs out").RightAligned())
             .AddColumn(new TableColumn("MB in").RightAligned()).AddColumn(new TableColumn("MB out").RightAligned()).AddColumn("rejected by reason");
         var c = CultureInfo.InvariantCulture;
@@ -148,12 +154,13 @@ public static class DataCleanCommand
         {
             var s = r.Stages[name];
             table.AddRow(name, s.DocumentsIn.ToString("N0", c), s.DocumentsOut.ToString("N0", c), (s.BytesIn / 1e6).ToString("F2", c), (s.BytesOut / 1e6).ToString("F2", c),
-                Markup.Escape(string.Join(", ", s.Rejected.Select(kv => $"{kv.Key} {kv.Value:N0}"))));
+                Markup.Escape(string.Join("\n", s.Rejected.Select(kv => $"{kv.Key} {kv.Value:N0}"))));
         }
         AnsiConsole.Write(table);
         if (r.Stages.ContainsKey("line_dedup")) Console.WriteLine($"duplicate lines removed from kept documents: {r.DuplicateLinesRemoved:N0}");
-        Console.WriteLine($"bad records {r.BadRecords:N0}; PII redacted: {string.Join(", ", r.PiiRedactions.Select(kv => $"{kv.Key} {kv.Value}"))}; " +
-            $"{r.DocumentsPerSecond:N0} docs/s, {r.MegabytesPerSecond:F1} MB/s, peak {r.PeakWorkingSetMb:F0} MB");
+        string pii = !r.Stages.ContainsKey("pii") ? "off" : r.PiiRedactions.Count == 0 ? "none" : string.Join(", ", r.PiiRedactions.Select(kv => $"{kv.Key} {kv.Value:N0}"));
+        Console.WriteLine($"bad records {r.BadRecords:N0}; PII redacted: {pii}; " +
+            $"{r.DocumentsPerSecond:N0} docs/s, {r.MegabytesPerSecond:F1} MB/s of text, peak working set {r.PeakWorkingSetMb:F0} MB");
         if (r.Lsh is not null) Console.WriteLine($"MinHash-LSH: {r.Lsh}");
     }
 }

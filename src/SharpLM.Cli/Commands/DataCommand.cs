@@ -10,7 +10,7 @@ public static class DataCommand
 {
     public static Command Create()
     {
-        var input = new Option<string>("--input") { Description = ".txt, .jsonl or a directory of them; or a URL or 'tinyshakespeare'.", Required = true };
+        var input = new Option<string>("--input") { Description = ".txt/.jsonl (optionally .gz) or .parquet, a directory or a glob; or a URL or 'tinyshakespeare'.", Required = true };
         var tokenizer = new Option<string>("--tokenizer") { Description = "char, gpt2, or a tokenizer.json / directory.", DefaultValueFactory = _ => "char" };
         var output = new Option<string>("--out") { Description = "Output directory.", Required = true };
         var field = new Option<string>("--field") { Description = "JSON field holding the text in .jsonl input.", DefaultValueFactory = _ => "text" };

@@ -32,6 +32,14 @@ public sealed class StageReport
     public long BytesIn { get; set; }
     public long BytesOut { get; set; }
     public SortedDictionary<string, long> Rejected { get; } = new(StringComparer.Ordinal);
+    /// <summary>UTF-8 bytes of the documents rejected, by reason.</summary>
+    public SortedDictionary<string, long> RejectedBytes { get; } = new(StringComparer.Ordinal);
+
+    internal void Reject(string reason, long bytes)
+    {
+        Rejected[reason] = Rejected.GetValueOrDefault(reason) + 1;
+        RejectedBytes[reason] = RejectedBytes.GetValueOrDefault(reason) + bytes;
+    }
 }
 
 /// <summary>report.json of a cleaning run.</summary>
@@ -198,7 +206,7 @@ public sealed class CleaningPipeline
             s.BytesIn += bytes;
             if (why is not null)
             {
-                s.Rejected[why] = s.Rejected.GetValueOrDefault(why) + 1;
+                s.Reject(why, bytes);
                 reason = why;
                 return null;
             }
@@ -254,7 +262,7 @@ public sealed class CleaningPipeline
         reason = why;
         if (why is not null)
         {
-            s.Rejected[why] = s.Rejected.GetValueOrDefault(why) + 1;
+            s.Reject(why, bytesIn);
             return false;
         }
         s.DocumentsOut++;

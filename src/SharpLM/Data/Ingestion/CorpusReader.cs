@@ -20,6 +20,21 @@ public sealed record CorpusOptions
 public sealed record BadRecord(string Location, string Problem);
 
 /// <summary>
+/// How far a <see cref="CorpusReader.Read"/> has got through its input files, in file bytes (compressed bytes for
+/// .gz), for a progress bar and an ETA. Updated by the reading thread, safe to read from any other.
+/// </summary>
+public sealed class ReadProgress
+{
+    long read;
+
+    public long TotalBytes { get; internal set; }
+    public long BytesRead => Interlocked.Read(ref read);
+    public double Fraction => TotalBytes == 0 ? 0 : Math.Min(1, (double)BytesRead / TotalBytes);
+
+    internal void Add(long bytes) => Interlocked.Add(ref read, bytes);
+}
+
+/// <summary>
 /// Streams documents from .txt and .jsonl files, gzip-compressed or not, and .parquet files, given as a file, a
 /// directory (recursively) or a glob ("data/**/*.jsonl.gz"), in ordinal path order so runs repeat. Bad input never
 /// stops the stream: invalid UTF-8, malformed JSON, missing or non-string fields, empty or oversized documents, binary
@@ -33,15 +48,19 @@ public sealed class CorpusReader
 
     public CorpusReader(CorpusOptions? options = null) => this.options = options ?? new CorpusOptions();
 
-    public IEnumerable<Document> Read(string input, Action<BadRecord> onBad)
+    /// <summary>The documents of <paramref name="input"/>; <paramref name="progress"/>, if given, follows the reading.</summary>
+    public IEnumerable<Document> Read(string input, Action<BadRecord> onBad, ReadProgress? progress = null)
     {
-        foreach (string file in Files(input))
+        var files = Files(input);
+        progress ??= new ReadProgress();
+        progress.TotalBytes = files.Sum(f => new FileInfo(f).Length);
+        foreach (string file in files)
         {
             IEnumerable<Document> documents = Format(file) switch
             {
-                ".jsonl" => ReadJsonl(file, onBad),
-                ".txt" => ReadText(file, onBad),
-                ".parquet" => ParquetRecords.Read(file, options, onBad),
+                ".jsonl" => ReadJsonl(file, progress, onBad),
+                ".txt" => ReadText(file, progress, onBad),
+                ".parquet" => ParquetRecords.Read(file, OpenCounted(file, progress), options, onBad),
                 _ => Unsupported(file, onBad),
             };
             foreach (var d in documents) yield return d;
@@ -81,9 +100,11 @@ public sealed class CorpusReader
 
     internal static bool IsGzip(string file) => file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
 
-    static Stream Open(string file)
+    static Stream OpenCounted(string file, ReadProgress progress) => new CountingStream(File.OpenRead(file), progress);
+
+    static Stream Open(string file, ReadProgress progress)
     {
-        Stream s = File.OpenRead(file);
+        Stream s = OpenCounted(file, progress);
         return IsGzip(file) ? new CheckedGZipStream(s) : s;
     }
 
@@ -93,12 +114,12 @@ public sealed class CorpusReader
         yield break;
     }
 
-    IEnumerable<Document> ReadText(string file, Action<BadRecord> onBad)
+    IEnumerable<Document> ReadText(string file, ReadProgress progress, Action<BadRecord> onBad)
     {
         string? text = null;
         try
         {
-            using var stream = Open(file);
+            using var stream = Open(file, progress);
             using var buffer = new MemoryStream();
             var chunk = new byte[1 << 16];
             int n;
@@ -128,9 +149,9 @@ public sealed class CorpusReader
         }
     }
 
-    IEnumerable<Document> ReadJsonl(string file, Action<BadRecord> onBad)
+    IEnumerable<Document> ReadJsonl(string file, ReadProgress progress, Action<BadRecord> onBad)
     {
-        using var stream = Open(file);
+        using var stream = Open(file, progress);
         foreach (var document in new JsonlRecords(options).Read(stream, file, onBad)) yield return document;
     }
 

@@ -17,10 +17,10 @@ namespace SharpLM.Data.Ingestion;
 /// </summary>
 internal static class ParquetRecords
 {
-    public static IEnumerable<Document> Read(string file, CorpusOptions options, Action<BadRecord> onBad)
+    public static IEnumerable<Document> Read(string file, Stream stream, CorpusOptions options, Action<BadRecord> onBad)
     {
+        using var _ = stream;
         if (CorpusReader.IsGzip(file)) { onBad(new BadRecord(file, "gzip-compressed Parquet is not supported (Parquet compresses its pages itself): decompress it first")); yield break; }
-        using var stream = File.OpenRead(file);
         ParquetReader reader;
         DataField[] columns;
         // A damaged file surfaces as whatever the decoder trips on, so any exception from it is bad input.

@@ -53,7 +53,10 @@ public class CleaningPipelineTests
         Assert.Contains("<EMAIL>", kept);
         Assert.Contains("\"reason\":\"near_duplicate\"", rejected);
         foreach (var stage in report.Stages.Values)
+        {
             Assert.Equal(stage.DocumentsIn, stage.DocumentsOut + stage.Rejected.Values.Sum());
+            if (stage != report.Stages["pii"]) Assert.Equal(stage.BytesIn, stage.BytesOut + stage.RejectedBytes.Values.Sum()); // redaction changes lengths
+        }
         Assert.Equal(70, kept.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // 60 originals + 10 with PII
         Assert.All(report.NearDuplicateClusters, c => Assert.StartsWith("d", c.Key));
     }
@@ -80,6 +83,11 @@ public class CleaningPipelineTests
         Assert.Contains("\"bad_records\": 1", report);
         Assert.Contains("near_duplicate", report);
         Assert.Contains("decontamination", report);
+
+        // The cleaned output is what tokenization takes next.
+        var prepare = CliProcess.Run("data", "prepare", "--input", dir.File("out/clean.jsonl.gz"), "--tokenizer", "char", "--out", dir.File("prepared"));
+        Assert.True(prepare.ExitCode == 0, prepare.Stderr);
+        Assert.True(File.Exists(dir.File("prepared/train.bin")), string.Join(", ", Directory.GetFiles(dir.File("prepared"))));
     }
 
     [Fact]

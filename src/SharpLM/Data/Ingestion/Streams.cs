@@ -99,3 +99,41 @@ internal abstract class ReadOnlyStream : Stream
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
     public abstract override int Read(Span<byte> buffer);
 }
+
+/// <summary>A file stream that adds what is read from it to a <see cref="ReadProgress"/>.</summary>
+internal sealed class CountingStream(FileStream file, ReadProgress progress) : Stream
+{
+    public override bool CanRead => true;
+    public override bool CanSeek => file.CanSeek; // Parquet seeks to its footer and column chunks
+    public override bool CanWrite => false;
+    public override long Length => file.Length;
+    public override long Position { get => file.Position; set => file.Position = value; }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => file.Seek(offset, origin);
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        int n = file.Read(buffer);
+        progress.Add(n);
+        return n;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        int n = await file.ReadAsync(buffer, cancellationToken);
+        progress.Add(n);
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) file.Dispose();
+        base.Dispose(disposing);
+    }
+}
