@@ -31,7 +31,7 @@ public static class DataCleanCommand
         var langConfidence = new Option<double>("--lang-confidence") { Description = "Minimum language confidence.", DefaultValueFactory = _ => 0.5 };
         var quality = new Option<string>("--quality") { Description = "Comma list of gopher,repetition,c4 or none.", DefaultValueFactory = _ => "gopher,repetition" };
         var blocklist = new Option<string?>("--blocklist") { Description = "Block-list file, one term per line." };
-        var decontaminate = new Option<string[]>("--decontaminate") { Description = "Evaluation .jsonl/.json file (repeatable; the file name is the benchmark)." };
+        var decontaminate = new Option<string[]>("--decontaminate") { Description = "Evaluation .jsonl/.json file, PATH or NAME=PATH (repeatable; by default the benchmark is the file name, or its folder's for test/dev/… splits)." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => 0 };
 
         var command = new Command("clean", "Clean a corpus: quality filters, decontamination, de-duplication and PII redaction, with a report.")
@@ -87,7 +87,7 @@ public static class DataCleanCommand
             foreach (string file in parse.GetValue(decontaminate) ?? [])
             {
                 decon ??= new Decontaminator();
-                decon.AddEvaluationFile(file, Path.GetFileNameWithoutExtension(file));
+                decon.AddEvaluationFile(file);
             }
             string dedupMode = parse.GetValue(dedup)!;
             if (dedupMode is not ("none" or "exact" or "minhash")) throw new InvalidInputException($"--dedup: '{dedupMode}' (none, exact, minhash)");

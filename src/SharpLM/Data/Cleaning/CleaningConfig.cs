@@ -23,7 +23,7 @@ namespace SharpLM.Data.Cleaning;
 ///   - c4: { require_terminal_punctuation: false }
 ///   - keywords: { file: blocklist.txt }
 ///   - perplexity: { reference: wiki.txt, order: 5, min_percentile: 10, max_percentile: 90 }
-/// decontaminate: [eval/gsm8k.jsonl, eval/arc_easy.jsonl]
+/// decontaminate: [gsm8k/test.jsonl, arc=eval/arc_easy.jsonl]               # NAME=PATH names the benchmark
 /// dedup:                                                              # false turns all three off
 ///   exact: true
 ///   minhash: { threshold: 0.8, shingle_size: 5 }                        # false turns it off
@@ -109,8 +109,9 @@ public sealed class CleaningConfig
             {
                 if (file.ValueKind != JsonValueKind.String) throw new InvalidInputException("decontaminate: every entry must be a file path");
                 decontaminator ??= new Decontaminator();
-                string evalPath = Resolve(file.GetString()!);
-                decontaminator.AddEvaluationFile(evalPath, Path.GetFileNameWithoutExtension(evalPath));
+                string spec = file.GetString()!;
+                int equals = spec.IndexOf('=');
+                decontaminator.AddEvaluationFile(equals > 0 ? $"{spec[..equals]}={Resolve(spec[(equals + 1)..])}" : Resolve(spec));
             }
         }
 

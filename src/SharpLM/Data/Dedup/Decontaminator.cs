@@ -24,6 +24,20 @@ public sealed class Decontaminator
 
     public int NGrams => byLength.Values.Sum(d => d.Count);
 
+    /// <summary>
+    /// Adds an evaluation file given as "PATH" or "NAME=PATH". Without a name the benchmark is the file name, or
+    /// the folder's when the file is a split ("gsm8k/test.jsonl" → gsm8k), so a hit says which benchmark leaked.
+    /// </summary>
+    public void AddEvaluationFile(string spec)
+    {
+        int equals = spec.IndexOf('=');
+        if (equals > 0 && !File.Exists(spec)) { AddEvaluationFile(spec[(equals + 1)..], spec[..equals]); return; }
+        string name = Path.GetFileNameWithoutExtension(spec);
+        if (name.ToLowerInvariant() is "test" or "train" or "dev" or "val" or "valid" or "validation" or "eval")
+            name = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(spec))) ?? name;
+        AddEvaluationFile(spec, name);
+    }
+
     /// <summary>Adds every string field of every record of a .jsonl evaluation file (or a .json array) under <paramref name="benchmark"/>.</summary>
     public void AddEvaluationFile(string path, string benchmark)
     {

@@ -72,6 +72,21 @@ public class DecontaminationTests
     }
 
     [Fact]
+    public void Benchmarks_are_named_by_file_by_folder_for_splits_or_explicitly()
+    {
+        string question = System.Text.Json.JsonDocument.Parse(File.ReadLines(TestData.SharedData("gsm8k/test.jsonl")).First()).RootElement.GetProperty("question").GetString()!;
+        var byFolder = new Decontaminator();
+        byFolder.AddEvaluationFile(TestData.SharedData("gsm8k/test.jsonl"));
+        Assert.Equal("gsm8k", byFolder.Check(question)?.Benchmark);
+        var byName = new Decontaminator();
+        byName.AddEvaluationFile("grade-school-math=" + TestData.SharedData("gsm8k/test.jsonl"));
+        Assert.Equal("grade-school-math", byName.Check(question)?.Benchmark);
+        var byFile = new Decontaminator();
+        byFile.AddEvaluationFile(TestData.SharedData("arc/arc_easy.jsonl"));
+        Assert.Equal("arc_easy", byFile.Check(File.ReadLines(TestData.SharedData("arc/arc_easy.jsonl")).First())?.Benchmark);
+    }
+
+    [Fact]
     public void Exact_duplicates_match_after_normalisation_only()
     {
         var exact = new ExactDeduplicator();
