@@ -35,6 +35,6 @@ public static class EvalCommand
             Console.WriteLine(JsonSerializer.Serialize(r, Json.Line));
             return 0;
         });
-        return new Command("eval", "Evaluate a checkpoint.") { ppl };
+        return new Command("eval", "Evaluate models: benchmark tasks, perplexity, and reference-exact metrics of text files.") { EvalRunCommand.Create(), ppl, EvalMetricCommands.Bleu(), EvalMetricCommands.Chrf(), EvalMetricCommands.Ter(), EvalMetricCommands.Rouge() };
     }
 }

@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Http;
+
+namespace SharpLM.Server;
+
+/// <summary>
+/// POST /v1/chat/completions over a model that has no chat template: the messages become a plain transcript
+/// ("User: …" lines) ending in "Assistant:", and generation stops where the model starts the next user turn.
+/// </summary>
+internal sealed class ChatCompletionsEndpoint(ModelAccess access)
+{
+    /// <summary>A base model continues the transcript past its own turn; this ends the reply there.</summary>
+    internal const string NextTurn = "\nUser:";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var cancellation = context.RequestAborted;
+        var body = await RequestReader.ReadAsync<ChatBody>(context.Request, cancellation);
+        var messages = RequestReader.Messages(body.Messages);
+        IServedModel model = access.Model;
+        var sampling = RequestReader.Sampling(body.MaxCompletionTokens ?? body.MaxTokens, model.ContextLength, body.Temperature, body.TopP, body.N, body.Stop, body.Seed);
+        if (body.Logprobs == true) throw new BadRequestException("logprobs: not supported for chat completions; use /v1/completions with echo", "logprobs");
+        string prompt = Prompt(messages);
+        string[] stops = [.. sampling.Stop, NextTurn];
+        string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        string finish = sampling.MaxTokens == 0 ? "length" : "stop"; // as for completions: the model does not say why it stopped
+
+        IEnumerable<string> Generate() => sampling.MaxTokens == 0 ? [] : model.Generate(prompt, sampling.MaxTokens, sampling.Temperature, sampling.Seed, stops);
+
+        if (body.Stream == true)
+        {
+            var events = new EventStream(context.Response);
+            using (await access.EnterAsync(cancellation))
+            {
+                bool first = true;
+                foreach (string piece in EventStream.Primed(Generate()))
+                {
+                    await events.SendAsync(Chunk(new ChatMessageResult(first ? "assistant" : null, piece), null), cancellation);
+                    first = false;
+                }
+                await events.SendAsync(Chunk(new ChatMessageResult(first ? "assistant" : null, null), finish), cancellation);
+            }
+            await events.DoneAsync(cancellation);
+            return;
+        }
+
+        string reply;
+        using (await access.EnterAsync(cancellation)) reply = string.Concat(Generate());
+        var choice = new ChatChoiceResult(0, new ChatMessageResult("assistant", reply), null, finish);
+        await context.Response.WriteAsJsonAsync(new ChatResult(id, "chat.completion", created, model.Id, [choice]), ServerJson.Options, cancellation);
+
+        ChatResult Chunk(ChatMessageResult delta, string? finishReason) =>
+            new(id, "chat.completion.chunk", created, model.Id, [new ChatChoiceResult(0, null, delta, finishReason)]);
+    }
+
+    internal static string Prompt(IReadOnlyList<(string Role, string Content)> messages) =>
+        string.Concat(messages.Select(m => $"{char.ToUpperInvariant(m.Role[0])}{m.Role[1..]}: {m.Content}\n")) + "Assistant:";
+}

@@ -1,0 +1,47 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace SharpLM.Server;
+
+/// <summary>Server-sent events as OpenAI streams them: <c>data: {json}</c> blocks, ending with <c>data: [DONE]</c>.</summary>
+internal sealed class EventStream(HttpResponse response)
+{
+    public async Task SendAsync<T>(T payload, CancellationToken cancellation)
+    {
+        if (!response.HasStarted)
+        {
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+        }
+        await response.WriteAsync($"data: {JsonSerializer.Serialize(payload, ServerJson.Options)}\n\n", cancellation);
+        await response.Body.FlushAsync(cancellation);
+    }
+
+    public Task DoneAsync(CancellationToken cancellation) => response.WriteAsync("data: [DONE]\n\n", cancellation);
+
+    /// <summary>
+    /// Runs the generation's first step now, before the stream starts, so that a prompt the model rejects gets
+    /// a 400 with a JSON error rather than a broken stream.
+    /// </summary>
+    public static IEnumerable<string> Primed(IEnumerable<string> pieces)
+    {
+        var e = pieces.GetEnumerator();
+        bool more;
+        try
+        {
+            more = e.MoveNext();
+        }
+        catch
+        {
+            e.Dispose();
+            throw;
+        }
+        return Rest(e, more);
+
+        static IEnumerable<string> Rest(IEnumerator<string> e, bool more)
+        {
+            using (e)
+                for (; more; more = e.MoveNext()) yield return e.Current;
+        }
+    }
+}

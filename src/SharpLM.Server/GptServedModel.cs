@@ -1,0 +1,90 @@
+using SharpLM.Inference;
+using SharpLM.Modeling;
+using SharpLM.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+using Generator = SharpLM.Inference.Generator;
+
+namespace SharpLM.Server;
+
+/// <summary>
+/// A SharpLM checkpoint (<see cref="Gpt"/> and its tokenizer) as a served model. Scoring is one forward pass; when
+/// the tokenizer has an end-of-text token it goes in front (as <see cref="Evaluation.Perplexity"/> does), so the
+/// text's first token is predicted too. Generation is <see cref="Generator"/> with the KV cache.
+/// </summary>
+public sealed class GptServedModel(Gpt model, ITokenizer tokenizer, Device device, string id) : IServedModel
+{
+    readonly Generator generator = new(model, tokenizer, device);
+
+    public string Id => id;
+
+    public int ContextLength => model.Config.BlockSize;
+
+    public IReadOnlyList<ScoredToken> Score(string text)
+    {
+        int[] encoded = tokenizer.Encode(text);
+        int[] ids = tokenizer.EndOfTextId is int eot ? [eot, .. encoded] : encoded;
+        if (ids.Length > ContextLength)
+            throw new InvalidInputException($"text of {encoded.Length} tokens{(ids.Length > encoded.Length ? " (plus the end-of-text token in front)" : "")} " +
+                $"is longer than the model's context of {ContextLength} tokens");
+        var (chosen, best, bestIds) = ids.Length > 1 ? Forward(ids) : ([], [], []);
+
+        // Row k of the forward pass predicts ids[k + 1]; encoded[j] is ids[j + shift].
+        int shift = ids.Length - encoded.Length;
+        int[] starts = TokenStarts(text, encoded);
+        var tokens = new List<ScoredToken>(ids.Length);
+        if (shift == 1) tokens.Add(new ScoredToken("", 0, null, null));
+        for (int j = 0; j < encoded.Length; j++)
+        {
+            int k = j + shift;
+            string tokenText = text[starts[j]..(j + 1 < encoded.Length ? starts[j + 1] : text.Length)];
+            tokens.Add(k == 0
+                ? new ScoredToken(tokenText, starts[j], null, null)
+                : new ScoredToken(tokenText, starts[j], chosen[k - 1], new TokenAlternative(tokenizer.Decode([(int)bestIds[k - 1]]), best[k - 1])));
+        }
+        return tokens;
+    }
+
+    /// <summary>For each position but the last: log P(next token) and the most likely token with its log P.</summary>
+    (float[] Chosen, float[] Best, long[] BestIds) Forward(int[] ids)
+    {
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        Tensor input = tensor(ids.Select(i => (long)i).ToArray(), new long[] { 1, ids.Length }).to(device);
+        Tensor logp = F.log_softmax(model.forward(input)[0].to(ScalarType.Float32), -1).narrow(0, 0, ids.Length - 1);
+        Tensor next = tensor(ids.Skip(1).Select(i => (long)i).ToArray()).to(device).unsqueeze(1);
+        float[] chosen = logp.gather(1, next).squeeze(1).cpu().data<float>().ToArray();
+        var (best, bestIds) = logp.max(1);
+        return (chosen, best.cpu().data<float>().ToArray(), bestIds.cpu().data<long>().ToArray());
+    }
+
+    /// <summary>
+    /// Where each token starts in <paramref name="text"/>: the length of the text that the tokens before it decode
+    /// to. A prefix ending inside a multi-byte character decodes with a replacement character, so the common
+    /// prefix with the text is taken; the token that completes the character then carries all of it. Decoding
+    /// concatenates at character boundaries (SharpLM's char and byte-level tokenizers do), so each step decodes
+    /// only the tokens since the last boundary instead of the whole prefix.
+    /// </summary>
+    int[] TokenStarts(string text, int[] encoded)
+    {
+        var starts = new int[encoded.Length];
+        int anchor = 0; // tokens before it decode to exactly text[..starts[anchor]]
+        for (int j = 1; j < encoded.Length; j++)
+        {
+            string piece = tokenizer.Decode(encoded.AsSpan(anchor, j - anchor));
+            int matched = piece.AsSpan().CommonPrefixLength(text.AsSpan(starts[anchor]));
+            starts[j] = starts[anchor] + matched;
+            if (matched == piece.Length) anchor = j;
+        }
+        return starts;
+    }
+
+    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop) =>
+        generator.Stream(prompt, new SamplingOptions
+        {
+            MaxNewTokens = maxTokens, Temperature = temperature, TopK = 0, TopP = 1, StopStrings = stop,
+            Seed = seed ?? (ulong)Random.Shared.NextInt64(),
+        });
+}

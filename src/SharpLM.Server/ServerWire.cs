@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SharpLM.Server;
+
+// The OpenAI wire format as this server reads and writes it. Fields that take several JSON shapes (prompt, stop,
+// messages, content) stay JsonElement and are checked in RequestReader, so a bad one gets a 400 that names it.
+
+internal static class ServerJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}
+
+internal sealed record CompletionBody(
+    string? Model, JsonElement Prompt, int? MaxTokens, double? Temperature, double? TopP, int? N, JsonElement Stop, long? Seed,
+    int? Logprobs, bool? Echo, bool? Stream);
+
+internal sealed record ChatBody(
+    string? Model, JsonElement Messages, int? MaxTokens, int? MaxCompletionTokens, double? Temperature, double? TopP, int? N,
+    JsonElement Stop, long? Seed, bool? Logprobs, bool? Stream);
+
+internal sealed record CompletionResult(string Id, string Object, long Created, string Model, IReadOnlyList<CompletionChoiceResult> Choices);
+
+internal sealed record CompletionChoiceResult(int Index, string Text, LogprobsResult? Logprobs, string? FinishReason);
+
+internal sealed record LogprobsResult(
+    IReadOnlyList<string> Tokens, IReadOnlyList<double?> TokenLogprobs, IReadOnlyList<Dictionary<string, double>?> TopLogprobs,
+    IReadOnlyList<int> TextOffset);
+
+internal sealed record ChatResult(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoiceResult> Choices);
+
+internal sealed record ChatChoiceResult(int Index, ChatMessageResult? Message, ChatMessageResult? Delta, string? FinishReason);
+
+internal sealed record ChatMessageResult(string? Role, string? Content);
+
+internal sealed record ModelListResult(string Object, IReadOnlyList<ModelResult> Data);
+
+internal sealed record ModelResult(string Id, string Object, long Created, string OwnedBy, int ContextLength);
+
+internal sealed record ErrorResult(ErrorDetail Error);
+
+internal sealed record ErrorDetail(string Message, string Type, string? Param);

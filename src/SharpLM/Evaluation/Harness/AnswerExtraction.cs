@@ -1,0 +1,29 @@
+using System.Text.RegularExpressions;
+
+namespace SharpLM.Evaluation.Harness;
+
+/// <summary>The task's filters applied in order to a generation (lm-evaluation-harness's filter pipeline).</summary>
+public static class AnswerExtraction
+{
+    public const string Invalid = "[invalid]";
+
+    public static string Apply(IReadOnlyList<FilterSpec> filters, string generated)
+    {
+        string text = generated;
+        foreach (var f in filters)
+        {
+            if (f.Regex is string pattern)
+            {
+                var matches = Regex.Matches(text, pattern, RegexOptions.CultureInvariant);
+                if (matches.Count == 0) return Invalid;
+                var m = f.Last ? matches[^1] : matches[0];
+                // As lm-eval's regex filter: the first group that matched something, else the whole match.
+                text = m.Groups.Cast<Group>().Skip(1).FirstOrDefault(g => g.Success && g.Length > 0)?.Value ?? m.Value;
+            }
+            if (f.FirstLine) text = text.TrimStart('\n').Split('\n')[0];
+            if (f.Strip) text = text.Trim();
+            if (f.Lowercase) text = text.ToLowerInvariant();
+        }
+        return text;
+    }
+}

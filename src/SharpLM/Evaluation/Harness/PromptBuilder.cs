@@ -1,0 +1,103 @@
+using System.Text.Json;
+using SharpLM.Runtime;
+
+namespace SharpLM.Evaluation.Harness;
+
+/// <summary>
+/// Builds the prompt of each document as lm-evaluation-harness does: description, then the few-shot exemplars
+/// (question, target delimiter, answer) joined by the few-shot delimiter, then the document's question. Exemplars
+/// are drawn per document from the other documents with a generator seeded by (seed, document index), so a
+/// document's prompt does not depend on --limit or on the order tasks run in.
+/// </summary>
+public sealed class PromptBuilder
+{
+    readonly TaskConfig task;
+    readonly IReadOnlyList<JsonElement> documents;
+    readonly int shots;
+    readonly ulong seed;
+    readonly string? fixedPrompt;
+
+    public PromptBuilder(TaskConfig task, IReadOnlyList<JsonElement> documents, int? numFewshot, ulong seed, string? dataRoot)
+    {
+        this.task = task;
+        this.documents = documents;
+        this.seed = seed;
+        shots = numFewshot ?? task.Fewshot.Num;
+        if (shots < 0) throw new InvalidInputException($"{task.Task}: few-shot count must not be negative");
+        if (shots >= documents.Count) throw new InvalidInputException($"{task.Task}: {shots} few-shot examples need more than {documents.Count} documents");
+        if (task.Fewshot.PromptFile is string file)
+        {
+            string path = Path.IsPathRooted(file) ? file : Path.Combine(dataRoot ?? TaskDataset.DefaultDataRoot() ?? ".", file);
+            if (!File.Exists(path)) throw InvalidInputException.ForFile(path, $"few-shot prompt of task {task.Task} not found");
+            string text = File.ReadAllText(path);
+            int rule = text.IndexOf("-----\n", StringComparison.Ordinal); // BBH prompt files: a canary header, then the prompt
+            fixedPrompt = (rule >= 0 ? text[(rule + 6)..] : text).Trim();
+        }
+    }
+
+    public int Shots => shots;
+
+    public string Question(int index) => PromptTemplate.Render(task.DocToText, documents[index]);
+
+    public string Prompt(int index)
+    {
+        var parts = new List<string>();
+        if (fixedPrompt is not null) parts.Add(fixedPrompt);
+        foreach (int shot in Exemplars(index)) parts.Add(Question(shot) + task.TargetDelimiter + ExemplarAnswer(shot));
+        parts.Add(Question(index));
+        return task.Description + string.Join(task.FewshotDelimiter, parts);
+    }
+
+    /// <summary>Indices of the exemplars for a document: distinct, never the document itself.</summary>
+    public IReadOnlyList<int> Exemplars(int index)
+    {
+        if (shots == 0) return [];
+        var random = new SplitMix64(seed * 0x9E3779B97F4A7C15UL ^ (ulong)index);
+        var chosen = new List<int>(shots);
+        while (chosen.Count < shots)
+        {
+            int candidate = (int)random.NextLong(documents.Count);
+            if (candidate != index && !chosen.Contains(candidate)) chosen.Add(candidate);
+        }
+        return chosen;
+    }
+
+    string ExemplarAnswer(int index)
+    {
+        var doc = documents[index];
+        if (task.Fewshot.DocToTarget is string template) return PromptTemplate.Render(template, doc);
+        if (task.OutputType == OutputType.MultipleChoice) return TaskAnswers.Choices(task, doc)[TaskAnswers.Gold(task, doc)];
+        return TaskAnswers.Targets(task, doc)[0];
+    }
+}
+
+/// <summary>Choices and gold answers of a document, from the task's templates.</summary>
+public static class TaskAnswers
+{
+    public static IReadOnlyList<string> Choices(TaskConfig task, JsonElement doc)
+    {
+        if (task.DocToChoice is not JsonElement spec) throw new InvalidInputException($"{task.Task}: multiple_choice needs doc_to_choice");
+        if (spec.ValueKind == JsonValueKind.Array) return spec.EnumerateArray().Select(t => PromptTemplate.Render(t.GetString() ?? "", doc)).ToArray();
+        var value = PromptTemplate.Value(spec.GetString() ?? "", doc);
+        if (value.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"{task.Task}: doc_to_choice must give a list");
+        return value.EnumerateArray().Select(PromptTemplate.AsText).ToArray();
+    }
+
+    /// <summary>Index of the right choice: the target is an index, or the text of one of the choices.</summary>
+    public static int Gold(TaskConfig task, JsonElement doc)
+    {
+        var choices = Choices(task, doc);
+        var target = PromptTemplate.Value(task.DocToTarget ?? throw new InvalidInputException($"{task.Task}: doc_to_target is required"), doc);
+        int gold = target.ValueKind == JsonValueKind.Number ? target.GetInt32()
+            : int.TryParse(PromptTemplate.AsText(target), out int parsed) ? parsed : choices.ToList().IndexOf(PromptTemplate.AsText(target));
+        if (gold < 0 || gold >= choices.Count) throw new InvalidInputException($"{task.Task}: target '{PromptTemplate.AsText(target)}' is not one of the {choices.Count} choices");
+        return gold;
+    }
+
+    /// <summary>Acceptable answers (a list field gives several, e.g. NQ-open's or TriviaQA's aliases).</summary>
+    public static IReadOnlyList<string> Targets(TaskConfig task, JsonElement doc)
+    {
+        var target = PromptTemplate.Value(task.DocToTarget ?? throw new InvalidInputException($"{task.Task}: doc_to_target is required"), doc);
+        return target.ValueKind == JsonValueKind.Array ? target.EnumerateArray().Select(PromptTemplate.AsText).ToArray() : [PromptTemplate.AsText(target)];
+    }
+}

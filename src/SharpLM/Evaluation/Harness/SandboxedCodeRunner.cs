@@ -1,0 +1,39 @@
+using System.Text.Json;
+using SharpLM.Evaluation.CodeExecution;
+
+namespace SharpLM.Evaluation.Harness;
+
+/// <summary>
+/// Code tasks' programs (HumanEval: prompt + completion + tests + check(entry_point); MBPP: setup + completion +
+/// asserts, as the official harnesses assemble them) run in the <see cref="CodeSandbox"/>, one child process each.
+/// Without python3 the runner says so and code tasks are reported as skipped, never scored 0.
+/// </summary>
+public sealed class SandboxedCodeRunner : ICodeRunner
+{
+    readonly CodeSandbox? sandbox;
+
+    SandboxedCodeRunner(CodeSandbox? sandbox, string? unavailable) => (this.sandbox, Unavailable) = (sandbox, unavailable);
+
+    public string? Unavailable { get; }
+    /// <summary>What isolates the programs here (bubblewrap, a network namespace, or a Python guard only).</summary>
+    public string? Isolation => sandbox?.Summary;
+
+    public static async Task<SandboxedCodeRunner> CreateAsync(SandboxOptions? options = null, CancellationToken cancellation = default)
+    {
+        try { return new SandboxedCodeRunner(await CodeSandbox.CreateAsync(options, cancellation), null); }
+        catch (PythonNotFoundException e) { return new SandboxedCodeRunner(null, $"code tasks need python3: {e.Message}"); }
+    }
+
+    public async Task<IReadOnlyList<bool>> RunAsync(IReadOnlyList<(TaskConfig Task, JsonElement Document, string Completion)> programs, CancellationToken cancellation)
+    {
+        if (sandbox is null) throw new InvalidOperationException(Unavailable);
+        var sources = programs.Select(p => p.Task.Program switch
+        {
+            "humaneval" => HumanEvalProblem.FromJson(p.Document).Program(p.Completion),
+            "mbpp" => MbppProblem.FromJson(p.Document).Program(p.Completion),
+            var other => throw new InvalidInputException($"{p.Task.Task}: unknown program kind '{other}' (humaneval, mbpp)"),
+        }).ToList();
+        var results = await sandbox.RunAllAsync(sources, cancellation: cancellation);
+        return results.Select(r => r.Passed).ToArray();
+    }
+}

@@ -1,0 +1,128 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SharpLM.Runtime;
+
+namespace SharpLM.Evaluation.Harness;
+
+/// <summary>How a task asks the model (lm-evaluation-harness's output types, plus executed code).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<OutputType>))]
+public enum OutputType
+{
+    /// <summary>Log-likelihood of each choice after the prompt; the most likely one is the answer.</summary>
+    [JsonStringEnumMemberName("multiple_choice")] MultipleChoice,
+    /// <summary>Greedy generation until a stop string, then answer extraction and text metrics.</summary>
+    [JsonStringEnumMemberName("generate_until")] GenerateUntil,
+    /// <summary>Log-likelihood of whole documents: perplexity and bits per byte.</summary>
+    [JsonStringEnumMemberName("loglikelihood_rolling")] LoglikelihoodRolling,
+    /// <summary>Generated programs run against tests in a sandbox: pass@k.</summary>
+    [JsonStringEnumMemberName("code")] Code,
+}
+
+/// <summary>Where a task's documents come from.</summary>
+public sealed record DatasetSpec
+{
+    /// <summary>File relative to the data root (or absolute): .jsonl, .jsonl.gz, .json (an array, or an object with "examples"), .txt.</summary>
+    public string? Path { get; init; }
+    /// <summary>Parallel plain-text files, one segment per line (optionally .gz): field name → file (e.g. Multi30k en/de).</summary>
+    public Dictionary<string, string>? Parallel { get; init; }
+    /// <summary>.txt only: the fraction range of the characters to use, e.g. [0.9, 1.0] for nanoGPT's validation split.</summary>
+    public double[]? Slice { get; init; }
+}
+
+/// <summary>Few-shot examples: drawn from the task's own documents (never the document itself), or a fixed prompt file.</summary>
+public sealed record FewShotSpec
+{
+    public int Num { get; init; }
+    /// <summary>A fixed few-shot prompt put before every question (BBH's chain-of-thought prompts); the text after a line "-----" if it has one.</summary>
+    public string? PromptFile { get; init; }
+    /// <summary>The answer shown in an exemplar, if not <see cref="TaskConfig.DocToTarget"/> (e.g. GSM8K's worked solution for chain of thought).</summary>
+    public string? DocToTarget { get; init; }
+}
+
+/// <summary>Generation settings of generate_until and code tasks.</summary>
+public sealed record GenerationSpec
+{
+    public List<string> Until { get; init; } = ["\n\n"];
+    public int MaxTokens { get; init; } = 256;
+    public double Temperature { get; init; }
+    /// <summary>Samples per problem (code tasks: n for pass@k).</summary>
+    public int Samples { get; init; } = 1;
+}
+
+/// <summary>One step of answer extraction, applied in order to the generated text.</summary>
+public sealed record FilterSpec
+{
+    /// <summary>Keep the first match of this regex (its first group if it has one); no match leaves "[invalid]".</summary>
+    public string? Regex { get; init; }
+    /// <summary>With <see cref="Regex"/>: take the last match instead of the first.</summary>
+    public bool Last { get; init; }
+    public bool FirstLine { get; init; }
+    public bool Strip { get; init; }
+    public bool Lowercase { get; init; }
+}
+
+/// <summary>
+/// A benchmark as data (lm-evaluation-harness's task YAML): where the documents are, how a document becomes a
+/// prompt, a target and choices (templates with {{field}} placeholders, see <see cref="PromptTemplate"/>), how
+/// few-shot examples are chosen, how answers are extracted and which metrics are reported. A new benchmark is one
+/// file like those in tasks/.
+/// </summary>
+public sealed record TaskConfig
+{
+    public required string Task { get; init; }
+    public required OutputType OutputType { get; init; }
+    public required DatasetSpec Dataset { get; init; }
+    /// <summary>Text put once before the few-shot examples.</summary>
+    public string Description { get; init; } = "";
+    public string DocToText { get; init; } = "";
+    /// <summary>The answer: text, a list of acceptable texts, or (multiple choice) the index of the right choice.</summary>
+    public string? DocToTarget { get; init; }
+    /// <summary>Multiple choice: a template that names a list field ("{{choices}}"), or a list of templates.</summary>
+    public JsonElement? DocToChoice { get; init; }
+    public string TargetDelimiter { get; init; } = " ";
+    public string FewshotDelimiter { get; init; } = "\n\n";
+    public FewShotSpec Fewshot { get; init; } = new();
+    public GenerationSpec Generation { get; init; } = new();
+    public List<FilterSpec> Filters { get; init; } = [];
+    public List<string> Metrics { get; init; } = [];
+    /// <summary>Code tasks: how a program is assembled and tested ("humaneval" or "mbpp").</summary>
+    public string? Program { get; init; }
+    /// <summary>Code tasks: the k of pass@k to report.</summary>
+    public List<int> PassK { get; init; } = [1];
+
+    /// <summary>A task file (.json, .yaml, .yml); problems are one-line errors naming the file.</summary>
+    public static TaskConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "task file not found");
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    static TaskConfig Parse(string text, string origin)
+    {
+        try
+        {
+            var json = origin.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? JsonDocument.Parse(text).RootElement : YamlAsJson.Parse(text);
+            return json.Deserialize<TaskConfig>(Json.Options) ?? throw InvalidInputException.ForFile(origin, "empty task file");
+        }
+        catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException)
+        {
+            throw InvalidInputException.ForFile(origin, $"not a valid task: {InvalidInputException.FirstLine(e)}", e);
+        }
+    }
+
+    const string ResourcePrefix = "SharpLM.Tasks.";
+
+    /// <summary>Names of the tasks that ship with SharpLM (tasks/*.yaml, embedded in the library).</summary>
+    public static IReadOnlyList<string> BuiltIn { get; } = typeof(TaskConfig).Assembly.GetManifestResourceNames()
+        .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)).Select(n => n[ResourcePrefix.Length..^".yaml".Length]).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>A built-in task by name, or a task file by path.</summary>
+    public static TaskConfig Resolve(string nameOrPath)
+    {
+        if (File.Exists(nameOrPath)) return Load(nameOrPath);
+        using var stream = typeof(TaskConfig).Assembly.GetManifestResourceStream($"{ResourcePrefix}{nameOrPath}.yaml")
+            ?? throw new InvalidInputException($"--tasks: unknown task '{nameOrPath}' (a task file, or one of: {string.Join(", ", BuiltIn)})");
+        return Parse(new StreamReader(stream).ReadToEnd(), $"{nameOrPath}.yaml");
+    }
+}

@@ -1,0 +1,103 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace SharpLM.Evaluation.Harness;
+
+/// <summary>
+/// A task's documents as JSON objects, and a hash of the files they came from (reported beside the scores, so two
+/// results can be checked to come from the same data). Paths are relative to the data root: by default the first
+/// shared/data found in the working directory or above it.
+/// </summary>
+public sealed class TaskDataset
+{
+    TaskDataset(IReadOnlyList<JsonElement> documents, string hash) => (Documents, Hash) = (documents, hash);
+
+    public IReadOnlyList<JsonElement> Documents { get; }
+    /// <summary>"sha256:" and the first 16 hex digits of the SHA-256 over the dataset's files.</summary>
+    public string Hash { get; }
+
+    /// <summary>shared/data in the working directory or the nearest parent that has one, or null.</summary>
+    public static string? DefaultDataRoot()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "shared", "data");
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    public static TaskDataset Load(TaskConfig task, string? dataRoot)
+    {
+        var spec = task.Dataset;
+        string Resolve(string file)
+        {
+            string path = Path.IsPathRooted(file) ? file : Path.Combine(dataRoot ?? DefaultDataRoot()
+                ?? throw new InvalidInputException($"{task.Task}: no shared/data found here or above for '{file}'; pass --data-root"), file);
+            return File.Exists(path) ? path : throw InvalidInputException.ForFile(path, $"dataset of task {task.Task} not found");
+        }
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        List<JsonElement> documents;
+        if (spec.Parallel is { Count: > 0 } parallel)
+        {
+            var columns = parallel.ToDictionary(kv => kv.Key, kv => ReadLines(Resolve(kv.Value), sha));
+            int count = columns.Values.First().Length;
+            if (columns.Values.Any(c => c.Length != count))
+                throw new InvalidInputException($"{task.Task}: parallel files have different line counts ({string.Join(", ", columns.Select(c => $"{c.Key} {c.Value.Length}"))})");
+            documents = Enumerable.Range(0, count).Select(i => JsonSerializer.SerializeToElement(columns.ToDictionary(c => c.Key, c => c.Value[i]))).ToList();
+        }
+        else if (spec.Path is string file)
+        {
+            string path = Resolve(file);
+            byte[] bytes = File.ReadAllBytes(path);
+            sha.AppendData(bytes);
+            documents = Parse(path, bytes, spec);
+        }
+        else throw new InvalidInputException($"{task.Task}: dataset needs 'path' or 'parallel'");
+        if (documents.Count == 0) throw new InvalidInputException($"{task.Task}: the dataset has no documents");
+        return new TaskDataset(documents, "sha256:" + Convert.ToHexStringLower(sha.GetHashAndReset())[..16]);
+    }
+
+    static string[] ReadLines(string path, IncrementalHash sha)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        sha.AppendData(bytes);
+        return Decompress(path, bytes).TrimEnd('\n').Split('\n');
+    }
+
+    static string Decompress(string path, byte[] bytes)
+    {
+        if (!path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) return Encoding.UTF8.GetString(bytes);
+        using var gz = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
+        return new StreamReader(gz, Encoding.UTF8).ReadToEnd();
+    }
+
+    static List<JsonElement> Parse(string path, byte[] bytes, DatasetSpec spec)
+    {
+        string text = Decompress(path, bytes);
+        string name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;
+        try
+        {
+            if (name.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+                return text.Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                var root = JsonDocument.Parse(text).RootElement;
+                if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("examples", out var examples)) root = examples; // BIG-bench layout
+                if (root.ValueKind != JsonValueKind.Array) throw InvalidInputException.ForFile(path, "expected a JSON array or an object with \"examples\"");
+                return root.EnumerateArray().ToList();
+            }
+        }
+        catch (JsonException e) { throw InvalidInputException.ForFile(path, $"malformed JSON: {InvalidInputException.FirstLine(e)}", e); }
+        if (name.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
+        {
+            // One document, optionally a character range of the file (the validation split of a pre-training corpus).
+            if (spec.Slice is [double from, double to])
+                text = text[(int)(text.Length * from)..(int)(text.Length * to)];
+            return [JsonSerializer.SerializeToElement(new { text })];
+        }
+        throw InvalidInputException.ForFile(path, "unknown dataset format (.jsonl, .json or .txt, optionally .gz)");
+    }
+}

@@ -1,0 +1,147 @@
+using System.Text;
+using System.Text.Json;
+
+namespace SharpLM.Evaluation.Harness;
+
+/// <summary>Settings of one evaluation run, shared by its tasks.</summary>
+public sealed record EvaluationOptions
+{
+    /// <summary>Only the first N documents of each task (null: all).</summary>
+    public int? Limit { get; init; }
+    /// <summary>Overrides every task's few-shot count.</summary>
+    public int? NumFewshot { get; init; }
+    public ulong Seed { get; init; } = 1234;
+    /// <summary>Where dataset paths in task files are resolved (default: the nearest shared/data).</summary>
+    public string? DataRoot { get; init; }
+    /// <summary>Runs generated programs for code tasks; null skips those tasks with a message.</summary>
+    public ICodeRunner? CodeRunner { get; init; }
+}
+
+/// <summary>Runs a generated program against its tests (a sandboxed child process); see CodeExecution.</summary>
+public interface ICodeRunner
+{
+    /// <summary>Why code cannot run here (e.g. no python3), or null when it can.</summary>
+    string? Unavailable { get; }
+    /// <summary>Whether each program passed, in order.</summary>
+    Task<IReadOnlyList<bool>> RunAsync(IReadOnlyList<(TaskConfig Task, JsonElement Document, string Completion)> programs, CancellationToken cancellation);
+}
+
+/// <summary>Everything recorded about one document: prompt, model output, extracted answer and its scores.</summary>
+public sealed record SampleRecord
+{
+    public required string Task { get; init; }
+    public required int DocIndex { get; init; }
+    public required string Prompt { get; init; }
+    public object? Target { get; init; }
+    public IReadOnlyList<string>? Choices { get; init; }
+    public IReadOnlyList<double>? Loglikelihoods { get; init; }
+    public IReadOnlyList<string>? Outputs { get; init; }
+    public IReadOnlyList<string>? Extracted { get; init; }
+    public SortedDictionary<string, double> Scores { get; init; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Turns a task's documents into requests of its output type, sends them to the model in one batch per type (so
+/// the model can sort and batch them), and scores the answers. <see cref="TaskScoring"/> aggregates the scores.
+/// </summary>
+public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options)
+{
+    public async Task<(TaskResult Result, List<SampleRecord> Samples)> RunAsync(TaskConfig task, CancellationToken cancellation = default)
+    {
+        var dataset = TaskDataset.Load(task, options.DataRoot);
+        int count = Math.Min(dataset.Documents.Count, options.Limit ?? int.MaxValue);
+        var prompts = new PromptBuilder(task, dataset.Documents, options.NumFewshot, options.Seed, options.DataRoot);
+        var docs = dataset.Documents;
+        var samples = task.OutputType switch
+        {
+            OutputType.MultipleChoice => await MultipleChoice(task, docs, count, prompts, cancellation),
+            OutputType.GenerateUntil => await Generate(task, docs, count, prompts, cancellation),
+            OutputType.LoglikelihoodRolling => await Rolling(task, docs, count, cancellation),
+            OutputType.Code => options.CodeRunner?.Unavailable is null && options.CodeRunner is not null
+                ? await Code(task, docs, count, prompts, options.CodeRunner, cancellation) : null,
+            _ => throw new InvalidInputException($"{task.Task}: unknown output type"),
+        };
+        if (samples is null)
+            return (TaskResult.Skip(task, model.Name, dataset.Hash, options, options.CodeRunner?.Unavailable ?? "no code runner configured"), []);
+        return (TaskScoring.Aggregate(task, model.Name, dataset.Hash, prompts.Shots, options, samples), samples);
+    }
+
+    async Task<List<SampleRecord>> MultipleChoice(TaskConfig task, IReadOnlyList<JsonElement> docs, int count, PromptBuilder prompts, CancellationToken cancellation)
+    {
+        var requests = new List<LoglikelihoodRequest>();
+        var perDoc = new List<(string Prompt, IReadOnlyList<string> Choices, int Gold, int First)>();
+        for (int i = 0; i < count; i++)
+        {
+            string prompt = prompts.Prompt(i);
+            var choices = TaskAnswers.Choices(task, docs[i]);
+            perDoc.Add((prompt, choices, TaskAnswers.Gold(task, docs[i]), requests.Count));
+            requests.AddRange(choices.Select(c => new LoglikelihoodRequest(prompt, task.TargetDelimiter + c)));
+        }
+        var results = await model.LoglikelihoodAsync(requests, cancellation);
+        return perDoc.Select((d, i) =>
+        {
+            var lls = results.Skip(d.First).Take(d.Choices.Count).Select(r => r.LogProbability).ToArray();
+            var sample = new SampleRecord { Task = task.Task, DocIndex = i, Prompt = d.Prompt, Target = d.Gold, Choices = d.Choices, Loglikelihoods = lls };
+            TaskScoring.ScoreChoice(task, sample, lls, d.Choices, d.Gold);
+            return sample;
+        }).ToList();
+    }
+
+    async Task<List<SampleRecord>> Generate(TaskConfig task, IReadOnlyList<JsonElement> docs, int count, PromptBuilder prompts, CancellationToken cancellation)
+    {
+        var g = task.Generation;
+        var requests = Enumerable.Range(0, count).Select(i => new GenerationRequest(prompts.Prompt(i), g.Until, g.MaxTokens, g.Temperature, options.Seed)).ToList();
+        var outputs = await model.GenerateAsync(requests, cancellation);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            var targets = TaskAnswers.Targets(task, docs[i]);
+            string extracted = AnswerExtraction.Apply(task.Filters, outputs[i]);
+            var sample = new SampleRecord
+            {
+                Task = task.Task, DocIndex = i, Prompt = requests[i].Context, Target = targets.Count == 1 ? targets[0] : targets,
+                Outputs = [outputs[i]], Extracted = [extracted],
+            };
+            TaskScoring.ScoreGeneration(task, sample, extracted, targets);
+            return sample;
+        }).ToList();
+    }
+
+    async Task<List<SampleRecord>> Rolling(TaskConfig task, IReadOnlyList<JsonElement> docs, int count, CancellationToken cancellation)
+    {
+        var texts = Enumerable.Range(0, count).Select(i => PromptTemplate.Render(task.DocToText, docs[i])).ToList();
+        var results = await model.LoglikelihoodRollingAsync(texts, cancellation);
+        return texts.Select((text, i) =>
+        {
+            var sample = new SampleRecord { Task = task.Task, DocIndex = i, Prompt = text.Length > 200 ? text[..200] + "…" : text };
+            sample.Scores["loglikelihood"] = results[i].LogProbability;
+            sample.Scores["tokens"] = results[i].Tokens;
+            sample.Scores["words"] = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+            sample.Scores["bytes"] = Encoding.UTF8.GetByteCount(text);
+            sample.Scores["chars"] = text.Length;
+            return sample;
+        }).ToList();
+    }
+
+    async Task<List<SampleRecord>> Code(TaskConfig task, IReadOnlyList<JsonElement> docs, int count, PromptBuilder prompts, ICodeRunner runner, CancellationToken cancellation)
+    {
+        var g = task.Generation;
+        int n = Math.Max(1, g.Samples);
+        // n samples per problem: distinct seeds, so sampling at temperature > 0 gives n different programs.
+        var requests = Enumerable.Range(0, count).SelectMany(i => Enumerable.Range(0, n)
+            .Select(s => new GenerationRequest(prompts.Prompt(i), g.Until, g.MaxTokens, g.Temperature, options.Seed + (ulong)s))).ToList();
+        var outputs = await model.GenerateAsync(requests, cancellation);
+        var programs = outputs.Select((o, k) => (task, docs[k / n], o)).ToList();
+        var passed = await runner.RunAsync(programs, cancellation);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            var mine = Enumerable.Range(i * n, n).ToArray();
+            var sample = new SampleRecord
+            {
+                Task = task.Task, DocIndex = i, Prompt = requests[i * n].Context, Outputs = mine.Select(k => outputs[k]).ToArray(),
+                Extracted = mine.Select(k => passed[k] ? "passed" : "failed").ToArray(),
+            };
+            TaskScoring.ScoreCode(task, sample, n, mine.Count(k => passed[k]));
+            return sample;
+        }).ToList();
+    }
+}

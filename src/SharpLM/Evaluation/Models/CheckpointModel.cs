@@ -1,0 +1,151 @@
+using SharpLM.Evaluation.Harness;
+using SharpLM.Inference;
+using SharpLM.Modeling;
+using SharpLM.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpLM.Evaluation.Models;
+
+/// <summary>
+/// A SharpLM model scored the way lm-evaluation-harness scores a Hugging Face causal LM: context and continuation
+/// are tokenized separately (trailing whitespace of the context moves to the continuation), the pair is cut from
+/// the left to the model's window, and the continuation's token log-probabilities are summed. Requests are sorted
+/// by length and batched with right padding; causal attention means padding never reaches a scored position, so
+/// results do not depend on the batch size.
+/// </summary>
+public sealed class CheckpointModel : IEvaluationModel
+{
+    readonly Gpt model;
+    readonly LenientTokenizer tokenizer;
+    readonly Device device;
+    readonly int batchSize;
+
+    public CheckpointModel(Gpt model, ITokenizer tokenizer, Device device, string name, int batchSize = 16)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
+        this.model = model;
+        this.tokenizer = new LenientTokenizer(tokenizer);
+        this.device = device;
+        this.batchSize = batchSize;
+        Name = name;
+    }
+
+    /// <summary>Loads a run directory written by pretrain (weights and tokenizer).</summary>
+    public static CheckpointModel Load(string dir, Device device, int batchSize = 16)
+    {
+        var (model, _) = Training.Checkpoint.LoadModel(dir, device);
+        var tokenizer = TokenizerFactory.Load(dir);
+        if (tokenizer.VocabSize != model.Config.VocabSize)
+            throw InvalidInputException.ForFile(Path.Combine(dir, TokenizerFile.FileName), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {model.Config.VocabSize}");
+        return new CheckpointModel(model, tokenizer, device, $"checkpoint:{dir}", batchSize);
+    }
+
+    public string Name { get; }
+
+    /// <summary>Characters of prompts and answers the tokenizer has no id for, which the model therefore never saw.</summary>
+    public long DroppedCharacters => tokenizer.DroppedCharacters;
+
+    public Task<IReadOnlyList<LoglikelihoodResult>> LoglikelihoodAsync(IReadOnlyList<LoglikelihoodRequest> requests, CancellationToken cancellation = default)
+    {
+        // A request is one row (or, past the window, several: see Encode); rows are scored and summed back per request.
+        var rows = requests.SelectMany((r, i) => Encode(r).Select(row => (Request: i, Row: row))).ToArray();
+        var scored = new LoglikelihoodResult[rows.Length];
+        // Longest first (as lm-eval): similar lengths share a batch, and the first batch shows the peak memory.
+        var order = Enumerable.Range(0, rows.Length).OrderByDescending(i => rows[i].Row.Input.Length).ThenBy(i => i).ToArray();
+        model.eval();
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var batch = order.Skip(start).Take(batchSize).ToArray();
+            var results = ScoreBatch(batch.Select(i => rows[i].Row).ToArray());
+            for (int k = 0; k < batch.Length; k++) scored[batch[k]] = results[k];
+        }
+        var total = new LoglikelihoodResult[requests.Count];
+        foreach (var group in rows.Select((r, i) => (r.Request, Result: scored[i])).GroupBy(x => x.Request))
+            total[group.Key] = new LoglikelihoodResult(group.Sum(x => x.Result.LogProbability), group.All(x => x.Result.IsGreedy), group.Sum(x => x.Result.Tokens));
+        return Task.FromResult<IReadOnlyList<LoglikelihoodResult>>(total);
+    }
+
+    /// <summary>Model input whose last <see cref="Targets"/>.Length outputs predict the targets.</summary>
+    sealed record Encoded(long[] Input, int[] Targets);
+
+    /// <summary>
+    /// The rows that score a request. Context and continuation are cut from the left to the model's window, as
+    /// lm-eval does; a continuation longer than the window (a long answer choice for a small model) is scored in
+    /// consecutive chunks, each seeing the window of tokens before it, like a rolling log-likelihood.
+    /// </summary>
+    IEnumerable<Encoded> Encode(LoglikelihoodRequest request)
+    {
+        string context = request.Context, continuation = request.Continuation;
+        int spaces = context.Length - context.TrimEnd().Length;
+        if (spaces > 0) { continuation = context[^spaces..] + continuation; context = context[..^spaces]; }
+        int[] contextIds = context.Length > 0 ? tokenizer.Encode(context) : tokenizer.EndOfTextId is int eot ? [eot] : [];
+        int[] continuationIds = tokenizer.Encode(continuation);
+        if (contextIds.Length == 0)
+        {
+            // No context and no end-of-text token to stand for it: the first continuation token can only be context.
+            if (continuationIds.Length < 2) throw new InvalidInputException("loglikelihood: an empty context needs an end-of-text token or a continuation of two tokens or more");
+            (contextIds, continuationIds) = (continuationIds[..1], continuationIds[1..]);
+        }
+        if (continuationIds.Length == 0) throw new InvalidInputException("loglikelihood: the continuation encodes to no tokens");
+        int window = model.Config.BlockSize;
+        long[] whole = [.. contextIds.Select(t => (long)t), .. continuationIds.Select(t => (long)t)];
+        // Targets whole[a..b) in chunks of at most one window; input whole[st..b-1) with st = max(0, b-1-window).
+        for (int a = contextIds.Length; a < whole.Length; a += window)
+        {
+            int b = Math.Min(whole.Length, a + window), st = Math.Max(0, b - 1 - window);
+            yield return new Encoded(whole[st..(b - 1)], continuationIds[(a - contextIds.Length)..(b - contextIds.Length)]);
+        }
+    }
+
+    LoglikelihoodResult[] ScoreBatch(Encoded[] batch)
+    {
+        int length = batch.Max(e => e.Input.Length);
+        var ids = new long[batch.Length * length]; // right padding with token 0 is never attended to by a scored position
+        for (int b = 0; b < batch.Length; b++) Array.Copy(batch[b].Input, 0, ids, b * length, batch[b].Input.Length);
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var logProbs = F.log_softmax(model.forward(tensor(ids, [batch.Length, length]).to(device)).to(ScalarType.Float64), -1).cpu();
+        var results = new LoglikelihoodResult[batch.Length];
+        for (int b = 0; b < batch.Length; b++)
+        {
+            var (input, continuation) = (batch[b].Input, batch[b].Targets);
+            int first = input.Length - continuation.Length; // position whose output predicts the first continuation token
+            var positions = logProbs[b, TensorIndex.Slice(first, input.Length)];
+            var targets = tensor(continuation.Select(t => (long)t).ToArray());
+            double sum = positions.gather(1, targets.unsqueeze(1)).sum().item<double>();
+            bool greedy = positions.argmax(1).eq(targets).all().item<bool>();
+            results[b] = new LoglikelihoodResult(sum, greedy, continuation.Length);
+        }
+        return results;
+    }
+
+    public Task<IReadOnlyList<RollingLoglikelihoodResult>> LoglikelihoodRollingAsync(IReadOnlyList<string> texts, CancellationToken cancellation = default)
+    {
+        var results = new RollingLoglikelihoodResult[texts.Count];
+        for (int i = 0; i < texts.Count; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var p = Perplexity.Evaluate(model, tokenizer, texts[i], device, batchSize);
+            results[i] = new RollingLoglikelihoodResult(-p.NllSum, (int)p.PredictedTokens);
+        }
+        return Task.FromResult<IReadOnlyList<RollingLoglikelihoodResult>>(results);
+    }
+
+    public Task<IReadOnlyList<string>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellation = default)
+    {
+        var generator = new Inference.Generator(model, tokenizer, device);
+        var outputs = new string[requests.Count];
+        for (int i = 0; i < requests.Count; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var r = requests[i];
+            var options = new SamplingOptions { MaxNewTokens = r.MaxTokens, Temperature = r.Temperature, StopStrings = r.Stop, Seed = r.Seed };
+            string prompt = r.Context.Length > 0 ? r.Context : "\n";
+            outputs[i] = generator.Generate(prompt, options);
+        }
+        return Task.FromResult<IReadOnlyList<string>>(outputs);
+    }
+}

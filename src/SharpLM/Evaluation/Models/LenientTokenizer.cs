@@ -1,0 +1,39 @@
+using System.Globalization;
+using SharpLM.Tokenization;
+
+namespace SharpLM.Evaluation.Models;
+
+/// <summary>
+/// A tokenizer that encodes what it can: when the inner tokenizer refuses a text (a character-level model never saw
+/// the digits in a GSM8K question, say), the characters it has ids for are encoded one at a time and the others
+/// dropped and counted. Benchmarks are then still scored, as a model with an unknown token would be, and the report
+/// says how many characters the model could not see. Byte-level tokenizers never refuse, so this changes nothing there.
+/// </summary>
+public sealed class LenientTokenizer(ITokenizer inner) : ITokenizer
+{
+    long dropped;
+
+    /// <summary>Characters dropped so far because the inner tokenizer has no id for them.</summary>
+    public long DroppedCharacters => Interlocked.Read(ref dropped);
+
+    public string Kind => inner.Kind;
+    public int VocabSize => inner.VocabSize;
+    public int? EndOfTextId => inner.EndOfTextId;
+    public string Decode(ReadOnlySpan<int> ids) => inner.Decode(ids);
+    public void Save(string directory) => inner.Save(directory);
+
+    public int[] Encode(string text)
+    {
+        try { return inner.Encode(text); }
+        catch (InvalidInputException)
+        {
+            var ids = new List<int>();
+            for (var e = StringInfo.GetTextElementEnumerator(text); e.MoveNext();)
+            {
+                try { ids.AddRange(inner.Encode((string)e.Current)); }
+                catch (InvalidInputException) { Interlocked.Increment(ref dropped); }
+            }
+            return ids.ToArray();
+        }
+    }
+}
