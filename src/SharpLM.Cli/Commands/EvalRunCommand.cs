@@ -39,6 +39,8 @@ public static class EvalRunCommand
                 Limit = parse.GetValue(limit), NumFewshot = parse.GetValue(shots), Seed = parse.GetValue(seed), DataRoot = parse.GetValue(dataRoot),
                 CodeRunner = await SandboxedCodeRunner.CreateAsync(cancellation: cancellation),
             };
+            if (configs.Any(t => t.OutputType == OutputType.Code) && options.CodeRunner is SandboxedCodeRunner sandbox)
+                Console.Error.WriteLine(sandbox.Unavailable is null ? $"code runs in: {sandbox.Isolation}" : $"code tasks will be skipped: {sandbox.Unavailable}");
             string outDir = parse.GetValue(output)!;
             var results = await EvaluationRun.RunAsync(evaluated.Model, configs, options, outDir, Console.Error.WriteLine, cancellation);
             PrintTable(results);

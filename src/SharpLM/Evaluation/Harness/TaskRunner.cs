@@ -82,7 +82,7 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
         {
             var lls = results.Skip(d.First).Take(d.Choices.Count).Select(r => r.LogProbability).ToArray();
             var sample = new SampleRecord { Task = task.Task, DocIndex = i, Prompt = d.Prompt, Target = d.Gold, Choices = d.Choices, Loglikelihoods = lls };
-            TaskScoring.ScoreChoice(task, sample, lls, d.Choices, d.Gold);
+            TaskScoring.ScoreChoice(sample, lls, d.Choices, d.Gold);
             return sample;
         }).ToList();
     }

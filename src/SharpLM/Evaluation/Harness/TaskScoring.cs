@@ -10,7 +10,7 @@ public static class TaskScoring
 {
     static readonly RougeScorer RougeScorer = new(["rouge1", "rouge2", "rougeL", "rougeLsum"], useStemmer: true);
 
-    public static void ScoreChoice(TaskConfig task, SampleRecord sample, IReadOnlyList<double> lls, IReadOnlyList<string> choices, int gold)
+    public static void ScoreChoice(SampleRecord sample, IReadOnlyList<double> lls, IReadOnlyList<string> choices, int gold)
     {
         sample.Scores["acc"] = ChoiceMetrics.Accuracy(lls, gold);
         sample.Scores["acc_norm"] = ChoiceMetrics.NormalizedAccuracy(lls, choices, gold);
