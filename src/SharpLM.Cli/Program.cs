@@ -11,6 +11,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     PretrainCommand.Create(),
     SampleCommand.Create(),
     EvalCommand.Create(),
+    NGramCommand.Create(),
     ServeCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);
