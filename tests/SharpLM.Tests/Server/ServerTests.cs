@@ -252,17 +252,24 @@ public class ServerTests
     }
 
     [Fact]
-    public async Task Checkpoint_model_refuses_text_it_cannot_encode_or_fit_with_400_even_when_streaming()
+    public async Task Checkpoint_model_refuses_text_it_cannot_encode_with_400_even_when_streaming()
     {
         await using var server = await OpenAiServer.StartAsync(TinyServed.Char(out _, out _), new OpenAiServerOptions { Port = 0 });
         var (status, json) = await PostAsync(server, "/completions", """{"prompt": "the €", "max_tokens": 3, "stream": true}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("vocabulary", json.GetProperty("error").GetProperty("message").GetString());
 
-        string tooLong = string.Concat(Enumerable.Repeat("the dog ", 10)); // 80 characters, context 64
-        (status, json) = await PostAsync(server, "/completions", $$"""{"prompt": "{{tooLong}}", "max_tokens": 0, "echo": true, "logprobs": 1}""");
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("context of 64 tokens", json.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void Text_longer_than_the_window_is_scored_in_windows_as_perplexity_scores_it()
+    {
+        var served = TinyServed.Char(out var tokenizer, out var model);
+        string text = string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog. ", 5)); // 225 characters, window 64
+        var scored = served.Score(text);
+        Assert.Equal(text, string.Concat(scored.Select(t => t.Text)));
+        var ppl = SharpLM.Evaluation.Perplexity.Evaluate(model, tokenizer, text, torch.CPU);
+        Assert.Equal(-ppl.NllSum, scored.Sum(t => t.LogProbability ?? 0), 3);
     }
 
     [Fact]
