@@ -6,23 +6,26 @@ using F = TorchSharp.torch.nn.functional;
 namespace SharpLM.Modeling;
 
 /// <summary>
-/// Multi-head self-attention with a causal mask: position t attends to positions ≤ t only. Q, K and V come from
-/// one fused projection; the attention itself is libtorch's scaled_dot_product_attention.
+/// Causal self-attention: position t attends to positions ≤ t only (and, with a sliding window, to the last W).
+/// Q, K and V come from one fused projection; with grouped-query attention (Ainslie et al. 2023) K and V have
+/// only n_kv_head heads, each shared by n_head / n_kv_head query heads, which shrinks the projection and the KV
+/// cache. The attention itself is libtorch's scaled_dot_product_attention.
 /// </summary>
-public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
+public sealed class CausalSelfAttention : nn.Module
 {
     // Field names follow nanoGPT / GPT-2 so state-dict keys read the same ("h.0.attn.c_attn.weight").
     readonly Linear c_attn, c_proj;
     readonly Dropout? resid_dropout;
-    readonly int nHead, headDim;
+    readonly int nHead, nKvHead, headDim;
     readonly double dropout;
 
     public CausalSelfAttention(ModelConfig config) : base(nameof(CausalSelfAttention))
     {
         nHead = config.NHead;
+        nKvHead = config.KvHeads;
         headDim = config.HeadDim;
         dropout = config.Dropout;
-        c_attn = nn.Linear(config.NEmbd, 3 * config.NEmbd, hasBias: config.Bias);
+        c_attn = nn.Linear(config.NEmbd, (nHead + 2 * nKvHead) * headDim, hasBias: config.Bias);
         c_proj = nn.Linear(config.NEmbd, config.NEmbd, hasBias: config.Bias);
         if (config.Dropout > 0) resid_dropout = nn.Dropout(config.Dropout);
         RegisterComponents();
@@ -31,39 +34,35 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>The output projection writes into the residual stream; GPT-2 scales its initialisation.</summary>
     internal Linear OutputProjection => c_proj;
 
-    public override Tensor forward(Tensor x) => Forward(x, null, 0);
+    /// <summary>The rows of the fused projection's weight that produce V (DeepNorm scales their initialisation).</summary>
+    internal Tensor ValueWeight => c_attn.weight!.narrow(0, (nHead + nKvHead) * headDim, nKvHead * headDim);
 
     /// <summary>Attention over <paramref name="x"/> ([B, T, C]); with a cache, x holds only the new positions.</summary>
-    public Tensor Forward(Tensor x, KvCache? cache, int layer)
+    internal Tensor Forward(Tensor x, KvCache? cache, int layer, AttentionInputs inputs)
     {
         long b = x.shape[0], t = x.shape[1], c = x.shape[2];
-        Tensor[] qkv = c_attn.forward(x).split(c, dim: 2);
-        Tensor q = Heads(qkv[0], b, t), k = Heads(qkv[1], b, t), v = Heads(qkv[2], b, t);
+        long kvWidth = nKvHead * headDim;
+        Tensor[] qkv = c_attn.forward(x).split(new[] { c, kvWidth, kvWidth }, dim: 2);
+        Tensor q = Heads(qkv[0], b, t, nHead), k = Heads(qkv[1], b, t, nKvHead), v = Heads(qkv[2], b, t, nKvHead);
+        if (inputs.RopeCos is not null)
+        {
+            q = RotaryEmbedding.Apply(q, inputs.RopeCos, inputs.RopeSin!);
+            k = RotaryEmbedding.Apply(k, inputs.RopeCos, inputs.RopeSin!);
+        }
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);
+        if (nKvHead != nHead)
+        {
+            // The cache holds n_kv_head heads; each is shared by a group of consecutive query heads.
+            k = k.repeat_interleave(nHead / nKvHead, dim: 1);
+            v = v.repeat_interleave(nHead / nKvHead, dim: 1);
+        }
 
-        Tensor y;
         double p = training ? dropout : 0.0;
-        if (cache is null || cache.Length == 0)
-        {
-            if (cache is not null) (k, v) = cache.Append(layer, k, v);
-            y = F.scaled_dot_product_attention(q, k, v, p: p, is_casual: true);
-        }
-        else
-        {
-            int past = cache.Length;
-            (k, v) = cache.Append(layer, k, v);
-            // One new token may look at everything cached; several new tokens need the causal mask shifted by `past`.
-            Tensor? mask = t == 1 ? null : CausalMaskWithPast(t, past, x.device);
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask: mask, p: p);
-        }
-
+        Tensor y = F.scaled_dot_product_attention(q, k, v, attn_mask: inputs.Mask, p: p, is_casual: inputs.IsCausal);
         y = y.transpose(1, 2).contiguous().view(b, t, c);
         y = c_proj.forward(y);
         return resid_dropout is null ? y : resid_dropout.forward(y);
     }
 
-    Tensor Heads(Tensor z, long b, long t) => z.view(b, t, nHead, headDim).transpose(1, 2);
-
-    /// <summary>Boolean mask [T, past+T]: query i (absolute position past+i) may see key j iff j ≤ past+i.</summary>
-    static Tensor CausalMaskWithPast(long t, int past, Device device) =>
-        ones(new long[] { t, past + t }, ScalarType.Bool, device).tril(past);
+    Tensor Heads(Tensor z, long b, long t, int heads) => z.view(b, t, heads, headDim).transpose(1, 2);
 }

@@ -6,25 +6,30 @@ using F = TorchSharp.torch.nn.functional;
 namespace SharpLM.Modeling;
 
 /// <summary>
-/// GPT: a causal Transformer decoder. Token and learned position embeddings → n_layer pre-norm blocks → final
-/// norm → logits over the vocabulary (tied to the token embedding by default). Read top to bottom like nanoGPT.
+/// GPT: a causal Transformer decoder. Token embeddings (plus learned or sinusoidal position embeddings) → n_layer
+/// blocks → final norm (none after post-norm blocks, whose output is already normalised) → logits over the
+/// vocabulary (tied to the token embedding by default). Read top to bottom like nanoGPT. RoPE, ALiBi and T5
+/// encode positions inside attention instead (<see cref="AttentionInputs"/>).
 /// </summary>
 public sealed class Gpt : nn.Module<Tensor, Tensor>
 {
-    readonly Embedding wte, wpe;
+    readonly Embedding wte;
+    readonly Embedding? wpe;
+    readonly RelativePositionBias? relative_bias;
     readonly Dropout? drop;
     readonly ModuleList<TransformerBlock> h;
-    readonly nn.Module<Tensor, Tensor> ln_f;
+    readonly nn.Module<Tensor, Tensor>? ln_f;
     readonly Linear? lm_head;
 
     public Gpt(ModelConfig config) : base(nameof(Gpt))
     {
         Config = config.Validate();
         wte = nn.Embedding(config.VocabSize, config.NEmbd);
-        wpe = nn.Embedding(config.BlockSize, config.NEmbd);
+        if (config.PositionEncoding == "learned") wpe = nn.Embedding(config.BlockSize, config.NEmbd);
+        if (config.PositionEncoding == "t5") relative_bias = new RelativePositionBias(config);
         if (config.Dropout > 0) drop = nn.Dropout(config.Dropout);
         h = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config)).ToArray());
-        ln_f = Norms.Create(config);
+        if (config.NormPlacement != "post") ln_f = Norms.Create(config);
         // Tied weights are not a second module: a shared Parameter would be listed twice and updated twice.
         if (!config.TieEmbeddings) lm_head = nn.Linear(config.NEmbd, config.VocabSize, hasBias: false);
         RegisterComponents();
@@ -49,12 +54,24 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         if (start + t > Config.BlockSize)
             throw new ArgumentException($"sequence of {start + t} tokens exceeds the context length {Config.BlockSize}");
 
-        Tensor pos = arange(start, start + t, dtype: ScalarType.Int64, device: idx.device);
-        Tensor x = wte.forward(idx) + wpe.forward(pos);
+        Tensor x = wte.forward(idx);
+        if (wpe is not null) x = x + wpe.forward(arange(start, start + t, dtype: ScalarType.Int64, device: idx.device));
+        // Scaled to the token embeddings' init_std: the paper multiplies its token embeddings by √d_model so both
+        // enter at the same scale; at full size the fixed table would drown GPT-2's N(0, 0.02) token embeddings.
+        else if (Config.PositionEncoding == "sinusoidal")
+            x = x + (SinusoidalPositions.Table(start, t, Config.NEmbd, idx.device) * Config.InitStd).to(x.dtype);
         if (drop is not null) x = drop.forward(x);
-        for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, cache, i);
+
+        Tensor? bias = Config.PositionEncoding switch
+        {
+            "alibi" => AlibiBias.Bias(Config.NHead, start, t, idx.device),
+            "t5" => relative_bias!.Bias(start, t, idx.device),
+            _ => null,
+        };
+        var inputs = AttentionInputs.Create(Config, start, t, bias, idx.device, x.dtype);
+        for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, cache, i, inputs);
         cache?.Advance((int)t);
-        x = ln_f.forward(x);
+        if (ln_f is not null) x = ln_f.forward(x);
         return lm_head is null ? F.linear(x, wte.weight!) : lm_head.forward(x);
     }
 
@@ -71,13 +88,15 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// </summary>
     public double TrainingFlopsPerToken()
     {
-        long n = ParameterCount - wpe.weight!.numel();
+        long n = ParameterCount - (wpe?.weight!.numel() ?? 0);
         return 6.0 * n + 12.0 * Config.NLayer * Config.BlockSize * Config.NEmbd;
     }
 
     /// <summary>
     /// GPT-2 initialisation: Linear and Embedding weights ~ N(0, 0.02), biases 0, norms at (1, 0); projections
     /// that write into the residual stream use std 0.02/√(2·n_layer) so its variance does not grow with depth.
+    /// DeepNorm replaces that scaling: the value, output and feed-forward weights are multiplied by β = (8N)^(−1/4)
+    /// (Wang et al. 2022), here applied to the same N(0, init_std) initialisation.
     /// </summary>
     void InitializeWeights()
     {
@@ -94,6 +113,17 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
             {
                 nn.init.normal_(embedding.weight!, 0, std);
             }
+        }
+        if (Config.Norm == "deepnorm")
+        {
+            double beta = Norms.DeepNormConstants(Config.NLayer).Beta;
+            foreach (var block in h)
+            {
+                block.Attention.ValueWeight.mul_(beta);
+                block.Attention.OutputProjection.weight!.mul_(beta);
+                foreach (var linear in block.FeedForward.modules().OfType<Linear>()) linear.weight!.mul_(beta);
+            }
+            return;
         }
         double residualStd = std / Math.Sqrt(2.0 * Config.NLayer);
         foreach (var block in h)

@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 
 namespace SharpLM.Modeling;
 
-/// <summary>Position-wise feed-forward network: Linear → GELU → Linear, hidden width mlp_ratio × n_embd.</summary>
-public sealed class Mlp : nn.Module<Tensor, Tensor>
+/// <summary>Position-wise feed-forward network: Linear → activation → Linear, hidden width mlp_ratio × n_embd.</summary>
+public sealed class Mlp : FeedForward
 {
     readonly Linear c_fc, c_proj;
     readonly nn.Module<Tensor, Tensor> act;
@@ -21,7 +21,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal Linear OutputProjection => c_proj;
+    internal override Linear OutputProjection => c_proj;
 
     public override Tensor forward(Tensor x)
     {

@@ -5,10 +5,11 @@ namespace SharpLM.Modeling;
 /// <summary>
 /// One record describes every architecture variant by its fields (litgpt-style), so a new variant is a new field
 /// value, not a new model class. It is serialised with every checkpoint (config.json) and validated on load.
-/// Today's values: a GPT causal decoder with learned positions, pre-LayerNorm blocks and a GELU MLP. The
-/// architecture zoo (RMSNorm, SwiGLU, RoPE, ALiBi, GQA, prefix and encoder-decoder) plugs in through
-/// <see cref="Architecture"/>, <see cref="Norm"/>, <see cref="Activation"/>, <see cref="PositionEncoding"/>
-/// and <see cref="NKvHead"/>.
+/// The defaults are GPT-2: learned positions, pre-LayerNorm blocks, a GELU MLP and multi-head attention; a config
+/// written before a field existed therefore keeps its meaning. Other components (RMSNorm, DeepNorm, SwiGLU, RoPE,
+/// ALiBi, T5 relative bias, grouped-query and sliding-window attention) are chosen by <see cref="Norm"/>,
+/// <see cref="NormPlacement"/>, <see cref="Activation"/>, <see cref="PositionEncoding"/>, <see cref="NKvHead"/>
+/// and <see cref="SlidingWindow"/>.
 /// </summary>
 public sealed record ModelConfig
 {
@@ -19,23 +20,36 @@ public sealed record ModelConfig
     public int BlockSize { get; init; } = 64;
     public int NLayer { get; init; } = 4;
     public int NHead { get; init; } = 4;
-    /// <summary>Key/value heads; 0 means equal to <see cref="NHead"/> (multi-head attention).</summary>
+    /// <summary>
+    /// Key/value heads; 0 means equal to <see cref="NHead"/> (multi-head attention), 1 is multi-query attention
+    /// (Shazeer 2019), anything between that divides n_head is grouped-query attention (Ainslie et al. 2023).
+    /// </summary>
     public int NKvHead { get; init; }
     public int NEmbd { get; init; } = 128;
-    /// <summary>Hidden width of the MLP as a multiple of <see cref="NEmbd"/>.</summary>
+    /// <summary>Hidden width of the MLP as a multiple of <see cref="NEmbd"/> (GLU variants use 2/3 of it, see <see cref="GluMlp.HiddenSize"/>).</summary>
     public int MlpRatio { get; init; } = 4;
     public double Dropout { get; init; }
-    /// <summary>Bias in Linear layers and LayerNorms.</summary>
+    /// <summary>Bias in Linear layers and LayerNorms (RMSNorm never has one).</summary>
     public bool Bias { get; init; } = true;
     /// <summary>Output head shares the token-embedding matrix.</summary>
     public bool TieEmbeddings { get; init; } = true;
-    /// <summary>"layernorm".</summary>
+    /// <summary>"layernorm", "rmsnorm" or "deepnorm" (post-LN with scaled residuals; needs norm_placement "post").</summary>
     public string Norm { get; init; } = "layernorm";
+    /// <summary>"pre" (GPT-2), "post" (original Transformer) or "sandwich" (norm before and after each sublayer).</summary>
+    public string NormPlacement { get; init; } = "pre";
     public double NormEps { get; init; } = 1e-5;
-    /// <summary>"gelu" (exact erf form, as nn.GELU).</summary>
+    /// <summary>"gelu" (exact erf form, as nn.GELU), "relu", "swish" / "silu", or the gated "swiglu" / "geglu".</summary>
     public string Activation { get; init; } = "gelu";
-    /// <summary>"learned" absolute position embeddings.</summary>
+    /// <summary>"learned" or "sinusoidal" absolute embeddings, or "rope", "alibi", "t5" (no absolute embedding).</summary>
     public string PositionEncoding { get; init; } = "learned";
+    /// <summary>Base of the rotary frequencies (position_encoding "rope").</summary>
+    public double RopeBase { get; init; } = 10000;
+    /// <summary>Number of T5 relative-position buckets (position_encoding "t5").</summary>
+    public int RelativeBuckets { get; init; } = 32;
+    /// <summary>Distance beyond which T5 relative positions share the last bucket (position_encoding "t5").</summary>
+    public int RelativeMaxDistance { get; init; } = 128;
+    /// <summary>Local attention: each query sees at most this many positions, itself included; 0 = unlimited.</summary>
+    public int SlidingWindow { get; init; }
     /// <summary>Standard deviation of the GPT-2 normal initialisation.</summary>
     public double InitStd { get; init; } = 0.02;
 
@@ -43,9 +57,10 @@ public sealed record ModelConfig
     [JsonIgnore] public int KvHeads => NKvHead == 0 ? NHead : NKvHead;
 
     static readonly string[] Architectures = { "causal_decoder" };
-    static readonly string[] Norms = { "layernorm" };
-    static readonly string[] Activations = { "gelu" };
-    static readonly string[] Positions = { "learned" };
+    static readonly string[] Norms = { "layernorm", "rmsnorm", "deepnorm" };
+    static readonly string[] Placements = { "pre", "post", "sandwich" };
+    static readonly string[] Activations = { "gelu", "relu", "swish", "silu", "swiglu", "geglu" };
+    static readonly string[] Positions = { "learned", "sinusoidal", "rope", "alibi", "t5" };
 
     /// <summary>Throws <see cref="InvalidInputException"/> naming the first bad field.</summary>
     public ModelConfig Validate(string source = "model config")
@@ -62,16 +77,23 @@ public sealed record ModelConfig
         Require(NLayer > 0, "n_layer", "must be positive");
         Require(NHead > 0, "n_head", "must be positive");
         Require(NEmbd > 0 && NEmbd % NHead == 0, "n_embd", $"must be a positive multiple of n_head ({NHead})");
-        Require(NKvHead >= 0 && (NKvHead == 0 || NHead % NKvHead == 0), "n_kv_head", "must divide n_head");
-        Require(KvHeads == NHead, "n_kv_head", "grouped-query attention is not supported yet (use 0)");
+        Require(NKvHead >= 0 && (NKvHead == 0 || NHead % NKvHead == 0), "n_kv_head", $"must divide n_head ({NHead})");
         Require(MlpRatio > 0, "mlp_ratio", "must be positive");
         Require(Dropout >= 0 && Dropout < 1, "dropout", "must be in [0, 1)");
         Require(NormEps > 0, "norm_eps", "must be positive");
         Require(InitStd > 0, "init_std", "must be positive");
+        Require(SlidingWindow >= 0, "sliding_window", "must not be negative (0 = off)");
         OneOf(Architecture, Architectures, "architecture");
         OneOf(Norm, Norms, "norm");
+        OneOf(NormPlacement, Placements, "norm_placement");
+        Require(Norm != "deepnorm" || NormPlacement == "post", "norm_placement", $"must be 'post' with norm 'deepnorm' (DeepNorm is a post-LN scheme), not '{NormPlacement}'");
         OneOf(Activation, Activations, "activation");
         OneOf(PositionEncoding, Positions, "position_encoding");
+        Require(PositionEncoding != "sinusoidal" || NEmbd % 2 == 0, "n_embd", "must be even for sinusoidal positions");
+        Require(PositionEncoding != "rope" || HeadDim % 2 == 0, "n_embd", $"must give an even head size (n_embd / n_head = {HeadDim}) for rope");
+        Require(RopeBase > 1, "rope_base", "must be greater than 1");
+        Require(RelativeBuckets >= 2, "relative_buckets", "must be at least 2");
+        Require(RelativeMaxDistance > RelativeBuckets / 2, "relative_max_distance", $"must exceed half of relative_buckets ({RelativeBuckets / 2})");
         return this;
     }
 }

@@ -3,30 +3,54 @@ using static TorchSharp.torch;
 
 namespace SharpLM.Modeling;
 
-/// <summary>Pre-norm Transformer block: x + Attn(Norm(x)), then x + MLP(Norm(x)).</summary>
-public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
+/// <summary>
+/// One Transformer block, attention then feed-forward, each wrapped by residual and norm as norm_placement says:
+/// "pre" (GPT-2): x + f(Norm(x)); "post" (Vaswani et al. 2017): Norm(α·x + f(x)), α = 1 except DeepNorm's
+/// (2N)^(1/4); "sandwich" (Ding et al. 2021, CogView): x + Norm(f(Norm(x))), which bounds what each sublayer adds.
+/// </summary>
+public sealed class TransformerBlock : nn.Module
 {
     readonly nn.Module<Tensor, Tensor> ln_1, ln_2;
+    readonly nn.Module<Tensor, Tensor>? ln_1_post, ln_2_post;
     readonly CausalSelfAttention attn;
-    readonly Mlp mlp;
+    readonly FeedForward mlp;
+    readonly string placement;
+    readonly double alpha;
 
     public TransformerBlock(ModelConfig config) : base(nameof(TransformerBlock))
     {
+        placement = config.NormPlacement;
+        alpha = config.Norm == "deepnorm" ? Norms.DeepNormConstants(config.NLayer).Alpha : 1.0;
         ln_1 = Norms.Create(config);
         attn = new CausalSelfAttention(config);
         ln_2 = Norms.Create(config);
-        mlp = new Mlp(config);
+        mlp = FeedForward.Create(config);
+        if (placement == "sandwich")
+        {
+            ln_1_post = Norms.Create(config);
+            ln_2_post = Norms.Create(config);
+        }
         RegisterComponents();
     }
 
     internal CausalSelfAttention Attention => attn;
-    internal Mlp FeedForward => mlp;
+    internal FeedForward FeedForward => mlp;
 
-    public override Tensor forward(Tensor x) => Forward(x, null, 0);
-
-    public Tensor Forward(Tensor x, KvCache? cache, int layer)
+    internal Tensor Forward(Tensor x, KvCache? cache, int layer, AttentionInputs inputs)
     {
-        x = x + attn.Forward(ln_1.forward(x), cache, layer);
-        return x + mlp.forward(ln_2.forward(x));
+        switch (placement)
+        {
+            case "post":
+                x = ln_1.forward(Residual(x) + attn.Forward(x, cache, layer, inputs));
+                return ln_2.forward(Residual(x) + mlp.forward(x));
+            case "sandwich":
+                x = x + ln_1_post!.forward(attn.Forward(ln_1.forward(x), cache, layer, inputs));
+                return x + ln_2_post!.forward(mlp.forward(ln_2.forward(x)));
+            default:
+                x = x + attn.Forward(ln_1.forward(x), cache, layer, inputs);
+                return x + mlp.forward(ln_2.forward(x));
+        }
     }
+
+    Tensor Residual(Tensor x) => alpha == 1.0 ? x : x * alpha;
 }

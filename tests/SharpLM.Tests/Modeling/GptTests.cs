@@ -78,7 +78,7 @@ public class GptTests
     {
         var e = Assert.Throws<InvalidInputException>(() => new Gpt(TinyRuns.Model() with { NEmbd = 30, NHead = 4 }));
         Assert.Contains("n_embd", e.Message);
-        Assert.Contains("norm", Assert.Throws<InvalidInputException>(() => new Gpt(TinyRuns.Model() with { Norm = "rmsnorm" })).Message);
+        Assert.Contains("norm", Assert.Throws<InvalidInputException>(() => new Gpt(TinyRuns.Model() with { Norm = "batchnorm" })).Message);
     }
 
     [Fact]

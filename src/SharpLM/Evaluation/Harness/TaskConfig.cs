@@ -103,13 +103,26 @@ public sealed record TaskConfig
         try
         {
             var json = origin.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? JsonDocument.Parse(text).RootElement : YamlAsJson.Parse(text);
-            return json.Deserialize<TaskConfig>(Json.Options) ?? throw InvalidInputException.ForFile(origin, "empty task file");
+            var task = json.Deserialize<TaskConfig>(Json.Options) ?? throw InvalidInputException.ForFile(origin, "empty task file");
+            var known = KnownMetrics[task.OutputType];
+            if (task.Metrics.FirstOrDefault(m => !known.Contains(m)) is string unknown)
+                throw InvalidInputException.ForFile(origin, $"metric '{unknown}' does not apply to {task.OutputType} tasks ({string.Join(", ", known)})");
+            return task;
         }
         catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException)
         {
             throw InvalidInputException.ForFile(origin, $"not a valid task: {InvalidInputException.FirstLine(e)}", e);
         }
     }
+
+    /// <summary>What each output type can report (a typo must not silently drop a metric).</summary>
+    static readonly Dictionary<OutputType, string[]> KnownMetrics = new()
+    {
+        [OutputType.MultipleChoice] = ["acc", "acc_norm", "ece"],
+        [OutputType.GenerateUntil] = ["exact_match", "f1", "rouge", "bleu", "chrf"],
+        [OutputType.LoglikelihoodRolling] = ["word_perplexity", "byte_perplexity", "bits_per_byte"],
+        [OutputType.Code] = ["pass_at_k"],
+    };
 
     const string ResourcePrefix = "SharpLM.Tasks.";
 

@@ -84,5 +84,7 @@ public class TaskFileTests
         var e = Assert.Throws<InvalidInputException>(() => TaskConfig.Load(dir.File("t.yaml")));
         Assert.StartsWith(dir.File("t.yaml"), e.Message);
         Assert.Contains("doc_to_txt", e.Message);
+        File.WriteAllText(dir.File("m.yaml"), "task: t\noutput_type: multiple_choice\ndataset: { path: x.jsonl }\nmetrics: [acc, exactmatch]\n");
+        Assert.Contains("metric 'exactmatch'", Assert.Throws<InvalidInputException>(() => TaskConfig.Load(dir.File("m.yaml"))).Message);
     }
 }

@@ -1,0 +1,17 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SharpLM.Modeling;
+
+/// <summary>The position-wise feed-forward sublayer of a block: a plain <see cref="Mlp"/> or a gated <see cref="GluMlp"/>.</summary>
+public abstract class FeedForward : nn.Module<Tensor, Tensor>
+{
+    protected FeedForward(string name) : base(name) { }
+
+    public static FeedForward Create(ModelConfig config) =>
+        Activations.IsGated(config.Activation) ? new GluMlp(config) : new Mlp(config);
+
+    /// <summary>The projection that writes into the residual stream; GPT-2 and DeepNorm scale its initialisation.</summary>
+    internal abstract Linear OutputProjection { get; }
+}

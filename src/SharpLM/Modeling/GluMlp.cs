@@ -1,0 +1,46 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SharpLM.Modeling;
+
+/// <summary>
+/// Gated feed-forward network (Shazeer 2020, "GLU Variants Improve Transformer"): c_proj(act(c_gate(x)) ⊙ c_fc(x)),
+/// with SiLU for SwiGLU and GELU for GeGLU. It has three matrices instead of two, so the hidden width is 2/3 of
+/// the plain MLP's to keep the parameter count comparable (as the paper and LLaMA do).
+/// </summary>
+public sealed class GluMlp : FeedForward
+{
+    readonly Linear c_gate, c_fc, c_proj;
+    readonly nn.Module<Tensor, Tensor> act;
+    readonly Dropout? dropout;
+
+    public GluMlp(ModelConfig config) : base(nameof(GluMlp))
+    {
+        int hidden = HiddenSize(config);
+        c_gate = nn.Linear(config.NEmbd, hidden, hasBias: config.Bias);
+        c_fc = nn.Linear(config.NEmbd, hidden, hasBias: config.Bias);
+        act = Activations.Create(config.Activation);
+        c_proj = nn.Linear(hidden, config.NEmbd, hasBias: config.Bias);
+        if (config.Dropout > 0) dropout = nn.Dropout(config.Dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// ⌈2/3 · mlp_ratio · n_embd⌉ rounded up to a multiple of 8 (LLaMA rounds to 256; 8 suits small models and
+    /// keeps matrix sizes friendly to vector units). n_embd 32, ratio 4 → 88.
+    /// </summary>
+    public static int HiddenSize(ModelConfig config)
+    {
+        int twoThirds = (2 * config.MlpRatio * config.NEmbd + 2) / 3;
+        return (twoThirds + 7) / 8 * 8;
+    }
+
+    internal override Linear OutputProjection => c_proj;
+
+    public override Tensor forward(Tensor x)
+    {
+        Tensor y = c_proj.forward(act.forward(c_gate.forward(x)) * c_fc.forward(x));
+        return dropout is null ? y : dropout.forward(y);
+    }
+}

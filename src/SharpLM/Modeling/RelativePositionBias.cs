@@ -1,0 +1,43 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SharpLM.Modeling;
+
+/// <summary>
+/// T5's relative position bias (Raffel et al. 2020, §2.1): a learned scalar per head and per bucket of the
+/// query–key distance is added to the attention scores. Buckets are exact for distances below half the buckets,
+/// then logarithmic up to relative_max_distance; the decoder is unidirectional, so only distances back count.
+/// As in T5, one table is shared by all layers.
+/// </summary>
+public sealed class RelativePositionBias : nn.Module
+{
+    readonly Embedding relative_attention_bias;
+    readonly int buckets, maxDistance;
+
+    public RelativePositionBias(ModelConfig config) : base(nameof(RelativePositionBias))
+    {
+        buckets = config.RelativeBuckets;
+        maxDistance = config.RelativeMaxDistance;
+        relative_attention_bias = nn.Embedding(buckets, config.NHead);
+        RegisterComponents();
+    }
+
+    /// <summary>Biases [1, H, T, start+T] for queries at positions start … start+T−1 over keys 0 … start+T−1.</summary>
+    public Tensor Bias(long start, long length, Device device)
+    {
+        Tensor bucket = Bucket(AttentionInputs.Distance(start, length, device), buckets, maxDistance);
+        return relative_attention_bias.forward(bucket).permute(2, 0, 1).unsqueeze(0);
+    }
+
+    /// <summary>T5's unidirectional bucketing of distance = query − key (future keys, negative, fall in bucket 0).</summary>
+    public static Tensor Bucket(Tensor distance, int buckets, int maxDistance)
+    {
+        Tensor n = distance.clamp_min(0);
+        int maxExact = buckets / 2;
+        Tensor logScaled = (n.clamp_min(maxExact).to(ScalarType.Float32) / maxExact).log()
+            / Math.Log((double)maxDistance / maxExact) * (buckets - maxExact);
+        Tensor large = (logScaled.to(ScalarType.Int64) + maxExact).clamp_max(buckets - 1);
+        return where(n < maxExact, n, large);
+    }
+}
