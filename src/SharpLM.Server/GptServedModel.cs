@@ -43,9 +43,8 @@ public sealed class GptServedModel(Gpt model, ITokenizer tokenizer, Device devic
         return tokens;
     }
 
-    /// <summary>For each position but the last: log P(next token) and the most likely token with its log P.</summary>
     /// <summary>
-    /// Row k predicts ids[k + 1]. A text longer than the window is scored in consecutive windows of block_size
+    /// For each position but the last: log P(next token) and the most likely token with its log P (row k predicts ids[k + 1]). A text longer than the window is scored in consecutive windows of block_size
     /// predictions, each starting with fresh context, exactly as <see cref="Evaluation.Perplexity"/> scores it, so
     /// a rolling log-likelihood through the server equals the local one.
     /// </summary>

@@ -17,7 +17,7 @@ public interface IServedModel
     /// concatenate to <paramref name="text"/>. A model may put a token of its own in front (e.g. an end-of-text
     /// token, with empty text) so that the text's first token is predicted too.
     /// </summary>
-    /// <exception cref="InvalidInputException">The text cannot be scored (too long, or not encodable).</exception>
+    /// <exception cref="InvalidInputException">The text cannot be scored (not encodable, or too long for a model that cannot window it).</exception>
     IReadOnlyList<ScoredToken> Score(string text);
 
     /// <summary>

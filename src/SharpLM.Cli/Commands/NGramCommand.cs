@@ -24,6 +24,8 @@ public static class NGramCommand
         {
             var tokenization = Unit(parse.GetValue(unit)!);
             if (parse.GetValue(order) < 1) throw new InvalidInputException("--order: must be at least 1");
+            if (parse.GetValue(minCount) < 1) throw new InvalidInputException("--min-count: must be at least 1");
+            if (parse.GetValue(discount) is <= 0 or >= 1) throw new InvalidInputException("--discount: must be in (0, 1)");
             var counts = NGramCounts.FromFile(parse.GetValue(data)!, parse.GetValue(order), tokenization, parse.GetValue(minCount));
             var model = parse.GetValue(smoothing) switch
             {

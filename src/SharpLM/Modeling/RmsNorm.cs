@@ -10,15 +10,28 @@ namespace SharpLM.Modeling;
 /// </summary>
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
-    readonly Parameter weight;
+    Parameter gain;
     readonly double eps;
 
     public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
     {
-        weight = new Parameter(ones(size));
+        gain = new Parameter(ones(size));
         this.eps = eps;
-        RegisterComponents();
+        register_parameter(nameof(weight), gain);
     }
 
-    public override Tensor forward(Tensor x) => x * rsqrt(x.square().mean(new long[] { -1 }, keepdim: true) + eps) * weight;
+    /// <summary>The gain g. Settable like TorchSharp's own norms, so training can re-home it into a contiguous buffer.</summary>
+    public Parameter weight
+    {
+        get => gain;
+        set
+        {
+            if (value.Handle == gain.Handle) return;
+            gain.Dispose();
+            gain = value;
+            ConditionallyRegisterParameter(nameof(weight), gain);
+        }
+    }
+
+    public override Tensor forward(Tensor x) => x * rsqrt(x.square().mean(new long[] { -1 }, keepdim: true) + eps) * gain;
 }

@@ -90,6 +90,21 @@ public class ComponentTests
 
     [Theory]
     [MemberData(nameof(AllVariants))]
+    public void The_trainers_contiguous_parameter_buffer_takes_every_variant(string variant)
+    {
+        var model = NewModel(Variants[variant]);
+        var (decay, noDecay) = WeightDecayGroups.Split(model);
+        using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
+        Assert.Equal(model.ParameterCount, parameters.Data.numel());
+        var ids = randint(0, 32, new long[] { 2, 16 });
+        model.Loss(ids, ids).backward();
+        Assert.True(parameters.Grad.abs().sum().item<float>() > 0);
+        using (no_grad()) parameters.Data.zero_();
+        Assert.All(model.parameters(), p => Assert.Equal(0f, p.abs().max().item<float>()));   // parameters are views of the buffer
+    }
+
+    [Theory]
+    [MemberData(nameof(AllVariants))]
     public void Cached_logits_equal_full_forward_logits(string variant)
     {
         var model = NewModel(Variants[variant]);

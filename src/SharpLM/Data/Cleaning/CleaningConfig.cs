@@ -111,7 +111,8 @@ public sealed class CleaningConfig
                 decontaminator ??= new Decontaminator();
                 string spec = file.GetString()!;
                 int equals = spec.IndexOf('=');
-                decontaminator.AddEvaluationFile(equals > 0 ? $"{spec[..equals]}={Resolve(spec[(equals + 1)..])}" : Resolve(spec));
+                if (equals > 0) decontaminator.AddEvaluationFile(Resolve(spec[(equals + 1)..]), spec[..equals]);
+                else decontaminator.AddEvaluationFile(Resolve(spec));
             }
         }
 

@@ -79,7 +79,7 @@ public sealed class CleaningPipeline
 
     public CleaningPipeline(CleaningPipelineOptions options) => this.options = options;
 
-    /// <summary>Runs the pipeline; <paramref name="progress"/> gets (documents read, bytes read) after each batch.</summary>
+    /// <summary>Runs the pipeline; <paramref name="progress"/> gets (documents, text bytes) handled so far after each batch is written.</summary>
     public CleaningReport Run(IEnumerable<Document> documents, JsonlWriter kept, JsonlWriter? rejected, Func<List<BadRecord>>? badRecords = null,
         Action<long, long>? progress = null)
     {
@@ -143,9 +143,17 @@ public sealed class CleaningPipeline
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        catch
+        {
+            // Processing failed: stop the other two stages and let them end before the writers are disposed.
+            stop.Cancel();
+            processed.CompleteAdding();
+            try { Task.WaitAll(consumer, producer); } catch (AggregateException) { }
+            throw;
+        }
         finally
         {
-            processed.CompleteAdding();
+            if (!processed.IsAddingCompleted) processed.CompleteAdding();
             stop.Cancel(); // unblocks the reader if processing failed; after a normal end it has finished already
         }
         consumer.GetAwaiter().GetResult(); // rethrows a writer failure

@@ -99,9 +99,6 @@ public sealed class TextStatistics
 
     /// <summary>The words as strings (allocates; the rules use <see cref="Word"/>).</summary>
     public IReadOnlyList<string> Words => Enumerable.Range(0, WordCount).Select(i => Word(i).ToString()).ToArray();
-    public IReadOnlyList<string> Lines => lines ??= Text.Split('\n');
-    public IReadOnlyList<string> Paragraphs => paragraphs ??= Text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-    string[]? lines, paragraphs;
 
     /// <summary>Share of letters that are CJK characters: above one half the text is treated as CJK.</summary>
     public double CjkFraction { get; }

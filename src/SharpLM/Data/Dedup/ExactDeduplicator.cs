@@ -39,7 +39,7 @@ public sealed class ExactDeduplicator
 
     public static string Normalize(string text)
     {
-        var buffer = new char[text.Length];
+        var buffer = Array.Empty<char>();
         return new string(buffer, 0, Normalize(text, ref buffer));
     }
 
@@ -48,14 +48,18 @@ public sealed class ExactDeduplicator
     {
         // Most text is already NFKC (all ASCII is), and the check is much cheaper than the normalisation.
         string folded = text.IsNormalized(NormalizationForm.FormKC) ? text : text.Normalize(NormalizationForm.FormKC);
-        if (buffer.Length < folded.Length) buffer = new char[folded.Length];
+        if (buffer.Length < 2 * folded.Length) buffer = new char[2 * folded.Length];
+        // Lower-case the whole span (surrogate pairs included: Deseret, Osage, Adlam) into the buffer's back half,
+        // then collapse whitespace runs into the front half.
+        var lower = buffer.AsSpan(folded.Length, folded.Length);
+        folded.AsSpan().ToLowerInvariant(lower);
         int length = 0;
         bool space = false;
-        foreach (char c in folded)
+        foreach (char c in lower)
         {
             if (char.IsWhiteSpace(c)) { space = length > 0; continue; }
             if (space) { buffer[length++] = ' '; space = false; }
-            buffer[length++] = char.ToLowerInvariant(c);
+            buffer[length++] = c;
         }
         return length;
     }

@@ -46,7 +46,8 @@ internal static class PythonScripts
                 return refuse
             for name in ('kill', 'system', 'putenv', 'remove', 'removedirs', 'rmdir', 'fchdir', 'setuid', 'fork',
                          'forkpty', 'killpg', 'rename', 'renames', 'truncate', 'replace', 'unlink', 'fchmod', 'fchown',
-                         'chmod', 'chown', 'chroot', 'lchflags', 'lchmod', 'lchown', 'getcwd', 'chdir'):
+                         'chmod', 'chown', 'chroot', 'lchflags', 'lchmod', 'lchown', 'getcwd', 'chdir',
+                         '_exit', 'abort'):  # beyond human-eval: os._exit(0) before the tests would otherwise pass
                 if hasattr(os, name):
                     setattr(os, name, disabled('os.' + name))
             for name in ('rmtree', 'move', 'chown'):

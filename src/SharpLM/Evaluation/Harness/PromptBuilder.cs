@@ -27,7 +27,8 @@ public sealed class PromptBuilder
         if (shots >= documents.Count) throw new InvalidInputException($"{task.Task}: {shots} few-shot examples need more than {documents.Count} documents");
         if (task.Fewshot.PromptFile is string file)
         {
-            string path = Path.IsPathRooted(file) ? file : Path.Combine(dataRoot ?? TaskDataset.DefaultDataRoot() ?? ".", file);
+            string path = Path.IsPathRooted(file) ? file : Path.Combine(dataRoot ?? TaskDataset.DefaultDataRoot()
+                ?? throw new InvalidInputException($"{task.Task}: no shared/data found here or above for '{file}'; pass --data-root"), file);
             if (!File.Exists(path)) throw InvalidInputException.ForFile(path, $"few-shot prompt of task {task.Task} not found");
             string text = File.ReadAllText(path);
             int rule = text.IndexOf("-----\n", StringComparison.Ordinal); // BBH prompt files: a canary header, then the prompt

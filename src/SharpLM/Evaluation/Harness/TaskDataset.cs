@@ -94,8 +94,16 @@ public sealed class TaskDataset
         if (name.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
         {
             // One document, optionally a character range of the file (the validation split of a pre-training corpus).
-            if (spec.Slice is [double from, double to])
-                text = text[(int)(text.Length * from)..(int)(text.Length * to)];
+            if (spec.Slice is { } slice)
+            {
+                if (slice is not [double from, double to] || from < 0 || from >= to || to > 1)
+                    throw InvalidInputException.ForFile(path, "dataset slice must be [from, to] with 0 ≤ from < to ≤ 1");
+                int start = (int)(text.Length * from), end = (int)(text.Length * to);
+                // Never cut a surrogate pair in half.
+                if (start > 0 && char.IsLowSurrogate(text[start])) start++;
+                if (end < text.Length && char.IsLowSurrogate(text[end])) end++;
+                text = text[start..end];
+            }
             return [JsonSerializer.SerializeToElement(new { text })];
         }
         throw InvalidInputException.ForFile(path, "unknown dataset format (.jsonl, .json or .txt, optionally .gz)");

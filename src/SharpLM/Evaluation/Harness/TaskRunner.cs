@@ -50,7 +50,8 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
     {
         var dataset = TaskDataset.Load(task, options.DataRoot);
         int count = Math.Min(dataset.Documents.Count, options.Limit ?? int.MaxValue);
-        var prompts = new PromptBuilder(task, dataset.Documents, options.NumFewshot, options.Seed, options.DataRoot);
+        // A rolling task scores whole documents: no prompt, so no few-shot examples (even with --num-fewshot).
+        var prompts = new PromptBuilder(task, dataset.Documents, task.OutputType == OutputType.LoglikelihoodRolling ? 0 : options.NumFewshot, options.Seed, options.DataRoot);
         var docs = dataset.Documents;
         var samples = task.OutputType switch
         {
@@ -115,7 +116,7 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
             var sample = new SampleRecord { Task = task.Task, DocIndex = i, Prompt = text.Length > 200 ? text[..200] + "…" : text };
             sample.Scores["loglikelihood"] = results[i].LogProbability;
             sample.Scores["tokens"] = results[i].Tokens;
-            sample.Scores["words"] = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+            sample.Scores["words"] = Metrics.InformationMetrics.CountWords(text);
             sample.Scores["bytes"] = Encoding.UTF8.GetByteCount(text);
             sample.Scores["chars"] = text.Length;
             return sample;

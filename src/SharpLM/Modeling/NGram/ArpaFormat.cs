@@ -101,8 +101,9 @@ public static class ArpaFormat
                 if (!words.All(vocabulary.Contains)) throw InvalidInputException.ForFile(path, $"the {k}-gram '{ngram}' has a word that is not a unigram");
                 int prefix = trie.Find(words[..^1].Select(vocabulary.Id).ToArray());
                 if (prefix < 0) throw InvalidInputException.ForFile(path, $"the {k}-gram '{ngram}' is listed without its prefix");
+                int known = trie.Count(k);
                 int id = trie.GetOrAdd(k, prefix, vocabulary.Id(words[^1]));
-                if (id != trie.Count(k) - 1) throw InvalidInputException.ForFile(path, $"the {k}-gram '{ngram}' is listed twice");
+                if (id < known) throw InvalidInputException.ForFile(path, $"the {k}-gram '{ngram}' is listed twice");
                 probabilities[k][id] = FromLog(logProb);
                 backoffs[k][id] = FromLog(logBackoff);
             }

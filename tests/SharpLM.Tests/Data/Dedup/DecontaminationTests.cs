@@ -90,6 +90,8 @@ public class DecontaminationTests
     public void Exact_duplicates_match_after_normalisation_only()
     {
         var exact = new ExactDeduplicator();
+        Assert.Null(exact.Add("deseret", "\U00010400 word")); // an astral-plane capital letter folds like any other
+        Assert.Equal("deseret", exact.Add("deseret-lower", "\U00010428 WORD"));
         Assert.Null(exact.Add("a", "Hello   World\n"));
         Assert.Equal("a", exact.Add("b", " hello world"));
         Assert.Equal("a", exact.Add("c", "ＨＥＬＬＯ world")); // NFKC folds full-width letters
