@@ -48,7 +48,7 @@ public static class DataCleanCommand
             {
                 if (stageFlags.FirstOrDefault(f => parse.GetResult(f) is { Implicit: false }) is Option given)
                     throw new InvalidInputException($"{given.Name}: give stage settings either in --config {configPath} or as flags, not both");
-                var file = CleaningConfig.Load(configPath);
+                var file = CleaningConfig.Load(configPath, inputPath);
                 options = file.Pipeline with { Threads = parse.GetResult(threads) is { Implicit: false } ? parse.GetValue(threads) : file.Pipeline.Threads };
                 corpus = file.Reader;
                 inputPath ??= file.Input;

@@ -45,7 +45,8 @@ public sealed class CleaningConfig
     static readonly string[] TopLevel = ["input", "output", "rejected", "report", "reader", "threads", "batch_size", "filters", "decontaminate", "dedup", "pii"];
 
     /// <summary>Reads a .json, .yaml or .yml pipeline file; any problem is a one-line error naming the file and the field.</summary>
-    public static CleaningConfig Load(string path)
+    /// <param name="input">The input given on the command line, which overrides the file's (a perplexity band is calibrated on it).</param>
+    public static CleaningConfig Load(string path, string? input = null)
     {
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "pipeline file not found");
         string extension = Path.GetExtension(path).ToLowerInvariant();
@@ -64,12 +65,12 @@ public sealed class CleaningConfig
         {
             throw InvalidInputException.ForFile(path, $"not valid {extension.TrimStart('.').ToUpperInvariant()}: {InvalidInputException.FirstLine(e)}", e);
         }
-        try { return FromJson(root, Path.GetDirectoryName(Path.GetFullPath(path))!); }
+        try { return FromJson(root, Path.GetDirectoryName(Path.GetFullPath(path))!, input); }
         catch (InvalidInputException e) { throw InvalidInputException.ForFile(path, e.Message, e); }
         catch (JsonException e) { throw InvalidInputException.ForFile(path, InvalidInputException.FirstLine(e), e); }
     }
 
-    static CleaningConfig FromJson(JsonElement root, string baseDirectory)
+    static CleaningConfig FromJson(JsonElement root, string baseDirectory, string? inputOverride)
     {
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidInputException("the pipeline must be an object (mapping)");
         foreach (var property in root.EnumerateObject())
@@ -79,7 +80,7 @@ public sealed class CleaningConfig
 
         var config = new CleaningConfig
         {
-            Input = PathField("input"), Output = PathField("output"), Rejected = PathField("rejected"), Report = PathField("report"),
+            Input = inputOverride ?? PathField("input"), Output = PathField("output"), Rejected = PathField("rejected"), Report = PathField("report"),
         };
         if (root.TryGetProperty("reader", out var reader)) config.Reader = Options<CorpusOptions>(reader, "reader");
 

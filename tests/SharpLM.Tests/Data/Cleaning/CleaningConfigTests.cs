@@ -65,6 +65,14 @@ public class CleaningConfigTests
     }
 
     [Fact]
+    public void An_input_given_on_the_command_line_replaces_the_files_before_stages_use_it()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("p.yaml"), Yaml);
+        Assert.Equal(dir.File("other.jsonl"), CleaningConfig.Load(dir.File("p.yaml"), dir.File("other.jsonl")).Input);
+    }
+
+    [Fact]
     public void Stages_can_be_turned_off_and_defaults_apply_when_absent()
     {
         using var dir = new TempDirectory();
