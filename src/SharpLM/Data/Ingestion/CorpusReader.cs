@@ -133,6 +133,7 @@ public sealed class CorpusReader
         }
         catch (DecoderFallbackException) { onBad(new BadRecord(file, "invalid UTF-8")); }
         catch (InvalidDataException) { onBad(new BadRecord(file, CorruptGzip)); }
+        catch (IOException e) { onBad(new BadRecord(file, $"unreadable ({InvalidInputException.FirstLine(e)})")); } // e.g. a file past 2 GB in paragraph mode
         if (text is null) yield break;
 
         if (!options.TxtParagraphs)
@@ -145,7 +146,9 @@ public sealed class CorpusReader
         foreach (string p in Regex.Split(text, @"\n[ \t\r]*\n"))
         {
             paragraph++;
-            if (!string.IsNullOrWhiteSpace(p)) yield return new Document($"{file}#{paragraph}", p.Trim('\n', '\r'));
+            if (string.IsNullOrWhiteSpace(p)) continue;
+            if (Encoding.UTF8.GetByteCount(p) > options.MaxDocumentBytes) { onBad(new BadRecord($"{file}#{paragraph}", $"document larger than {options.MaxDocumentBytes:N0} bytes")); continue; }
+            yield return new Document($"{file}#{paragraph}", p.Trim('\n', '\r'));
         }
     }
 

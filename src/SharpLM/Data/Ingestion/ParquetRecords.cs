@@ -40,7 +40,7 @@ internal static class ParquetRecords
             long row = 0;
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
-                var group = reader.OpenRowGroupReader(g);
+                using var group = reader.OpenRowGroupReader(g);
                 var values = ReadRowGroup(group, columns, out string? problem);
                 if (values is null)
                 {

@@ -103,6 +103,16 @@ public class CorpusReaderTests
     }
 
     [Fact]
+    public void An_oversized_paragraph_is_a_bad_record_and_the_others_are_read()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("p.txt"), "short one\n\n" + new string('x', 500) + "\n\nshort two\n");
+        var (docs, bad) = ReadAll(dir.File("p.txt"), new CorpusOptions { TxtParagraphs = true, MaxDocumentBytes = 100 });
+        Assert.Equal(["short one", "short two"], docs.Select(d => d.Text));
+        Assert.Equal($"{dir.File("p.txt")}#2", Assert.Single(bad).Location);
+    }
+
+    [Fact]
     public void Missing_input_is_a_one_line_error()
     {
         Assert.Contains("input not found", Assert.Throws<InvalidInputException>(() => CorpusReader.Files("/nonexistent/x.jsonl")).Message);
