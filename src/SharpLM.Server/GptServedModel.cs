@@ -1,15 +1,13 @@
 using SharpLM.Inference;
 using SharpLM.Modeling;
 using SharpLM.Tokenization;
-using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 using Generator = SharpLM.Inference.Generator;
 
 namespace SharpLM.Server;
 
 /// <summary>
-/// A SharpLM checkpoint (<see cref="Gpt"/> and its tokenizer) as a served model. Scoring is a forward pass per window; when
+/// A SharpLM checkpoint (<see cref="Gpt"/> and its tokenizer) as a served model. Scoring is <see cref="Evaluation.Perplexity.Score"/>; when
 /// the tokenizer has an end-of-text token it goes in front (as <see cref="Evaluation.Perplexity"/> does), so the
 /// text's first token is predicted too. Generation is <see cref="Generator"/> with the KV cache.
 /// </summary>
@@ -25,7 +23,8 @@ public sealed class GptServedModel(Gpt model, ITokenizer tokenizer, Device devic
     {
         int[] encoded = tokenizer.Encode(text);
         int[] ids = tokenizer.EndOfTextId is int eot ? [eot, .. encoded] : encoded;
-        var (chosen, best, bestIds) = ids.Length > 1 ? Windowed(ids) : ([], [], []);
+        // Longer texts than the window are scored in windows, as Perplexity scores them (so rolling scores agree).
+        var (chosen, best, bestIds) = ids.Length > 1 ? Evaluation.Perplexity.Score(model, ids, device) : new([], [], []);
 
         // Row k of the forward pass predicts ids[k + 1]; encoded[j] is ids[j + shift].
         int shift = ids.Length - encoded.Length;
@@ -43,37 +42,6 @@ public sealed class GptServedModel(Gpt model, ITokenizer tokenizer, Device devic
         return tokens;
     }
 
-    /// <summary>
-    /// For each position but the last: log P(next token) and the most likely token with its log P (row k predicts ids[k + 1]). A text longer than the window is scored in consecutive windows of block_size
-    /// predictions, each starting with fresh context, exactly as <see cref="Evaluation.Perplexity"/> scores it, so
-    /// a rolling log-likelihood through the server equals the local one.
-    /// </summary>
-    (float[] Chosen, float[] Best, long[] BestIds) Windowed(int[] ids)
-    {
-        int window = ContextLength, rows = ids.Length - 1;
-        var (chosen, best, bestIds) = (new float[rows], new float[rows], new long[rows]);
-        for (int start = 0; start < rows; start += window)
-        {
-            int length = Math.Min(window, rows - start);
-            var (c, b, i) = Forward(ids.AsSpan(start, length).ToArray(), ids.AsSpan(start + 1, length).ToArray());
-            c.CopyTo(chosen, start);
-            b.CopyTo(best, start);
-            i.CopyTo(bestIds, start);
-        }
-        return (chosen, best, bestIds);
-    }
-
-    (float[] Chosen, float[] Best, long[] BestIds) Forward(int[] input, int[] targets)
-    {
-        model.eval();
-        using var scope = NewDisposeScope();
-        using var _ = inference_mode();
-        Tensor logp = F.log_softmax(model.forward(tensor(input.Select(i => (long)i).ToArray(), new long[] { 1, input.Length }).to(device))[0].to(ScalarType.Float32), -1);
-        Tensor next = tensor(targets.Select(i => (long)i).ToArray()).to(device).unsqueeze(1);
-        float[] chosen = logp.gather(1, next).squeeze(1).cpu().data<float>().ToArray();
-        var (best, bestIds) = logp.max(1);
-        return (chosen, best.cpu().data<float>().ToArray(), bestIds.cpu().data<long>().ToArray());
-    }
 
     /// <summary>
     /// Where each token starts in <paramref name="text"/>: the length of the text that the tokens before it decode

@@ -3,7 +3,6 @@ using SharpLM.Modeling;
 using SharpLM.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace SharpLM.Evaluation;
 
@@ -35,39 +34,7 @@ public static class Perplexity
         int[] encoded = tokenizer.Encode(text);
         int[] ids = tokenizer.EndOfTextId is int eot ? [eot, .. encoded] : encoded;
         if (ids.Length < 2) throw new InvalidInputException("perplexity: text must encode to at least two tokens");
-        int t = model.Config.BlockSize;
-        model.eval();
-        double nll = 0;
-        var windows = new List<int>();
-        for (int start = 0; start < ids.Length - 1; start += t) windows.Add(start);
-
-        using (inference_mode())
-        {
-            for (int w = 0; w < windows.Count; w += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                // Windows of equal length batch together; only the last may be shorter, so it goes alone.
-                var group = windows.Skip(w).Take(batchSize).ToList();
-                var full = group.Where(s => s + t < ids.Length).ToList();
-                foreach (var batch in full.Count == group.Count ? new[] { group } : new[] { full, group.Except(full).ToList() })
-                {
-                    if (batch.Count == 0) continue;
-                    int len = Math.Min(t, ids.Length - 1 - batch[0]);
-                    var x = new long[batch.Count * len];
-                    var y = new long[batch.Count * len];
-                    for (int b = 0; b < batch.Count; b++)
-                        for (int i = 0; i < len; i++)
-                        {
-                            x[b * len + i] = ids[batch[b] + i];
-                            y[b * len + i] = ids[batch[b] + i + 1];
-                        }
-                    Tensor logits = model.forward(tensor(x, new long[] { batch.Count, len }).to(device));
-                    Tensor loss = F.cross_entropy(logits.view(-1, logits.shape[^1]).to(ScalarType.Float32),
-                        tensor(y).to(device), reduction: nn.Reduction.Sum);
-                    nll += loss.item<float>();
-                }
-            }
-        }
+        double nll = -Score(model, ids, device, batchSize).LogProbabilities.Sum(p => (double)p);
         long predicted = ids.Length - 1;
         long bytes = Encoding.UTF8.GetByteCount(text);
         if (tokenizer.EndOfTextId is null) // the first token was context only; char tokens are whole characters
@@ -78,5 +45,56 @@ public static class Perplexity
             Perplexity = Math.Exp(nll / predicted), BitsPerToken = nll / predicted / Math.Log(2),
             BitsPerByte = nll / Math.Log(2) / Math.Max(1, bytes),
         };
+    }
+
+    /// <summary>Per position k of a scored sequence: log P(ids[k + 1]), and the most likely token there with its log P.</summary>
+    public sealed record TokenScores(float[] LogProbabilities, float[] BestLogProbabilities, long[] BestIds);
+
+    /// <summary>
+    /// Every token of <paramref name="ids"/> but the first, scored given the tokens before it in consecutive windows
+    /// of block_size predictions, each starting with fresh context. Windows of equal length are batched; only the
+    /// log-sum-exp, the targets' logits and the argmax leave the device, never the vocabulary-wide distribution.
+    /// </summary>
+    public static TokenScores Score(Gpt model, int[] ids, Device device, int batchSize = 8)
+    {
+        int t = model.Config.BlockSize, rows = ids.Length - 1;
+        var scores = new TokenScores(new float[rows], new float[rows], new long[rows]);
+        var windows = new List<int>();
+        for (int start = 0; start < rows; start += t) windows.Add(start);
+        model.eval();
+        using var mode = inference_mode();
+        for (int w = 0; w < windows.Count; w += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            // Windows of equal length batch together; only the last may be shorter, so it goes alone.
+            var group = windows.Skip(w).Take(batchSize).ToList();
+            var full = group.Where(s => s + t <= rows).ToList();
+            foreach (var batch in full.Count == group.Count ? new[] { group } : new[] { full, group.Except(full).ToList() })
+            {
+                if (batch.Count == 0) continue;
+                int len = Math.Min(t, rows - batch[0]);
+                var x = new long[batch.Count * len];
+                var y = new long[batch.Count * len];
+                for (int b = 0; b < batch.Count; b++)
+                    for (int i = 0; i < len; i++)
+                    {
+                        x[b * len + i] = ids[batch[b] + i];
+                        y[b * len + i] = ids[batch[b] + i + 1];
+                    }
+                Tensor logits = model.forward(tensor(x, new long[] { batch.Count, len }).to(device)).to(ScalarType.Float32);
+                Tensor lse = logits.logsumexp(-1);
+                float[] chosen = (logits.gather(2, tensor(y, new long[] { batch.Count, len, 1 }).to(device)).squeeze(2) - lse).cpu().data<float>().ToArray();
+                var (best, bestIds) = logits.max(-1);
+                float[] bestLog = (best - lse).cpu().data<float>().ToArray();
+                long[] argmax = bestIds.cpu().data<long>().ToArray();
+                for (int b = 0; b < batch.Count; b++)
+                {
+                    Array.Copy(chosen, b * len, scores.LogProbabilities, batch[b], len);
+                    Array.Copy(bestLog, b * len, scores.BestLogProbabilities, batch[b], len);
+                    Array.Copy(argmax, b * len, scores.BestIds, batch[b], len);
+                }
+            }
+        }
+        return scores;
     }
 }

@@ -4,7 +4,6 @@ using SharpLM.Modeling;
 using SharpLM.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace SharpLM.Evaluation.Models;
 
@@ -105,18 +104,33 @@ public sealed class CheckpointModel : IEvaluationModel
         int length = batch.Max(e => e.Input.Length);
         var ids = new long[batch.Length * length]; // right padding with token 0 is never attended to by a scored position
         for (int b = 0; b < batch.Length; b++) Array.Copy(batch[b].Input, 0, ids, b * length, batch[b].Input.Length);
+        var targets = new long[ids.Length]; // at each input position, the token it should predict (0 where nothing is scored)
+        for (int b = 0; b < batch.Length; b++)
+        {
+            int first = batch[b].Input.Length - batch[b].Targets.Length; // position whose output predicts the first target
+            for (int k = 0; k < batch[b].Targets.Length; k++) targets[b * length + first + k] = batch[b].Targets[k];
+        }
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
-        var logProbs = F.log_softmax(model.forward(tensor(ids, [batch.Length, length]).to(device)).to(ScalarType.Float64), -1).cpu();
+        // Only [batch, length] tensors leave the device: the targets' logits, the log-sum-exp and the argmax,
+        // never the vocabulary-wide distribution (at a GPT-2 vocabulary that is gigabytes per batch).
+        var logits = model.forward(tensor(ids, [batch.Length, length]).to(device)).to(ScalarType.Float32);
+        var lse = logits.logsumexp(-1);
+        float[] chosen = (logits.gather(2, tensor(targets, [batch.Length, length, 1]).to(device)).squeeze(2) - lse).cpu().data<float>().ToArray();
+        long[] argmax = logits.argmax(-1).cpu().data<long>().ToArray();
         var results = new LoglikelihoodResult[batch.Length];
         for (int b = 0; b < batch.Length; b++)
         {
             var (input, continuation) = (batch[b].Input, batch[b].Targets);
-            int first = input.Length - continuation.Length; // position whose output predicts the first continuation token
-            var positions = logProbs[b, TensorIndex.Slice(first, input.Length)];
-            var targets = tensor(continuation.Select(t => (long)t).ToArray());
-            double sum = positions.gather(1, targets.unsqueeze(1)).sum().item<double>();
-            bool greedy = positions.argmax(1).eq(targets).all().item<bool>();
+            int first = input.Length - continuation.Length;
+            double sum = 0;
+            bool greedy = true;
+            for (int k = 0; k < continuation.Length; k++)
+            {
+                int at = b * length + first + k;
+                sum += chosen[at];
+                greedy &= argmax[at] == continuation[k];
+            }
             results[b] = new LoglikelihoodResult(sum, greedy, continuation.Length);
         }
         return results;

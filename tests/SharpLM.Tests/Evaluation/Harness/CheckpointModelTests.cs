@@ -48,7 +48,7 @@ public class CheckpointModelTests
         var logProbs = nn.functional.log_softmax(model.forward(tensor(ids[..^1], [1, ids.Length - 1])).to(ScalarType.Float64), -1);
         double expected = 0;
         for (int k = ids.Length - 4; k < ids.Length; k++) expected += logProbs[0, k - 1, ids[k]].item<double>();
-        Assert.Equal(expected, result.LogProbability, 1e-9);
+        Assert.Equal(expected, result.LogProbability, 1e-6); // scored in float32, as lm-eval scores on a GPU
         Assert.Equal(4, result.Tokens); // " fox": the context's trailing space would have moved here too
     }
 
