@@ -79,7 +79,7 @@ public static partial class AnswerMetrics
         int start = -1;
         for (int i = 0; i <= text.Length; i++)
         {
-            bool separator = i == text.Length || IsPythonWhitespace(text[i]);
+            bool separator = i == text.Length || PythonText.IsSpace(text[i]);
             if (!separator && start < 0) start = i;
             else if (separator && start >= 0)
             {
@@ -90,8 +90,6 @@ public static partial class AnswerMetrics
         return tokens;
     }
 
-    // Python's str.isspace also counts the separators U+001C–U+001F, which .NET's char.IsWhiteSpace does not.
-    private static bool IsPythonWhitespace(char c) => char.IsWhiteSpace(c) || c is >= '\u001C' and <= '\u001F';
 
     [GeneratedRegex(@"\b(a|an|the)\b", RegexOptions.CultureInvariant)]
     private static partial Regex Articles();

@@ -189,8 +189,8 @@ internal sealed record BleuSegment(Dictionary<string, int>[] NGrams, int Length)
     /// <summary>sacrebleu's <c>_preprocess_segment</c> (lowercase, then tokenize the right-stripped line) and n-gram extraction.</summary>
     public static BleuSegment Extract(string text, BleuOptions options)
     {
-        if (options.Lowercase) text = SacrebleuText.Lower(text);
-        var tokens = SacrebleuText.Split(options.Tokenizer.Tokenize(SacrebleuText.RStrip(text)));
+        if (options.Lowercase) text = PythonText.Lower(text);
+        var tokens = PythonText.Split(options.Tokenizer.Tokenize(PythonText.RStrip(text)));
         return new BleuSegment(SacrebleuNGrams.AllOfWords(tokens, options.MaxNgramOrder), tokens.Count);
     }
 }

@@ -57,7 +57,7 @@ internal sealed class BleuTokenizerChar : BleuTokenizer
 
     public override string Tokenize(string line)
     {
-        int[] offsets = SacrebleuText.CodePointOffsets(line);
+        int[] offsets = PythonText.CodePointOffsets(line);
         var sb = new StringBuilder(line.Length * 2);
         for (int i = 0; i + 1 < offsets.Length; i++)
         {
@@ -89,7 +89,7 @@ internal static class MtevalRegexps
     public static string Apply(string line)
     {
         foreach (var (pattern, replacement) in Rules) line = pattern.Replace(line, replacement);
-        return SacrebleuText.CollapseWhitespace(line);
+        return PythonText.CollapseWhitespace(line);
     }
 }
 
@@ -123,7 +123,7 @@ internal sealed class BleuTokenizerIntl : BleuTokenizer
         line = ReplacePairs(line, first: cp => !IsNumber(cp), second: IsPunctuation, spaceBefore: false);
         line = ReplacePairs(line, first: IsPunctuation, second: cp => !IsNumber(cp), spaceBefore: true);
         line = PadSymbols(line);
-        return SacrebleuText.CollapseWhitespace(line);
+        return PythonText.CollapseWhitespace(line);
     }
 
     /// <summary>
@@ -170,7 +170,7 @@ internal sealed class BleuTokenizerIntl : BleuTokenizer
 
     static (int[] CodePoints, int[] Offsets) Decode(string s)
     {
-        int[] offsets = SacrebleuText.CodePointOffsets(s);
+        int[] offsets = PythonText.CodePointOffsets(s);
         var cps = new int[offsets.Length - 1];
         for (int i = 0; i < cps.Length; i++)
             cps[i] = offsets[i + 1] - offsets[i] == 2 ? char.ConvertToUtf32(s[offsets[i]], s[offsets[i] + 1]) : s[offsets[i]];
@@ -213,7 +213,7 @@ internal sealed class BleuTokenizerZh : BleuTokenizer
 
     public override string Tokenize(string line)
     {
-        line = SacrebleuText.Strip(line);
+        line = PythonText.Strip(line);
         var sb = new StringBuilder(line.Length * 2);
         foreach (char c in line)
         {

@@ -81,7 +81,7 @@ public static class Chrf
     /// <summary>The n-gram counts of a segment: character orders 1..CharOrder, then word orders 1..WordOrder.</summary>
     static Dictionary<string, int>[] Extract(string text, ChrfOptions options)
     {
-        if (options.Lowercase) text = SacrebleuText.Lower(text);
+        if (options.Lowercase) text = PythonText.Lower(text);
         var ngrams = SacrebleuNGrams.AllOfCharacters(text, options.CharOrder, options.Whitespace).ToList();
         if (options.WordOrder > 0)
         {
@@ -166,7 +166,7 @@ public static class Chrf
     static List<string> SplitPunctuation(string text)
     {
         var words = new List<string>();
-        foreach (string w in SacrebleuText.Split(text))
+        foreach (string w in PythonText.Split(text))
         {
             if (w.Length == 1) words.Add(w);
             else if (IsPunctuation(w[^1])) words.AddRange([w[..^1], w[^1..]]);

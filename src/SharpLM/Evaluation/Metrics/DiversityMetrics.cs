@@ -19,7 +19,7 @@ public static class DiversityMetrics
         var unique = new HashSet<string>(StringComparer.Ordinal);
         int total = 0;
         foreach (string generation in generations)
-            foreach (var (ngram, count) in SacrebleuNGrams.OfWords(SacrebleuText.Split(tokenizer.Tokenize(generation)), n))
+            foreach (var (ngram, count) in SacrebleuNGrams.OfWords(PythonText.Split(tokenizer.Tokenize(generation)), n))
             {
                 unique.Add(ngram);
                 total += count;

@@ -60,10 +60,8 @@ public static class InformationMetrics
         ArgumentNullException.ThrowIfNull(text);
         int pieces = 1;
         for (int i = 0; i < text.Length; i++)
-            if (IsPythonWhitespace(text[i]) && (i == 0 || !IsPythonWhitespace(text[i - 1]))) pieces++;
+            if (PythonText.IsSpace(text[i]) && (i == 0 || !PythonText.IsSpace(text[i - 1]))) pieces++;
         return pieces;
     }
 
-    // Python's \s (str.isspace) also counts the separators U+001C–U+001F, which .NET's char.IsWhiteSpace does not.
-    private static bool IsPythonWhitespace(char c) => char.IsWhiteSpace(c) || c is >= '\u001C' and <= '\u001F';
 }

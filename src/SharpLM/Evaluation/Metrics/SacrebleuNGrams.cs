@@ -29,8 +29,8 @@ internal static class SacrebleuNGrams
     /// </summary>
     public static Dictionary<string, int>[] AllOfCharacters(string line, int maxOrder, bool includeWhitespace)
     {
-        if (!includeWhitespace) line = string.Concat(SacrebleuText.Split(line));
-        int[] offsets = SacrebleuText.CodePointOffsets(line);
+        if (!includeWhitespace) line = string.Concat(PythonText.Split(line));
+        int[] offsets = PythonText.CodePointOffsets(line);
         int length = offsets.Length - 1;
         var all = new Dictionary<string, int>[maxOrder];
         for (int n = 1; n <= maxOrder; n++)

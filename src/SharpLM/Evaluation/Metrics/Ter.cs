@@ -75,5 +75,5 @@ public static class Ter
 
     /// <summary>sacrebleu's <c>_preprocess_segment</c> (tercom tokenization of the right-stripped line), split into words.</summary>
     static List<string> Words(string text, TerOptions options) =>
-        SacrebleuText.Split(TercomTokenizer.Tokenize(SacrebleuText.RStrip(text), options));
+        PythonText.Split(TercomTokenizer.Tokenize(PythonText.RStrip(text), options));
 }

@@ -52,7 +52,7 @@ internal static class TercomTokenizer
     public static string Tokenize(string sentence, TerOptions options)
     {
         if (sentence.Length == 0) return "";
-        if (!options.CaseSensitive) sentence = SacrebleuText.Lower(sentence);
+        if (!options.CaseSensitive) sentence = PythonText.Lower(sentence);
 
         if (options.Normalized)
         {
@@ -69,7 +69,7 @@ internal static class TercomTokenizer
             if (options.AsianSupport)
                 foreach (var marks in AsianPunctuationMarks) sentence = marks.Replace(sentence, "");
         }
-        return SacrebleuText.CollapseWhitespace(sentence);
+        return PythonText.CollapseWhitespace(sentence);
     }
 
     static string Apply((Regex Pattern, string Replacement)[] rules, string sentence)

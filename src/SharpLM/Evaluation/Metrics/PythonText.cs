@@ -4,18 +4,18 @@ using System.Text;
 namespace SharpLM.Evaluation.Metrics;
 
 /// <summary>
-/// The few Python <c>str</c> operations sacrebleu's metrics are built on, with Python's exact semantics, so that
-/// scores match sacrebleu on any text: Python counts code points (a .NET string counts UTF-16 units, two for an
+/// The few Python <c>str</c> operations the reference metrics (sacrebleu, SQuAD, lm-eval) are built on, with Python's
+/// exact semantics, so that scores match them on any text: Python counts code points (a .NET string counts UTF-16 units, two for an
 /// emoji), its notion of whitespace is wider than <see cref="char.IsWhiteSpace(char)"/>, and its
 /// <c>lower()</c> applies the full Unicode lowercase mapping.
 /// </summary>
-internal static class SacrebleuText
+internal static class PythonText
 {
     /// <summary>
     /// Python's <c>str.isspace()</c> for one UTF-16 unit: .NET's whitespace plus U+001C..U+001F, which Python counts as
     /// whitespace (bidirectional class B/S) and .NET does not. No astral code point is whitespace.
     /// </summary>
-    static bool IsSpace(char c) => char.IsWhiteSpace(c) || c is >= '\u001c' and <= '\u001f';
+    public static bool IsSpace(char c) => char.IsWhiteSpace(c) || c is >= '\u001c' and <= '\u001f';
 
     /// <summary>Python's <c>s.split()</c>: the runs of non-whitespace, in order.</summary>
     public static List<string> Split(string s)
