@@ -7,11 +7,11 @@ using Generator = SharpLM.Inference.Generator;
 namespace SharpLM.Server;
 
 /// <summary>
-/// A SharpLM checkpoint (<see cref="Gpt"/> and its tokenizer) as a served model. Scoring is <see cref="Evaluation.Perplexity.Score"/>; when
+/// A SharpLM checkpoint (a <see cref="LanguageModel"/> and its tokenizer) as a served model. Scoring is <see cref="Evaluation.Perplexity.Score"/>; when
 /// the tokenizer has an end-of-text token it goes in front (as <see cref="Evaluation.Perplexity"/> does), so the
 /// text's first token is predicted too. Generation is <see cref="Generator"/> with the KV cache.
 /// </summary>
-public sealed class GptServedModel(Gpt model, ITokenizer tokenizer, Device device, string id) : IServedModel
+public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, Device device, string id) : IServedModel
 {
     readonly Generator generator = new(model, tokenizer, device);
 

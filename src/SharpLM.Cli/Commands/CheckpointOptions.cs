@@ -21,7 +21,7 @@ public sealed class CheckpointOptions
         command.Options.Add(Threads);
     }
 
-    public (Gpt Model, ITokenizer Tokenizer, torch.Device Device) Load(ParseResult parse)
+    public (LanguageModel Model, ITokenizer Tokenizer, torch.Device Device) Load(ParseResult parse)
     {
         TorchRuntime.SetThreads(parse.GetValue(Threads));
         var device = TorchRuntime.ParseDevice(parse.GetValue(Device)!);

@@ -29,7 +29,7 @@ public sealed record PerplexityResult
 /// </summary>
 public static class Perplexity
 {
-    public static PerplexityResult Evaluate(Gpt model, ITokenizer tokenizer, string text, Device device, int batchSize = 8)
+    public static PerplexityResult Evaluate(LanguageModel model, ITokenizer tokenizer, string text, Device device, int batchSize = 8)
     {
         int[] encoded = tokenizer.Encode(text);
         int[] ids = tokenizer.EndOfTextId is int eot ? [eot, .. encoded] : encoded;
@@ -55,7 +55,7 @@ public static class Perplexity
     /// of block_size predictions, each starting with fresh context. Windows of equal length are batched; only the
     /// log-sum-exp, the targets' logits and the argmax leave the device, never the vocabulary-wide distribution.
     /// </summary>
-    public static TokenScores Score(Gpt model, int[] ids, Device device, int batchSize = 8)
+    public static TokenScores Score(LanguageModel model, int[] ids, Device device, int batchSize = 8)
     {
         int t = model.Config.BlockSize, rows = ids.Length - 1;
         var scores = new TokenScores(new float[rows], new float[rows], new long[rows]);

@@ -6,23 +6,25 @@ using static TorchSharp.torch;
 namespace SharpLM.Inference;
 
 /// <summary>
-/// Autoregressive text generation from a <see cref="Gpt"/>: feeds the prompt, then one sampled token at a time,
-/// with or without a KV cache (both give the same tokens), streaming text as it becomes final.
+/// Autoregressive text generation from any <see cref="LanguageModel"/>: feeds the prompt, then one sampled token at
+/// a time, with or without incremental decoding (KV cache or recurrent state; both give the same tokens),
+/// streaming text as it becomes final. When the tokens outgrow the model's context window
+/// (<see cref="LanguageModel.ContextWindow"/>) the state is rebuilt from the tokens still inside it.
 /// </summary>
 public sealed class Generator
 {
-    readonly Gpt model;
+    readonly LanguageModel model;
     readonly ITokenizer tokenizer;
     readonly Device device;
 
-    public Generator(Gpt model, ITokenizer tokenizer, Device device)
+    public Generator(LanguageModel model, ITokenizer tokenizer, Device device)
     {
         this.model = model;
         this.tokenizer = tokenizer;
         this.device = device;
     }
 
-    /// <summary>New token ids after <paramref name="prompt"/>; stops at max_new_tokens or the end-of-text token.</summary>
+    /// <summary>New token ids after <paramref name="prompt"/>; stops at max_new_tokens, the end-of-text token, or a full context.</summary>
     public IEnumerable<int> GenerateTokens(IReadOnlyList<int> prompt, SamplingOptions options)
     {
         options.Validate();
@@ -30,39 +32,47 @@ public sealed class Generator
         model.eval();
         var sampler = new TokenSampler(options);
         var context = new List<int>(prompt);
-        int blockSize = model.Config.BlockSize;
-        using var cache = options.UseKvCache ? new KvCache(model.Config, 1, device, model.parameters().First().dtype) : null;
+        var generated = new List<int>();
+        using var state = options.UseKvCache ? model.NewDecodingState(1, device) : null;
+        (int PromptStart, int GeneratedStart)? stateWindow = null; // what the state was built from
 
         for (int produced = 0; produced < options.MaxNewTokens; produced++)
         {
+            var window = model.ContextWindow(prompt.Count, generated.Count);
+            if (window is not { } w) yield break;
             float[] logits;
             // Inference mode only around the forward pass: the caller's code between yields runs normally.
             using (var scope = NewDisposeScope())
             using (inference_mode())
             {
                 Tensor output;
-                if (cache is null) output = model.Forward(Window(context, context.Count - Math.Min(context.Count, blockSize)), null);
-                else if (cache.Length > 0 && cache.Length < blockSize && cache.Length == context.Count - 1)
-                    output = model.Forward(Window(context, context.Count - 1), cache); // the common case: one new token
+                Tensor promptPart = Ids(prompt, w.PromptStart), generatedPart = Ids(generated, w.GeneratedStart);
+                if (state is null) output = model.NextTokenLogits(promptPart, generatedPart);
+                else if (stateWindow == w && generated.Count > 0)
+                    output = model.Decode(Ids(generated, generated.Count - 1), state); // the common case: one new token
                 else
                 {
-                    // First call, or the context outgrew the window: positions shift, so recompute the last block_size tokens.
-                    cache.Clear();
-                    output = model.Forward(Window(context, context.Count - Math.Min(context.Count, blockSize)), cache);
+                    // First call, or the window moved: positions shift, so rebuild from the tokens still in view.
+                    state.Clear();
+                    output = promptPart.shape[1] > 0 ? model.Decode(promptPart, state) : null!;
+                    if (generatedPart.shape[1] > 0) output = model.Decode(generatedPart, state);
+                    stateWindow = w;
                 }
-                logits = output[0, -1].to(ScalarType.Float32).cpu().data<float>().ToArray();
+                if (output.dim() == 3) output = output[.., -1];
+                logits = output[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
             }
             int next = sampler.Next(logits, context);
             if (next == tokenizer.EndOfTextId) yield break;
             context.Add(next);
+            generated.Add(next);
             yield return next;
         }
     }
 
-    Tensor Window(List<int> context, int start)
+    Tensor Ids(IReadOnlyList<int> tokens, int start)
     {
-        var ids = new long[context.Count - start];
-        for (int i = 0; i < ids.Length; i++) ids[i] = context[start + i];
+        var ids = new long[tokens.Count - start];
+        for (int i = 0; i < ids.Length; i++) ids[i] = tokens[start + i];
         return tensor(ids, new long[] { 1, ids.Length }).to(device);
     }
 

@@ -11,7 +11,7 @@ namespace SharpLM.Modeling;
 /// vocabulary (tied to the token embedding by default). Read top to bottom like nanoGPT. RoPE, ALiBi and T5
 /// encode positions inside attention instead (<see cref="AttentionInputs"/>).
 /// </summary>
-public sealed class Gpt : nn.Module<Tensor, Tensor>
+public sealed class Gpt : LanguageModel
 {
     readonly Embedding wte;
     readonly Embedding? wpe;
@@ -21,9 +21,9 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     readonly nn.Module<Tensor, Tensor>? ln_f;
     readonly Linear? lm_head;
 
-    public Gpt(ModelConfig config) : base(nameof(Gpt))
+    public Gpt(ModelConfig config) : base(nameof(Gpt), config)
     {
-        Config = config.Validate();
+        if (config.Type != "transformer") throw new ArgumentException($"Gpt is a Transformer; model type '{config.Type}' is built by LanguageModel.Create");
         wte = nn.Embedding(config.VocabSize, config.NEmbd);
         if (config.PositionEncoding == "learned") wpe = nn.Embedding(config.BlockSize, config.NEmbd);
         if (config.PositionEncoding == "t5") relative_bias = new RelativePositionBias(config);
@@ -35,10 +35,6 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         RegisterComponents();
         InitializeWeights();
     }
-
-    public ModelConfig Config { get; }
-
-    public long ParameterCount => parameters().Sum(p => p.numel());
 
     /// <summary>Logits [B, T, V] for token ids <paramref name="idx"/> [B, T].</summary>
     public override Tensor forward(Tensor idx) => Forward(idx, null);
@@ -75,18 +71,16 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         return lm_head is null ? F.linear(x, wte.weight!) : lm_head.forward(x);
     }
 
-    /// <summary>Mean next-token cross-entropy of <paramref name="idx"/> against <paramref name="targets"/> ([B, T]).</summary>
-    public Tensor Loss(Tensor idx, Tensor targets)
-    {
-        Tensor logits = forward(idx);
-        return F.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1));
-    }
+    public override DecodingState NewDecodingState(long batch, Device device) =>
+        new KvCache(Config, batch, device, parameters().First().dtype);
+
+    public override Tensor Decode(Tensor tokens, DecodingState state) => Forward(tokens, (KvCache)state);
 
     /// <summary>
     /// Training FLOPs per token (PaLM appendix B, as nanoGPT): 6·N for the weights (N without position
     /// embeddings) plus 12·L·T·C for attention scores and values, forward and backward.
     /// </summary>
-    public double TrainingFlopsPerToken()
+    public override double TrainingFlopsPerToken()
     {
         long n = ParameterCount - (wpe?.weight!.numel() ?? 0);
         return 6.0 * n + 12.0 * Config.NLayer * Config.BlockSize * Config.NEmbd;

@@ -8,7 +8,7 @@ namespace SharpLM.Modeling;
 /// one position's work instead of the whole prefix. Buffers are preallocated to the context length and filled in
 /// place; <see cref="Length"/> says how many positions are valid.
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed class KvCache : DecodingState
 {
     readonly Tensor[] keys, values;
 
@@ -27,9 +27,6 @@ public sealed class KvCache : IDisposable
 
     public int Capacity { get; }
 
-    /// <summary>Number of cached positions.</summary>
-    public int Length { get; private set; }
-
     /// <summary>Appends <paramref name="k"/>/<paramref name="v"/> ([B, H, T, D]) at the current length for one layer and returns all cached keys and values.</summary>
     internal (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
     {
@@ -43,10 +40,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Called once per forward pass, after every layer has appended its <paramref name="t"/> new positions.</summary>
     internal void Advance(int t) => Length += t;
 
-    /// <summary>Forgets all positions (buffers are reused).</summary>
-    public void Clear() => Length = 0;
-
-    public void Dispose()
+    public override void Dispose()
     {
         foreach (var t in keys) t.Dispose();
         foreach (var t in values) t.Dispose();

@@ -13,6 +13,16 @@ namespace SharpLM.Modeling;
 /// </summary>
 public sealed record ModelConfig
 {
+    /// <summary>
+    /// The model's generation: "transformer" (the default), the recurrent "lstm" / "gru" (n_layer layers of
+    /// n_embd units; attention fields are ignored), or "ngram" (a count-based Kneser-Ney model of order
+    /// ngram_order, trained by counting rather than by gradient descent).
+    /// </summary>
+    public string Type { get; init; } = "transformer";
+    /// <summary>Truncated back-propagation through time for lstm / gru: gradient chunk length in tokens; 0 = the whole window.</summary>
+    public int Tbptt { get; init; }
+    /// <summary>Order of an ngram model (3 = trigram).</summary>
+    public int NgramOrder { get; init; } = 5;
     /// <summary>"causal_decoder" (GPT).</summary>
     public string Architecture { get; init; } = "causal_decoder";
     public int VocabSize { get; init; } = 65;
@@ -56,6 +66,9 @@ public sealed record ModelConfig
     [JsonIgnore] public int HeadDim => NEmbd / NHead;
     [JsonIgnore] public int KvHeads => NKvHead == 0 ? NHead : NKvHead;
 
+    [JsonIgnore] public bool IsRecurrent => Type is "lstm" or "gru";
+
+    static readonly string[] Types = { "transformer", "lstm", "gru", "ngram" };
     static readonly string[] Architectures = { "causal_decoder" };
     static readonly string[] Norms = { "layernorm", "rmsnorm", "deepnorm" };
     static readonly string[] Placements = { "pre", "post", "sandwich" };
@@ -72,6 +85,10 @@ public sealed record ModelConfig
         void OneOf(string value, string[] allowed, string field) =>
             Require(allowed.Contains(value), field, $"'{value}' is not supported (supported: {string.Join(", ", allowed)})");
 
+        OneOf(Type, Types, "type");
+        Require(Tbptt >= 0, "tbptt", "must not be negative (0 = whole window)");
+        Require(Tbptt == 0 || IsRecurrent, "tbptt", $"applies only to lstm and gru models, not type '{Type}'");
+        Require(NgramOrder >= 1, "ngram_order", "must be at least 1");
         Require(VocabSize > 0, "vocab_size", "must be positive");
         Require(BlockSize > 0, "block_size", "must be positive");
         Require(NLayer > 0, "n_layer", "must be positive");

@@ -39,7 +39,7 @@ public sealed class BatchSharding
     }
 
     /// <summary>Forward and backward of <c>scale × mean loss</c> over the batch; returns that scaled loss.</summary>
-    public double ForwardBackward(Gpt model, Tensor x, Tensor y, double scale)
+    public double ForwardBackward(LanguageModel model, Tensor x, Tensor y, double scale)
     {
         if (Shards == 1)
         {
@@ -61,7 +61,7 @@ public sealed class BatchSharding
     }
 
     /// <summary>Mean loss over <paramref name="batches"/> without gradients, two batches at a time when sharding.</summary>
-    public double MeanLoss(Gpt model, IReadOnlyList<(Tensor X, Tensor Y)> batches)
+    public double MeanLoss(LanguageModel model, IReadOnlyList<(Tensor X, Tensor Y)> batches)
     {
         var losses = new double[batches.Count];
         void One(int i)

@@ -49,7 +49,7 @@ public static class Checkpoint
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, ManifestFile));
 
-    public static CheckpointManifest Save(string dir, Gpt model, FlatAdamW? optimizer, CheckpointManifest state)
+    public static CheckpointManifest Save(string dir, LanguageModel model, FlatAdamW? optimizer, CheckpointManifest state)
     {
         string modelFile = $"model-{state.Step:D6}.bin";
         string modelHash = WriteHashed(Path.Combine(dir, modelFile), s =>
@@ -97,17 +97,17 @@ public static class Checkpoint
     }
 
     /// <summary>Builds the model the checkpoint describes and loads its weights (after checking their hash).</summary>
-    public static (Gpt Model, CheckpointManifest Manifest) LoadModel(string dir, Device device)
+    public static (LanguageModel Model, CheckpointManifest Manifest) LoadModel(string dir, Device device)
     {
         var manifest = ReadManifest(dir);
-        var model = new Gpt(manifest.Model);
+        var model = LanguageModel.Create(manifest.Model);
         LoadWeights(dir, manifest, model, null);
         model.to(device);
         return (model, manifest);
     }
 
     /// <summary>Loads weights (and optimizer state when given) into existing objects of the same shape.</summary>
-    public static void LoadWeights(string dir, CheckpointManifest manifest, Gpt model, FlatAdamW? optimizer)
+    public static void LoadWeights(string dir, CheckpointManifest manifest, LanguageModel model, FlatAdamW? optimizer)
     {
         if (manifest.Model with { Dropout = model.Config.Dropout } != model.Config with { Dropout = model.Config.Dropout })
             throw InvalidInputException.ForFile(Path.Combine(dir, ManifestFile), "checkpoint is for a different model configuration");
@@ -116,7 +116,7 @@ public static class Checkpoint
         {
             // Load into a scratch model, then copy values in place: the live parameters may be views of a
             // contiguous buffer (ContiguousParameters) that must keep aliasing it.
-            using var scratch = new Gpt(model.Config);
+            using var scratch = LanguageModel.Create(model.Config);
             using (var r = new BinaryReader(File.OpenRead(modelPath))) scratch.load(r, strict: true);
             using var _ = no_grad();
             foreach (var ((name, live), (loadedName, loaded)) in model.named_parameters().Zip(scratch.named_parameters()))

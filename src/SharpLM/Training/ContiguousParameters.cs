@@ -1,4 +1,3 @@
-using System.Reflection;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -38,34 +37,28 @@ public sealed class ContiguousParameters : IDisposable
         if (order.Count == 0) throw new ArgumentException("no trainable parameters");
         var index = order.Select((p, i) => (p.Handle, i)).ToDictionary(x => x.Handle, x => x.i);
         if (index.Count != order.Count) throw new ArgumentException("a parameter appears in two groups");
+        var own = model.parameters().Select(p => p.Handle).ToHashSet();
+        if (order.Any(p => !own.Contains(p.Handle))) throw new ArgumentException("a grouped parameter was not found in the model");
         long total = order.Sum(p => p.numel());
         var first = order[0];
         var data = zeros(total, first.dtype, first.device).DetachFromDisposeScope();
         var grad = zeros(total, first.dtype, first.device).DetachFromDisposeScope();
-        // Sizes first: re-homing disposes the replaced parameters.
         var groupLengths = groups.Select(g => g.Sum(p => p.numel())).ToList();
-        var offsets = new long[order.Count];
-        for (int i = 1; i < order.Count; i++) offsets[i] = offsets[i - 1] + order[i - 1].numel();
-
-        var rehomed = new Parameter[order.Count];
         using (no_grad())
         {
-            foreach (var (_, module) in model.named_modules())
+            long offset = 0;
+            foreach (var p in order)
             {
-                foreach (var (name, p) in module.named_parameters(recurse: false).ToList())
-                {
-                    if (!index.TryGetValue(p.Handle, out int i)) continue;
-                    long n = p.numel();
-                    var view = data.narrow(0, offsets[i], n).view(p.shape);
-                    view.copy_(p);
-                    var replacement = new Parameter(view, requires_grad: true);
-                    replacement.grad = grad.narrow(0, offsets[i], n).view(p.shape);
-                    Property(module, name).SetValue(module, replacement);
-                    rehomed[i] = replacement;
-                }
+                long n = p.numel();
+                var view = data.narrow(0, offset, n).view(p.shape);
+                view.copy_(p);
+                // set_ re-points the parameter's own tensor at the view, so every holder of it (a module property,
+                // an LSTM's flat weight list, a tied head) sees the buffer: no module needs a settable property.
+                p.set_(view);
+                p.grad = grad.narrow(0, offset, n).view(p.shape);
+                offset += n;
             }
         }
-        if (rehomed.Any(p => p is null)) throw new ArgumentException("a grouped parameter was not found in the model");
 
         var slices = new List<(long, long)>();
         long at = 0;
@@ -95,9 +88,4 @@ public sealed class ContiguousParameters : IDisposable
         Data.Dispose();
         Grad.Dispose();
     }
-
-    static PropertyInfo Property(nn.Module module, string name) =>
-        module.GetType().GetProperty(name, BindingFlags.Public | BindingFlags.Instance) is { CanWrite: true } p && p.PropertyType == typeof(Parameter)
-            ? p
-            : throw new NotSupportedException($"{module.GetType().Name}.{name}: no settable Parameter property to re-home");
 }

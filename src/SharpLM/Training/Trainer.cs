@@ -69,7 +69,7 @@ public sealed class Trainer
                 throw InvalidInputException.ForFile(shard.Path, $"vocabulary size {shard.VocabSize} does not match the tokenizer's {tokenizer.VocabSize}");
 
         torch.manual_seed(t.Seed);
-        using var model = new Gpt(modelConfig);
+        using var model = LanguageModel.Create(modelConfig);
         model.to(device);
         model.train();
         var (decay, noDecay) = WeightDecayGroups.Split(model);
@@ -224,7 +224,7 @@ public sealed class Trainer
     }
 
     /// <summary>Forward and backward over one step's micro-batches into the gradient buffer; returns the mean loss.</summary>
-    static double ComputeGradients(Gpt model, BatchSharding sharding, ContiguousParameters parameters, BatchSampler sampler,
+    static double ComputeGradients(LanguageModel model, BatchSharding sharding, ContiguousParameters parameters, BatchSampler sampler,
         TrainingConfig t, Device device)
     {
         using var scope = NewDisposeScope();
@@ -256,7 +256,7 @@ public sealed class Trainer
         return null;
     }
 
-    static double Evaluate(Gpt model, BatchSharding sharding, BatchSampler sampler, int iters, Device device)
+    static double Evaluate(LanguageModel model, BatchSharding sharding, BatchSampler sampler, int iters, Device device)
     {
         model.eval();
         using var scope = NewDisposeScope();

@@ -16,12 +16,12 @@ namespace SharpLM.Evaluation.Models;
 /// </summary>
 public sealed class CheckpointModel : IEvaluationModel
 {
-    readonly Gpt model;
+    readonly LanguageModel model;
     readonly LenientTokenizer tokenizer;
     readonly Device device;
     readonly int batchSize;
 
-    public CheckpointModel(Gpt model, ITokenizer tokenizer, Device device, string name, int batchSize = 16)
+    public CheckpointModel(LanguageModel model, ITokenizer tokenizer, Device device, string name, int batchSize = 16)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
         this.model = model;
