@@ -84,6 +84,7 @@ public sealed class ConsoleTrainingObserver : ITrainingObserver
         Row("peak RSS", $"{s.PeakRssMb:F0} MB");
         Row("wall time", $"{s.WallSeconds:F1} s");
         AnsiConsole.Write(table);
-        Console.WriteLine($"wrote {Path.Combine(outDir, "summary.json")}, metrics.jsonl, loss.png and checkpoint.json");
+        var written = new[] { "metrics.jsonl", "loss.png", "checkpoint.json", NGramTrainer.ModelFile }.Where(f => File.Exists(Path.Combine(outDir, f)));
+        Console.WriteLine($"wrote {Path.Combine(outDir, "summary.json")}, {string.Join(", ", written)}");
     }
 }

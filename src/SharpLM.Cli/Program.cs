@@ -12,6 +12,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     SampleCommand.Create(),
     EvalCommand.Create(),
     NGramCommand.Create(),
+    ExperimentCommand.Create(),
     ServeCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);

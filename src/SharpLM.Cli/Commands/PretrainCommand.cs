@@ -53,7 +53,9 @@ public static class PretrainCommand
             var observer = new ConsoleTrainingObserver();
             using var cancel = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            var summary = observer.Run(() => new Trainer(cfg, dataDir, outDir, observer).Run(parse.GetValue(resume), cancel.Token));
+            var summary = observer.Run(() => cfg.Model.Type == "ngram"
+                ? NGramTrainer.Run(cfg, dataDir, outDir, observer)
+                : new Trainer(cfg, dataDir, outDir, observer).Run(parse.GetValue(resume), cancel.Token));
             ConsoleTrainingObserver.PrintSummary(summary, outDir);
             return 0;
         });

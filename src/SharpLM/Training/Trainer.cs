@@ -106,6 +106,8 @@ public sealed class Trainer
         if (resumeFrom?.LossEma is double savedEma) emaLoss = savedEma;
         int? skipEvalAt = resumeFrom?.Step; // the checkpoint was written right after that step's evaluation
         CheckpointManifest? last = resumeFrom;
+        var loop = Stopwatch.StartNew();
+        double? BudgetFraction() => t.MaxSeconds > 0 ? loop.Elapsed.TotalSeconds / t.MaxSeconds : null;
 
         CheckpointManifest SaveCheckpoint() =>
             last = Checkpoint.Save(outDir, model, optimizer, new CheckpointManifest
@@ -119,11 +121,11 @@ public sealed class Trainer
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
-            bool final = step >= t.MaxIters;
+            bool final = step >= t.MaxIters || BudgetFraction() >= 1;
             if ((step % t.EvalInterval == 0 || final) && skipEvalAt != step)
             {
                 (lastTrain, lastVal) = (Evaluate(model, sharding, trainSampler, t.EvalIters, device), Evaluate(model, sharding, valSampler, t.EvalIters, device));
-                var eval = new EvalRecord(step, lastTrain, lastVal);
+                var eval = new EvalRecord(step, lastTrain, lastVal, Math.Round(loop.Elapsed.TotalSeconds, 3));
                 log.Write(eval);
                 observer.OnEval(eval);
             }
@@ -136,7 +138,7 @@ public sealed class Trainer
             if (final) break;
 
             var sw = Stopwatch.StartNew();
-            double lr = LearningRateSchedule.At(step, t);
+            double lr = LearningRateSchedule.At(step, t, BudgetFraction());
             double loss = ComputeGradients(model, sharding, parameters, trainSampler, t, device);
             if (LossValueHook is not null) loss = LossValueHook(step, loss);
 
@@ -172,7 +174,9 @@ public sealed class Trainer
             var record = new StepRecord(step, loss, lr, ms, tokensPerStep / (ms / 1000.0), Math.Round(rss, 1));
             log.Write(record);
             step++;
-            observer.OnStep(record, TimeSpan.FromMilliseconds(emaMs * (t.MaxIters - step)));
+            double etaMs = emaMs * (t.MaxIters - step);
+            if (t.MaxSeconds > 0) etaMs = Math.Min(etaMs, Math.Max(0, t.MaxSeconds - loop.Elapsed.TotalSeconds) * 1000);
+            observer.OnStep(record, TimeSpan.FromMilliseconds(etaMs));
             if (t.GcInterval > 0 && step % t.GcInterval == 0) GC.Collect();
         }
 
@@ -186,6 +190,7 @@ public sealed class Trainer
             MedianMsPerIter = Math.Round(median, 3), TokensPerSecond = Math.Round(tokensPerStep / (median / 1000.0), 1),
             Params = model.ParameterCount, Mfu = Math.Round(flopsPerStep / (median / 1000.0) / (peak * 1e9), 4),
             MatmulPeakGflops = Math.Round(peak, 1), WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 2),
+            TrainSeconds = Math.Round(loop.Elapsed.TotalSeconds, 2),
             Threads = threads, BatchShards = sharding.Shards, Rollbacks = rollbacks, PeakRssMb = Math.Round(peakRss, 1),
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, Json.Options));

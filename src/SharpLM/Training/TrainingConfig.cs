@@ -9,6 +9,12 @@ public sealed record TrainingConfig
     /// <summary>Micro-batches per optimizer step; the effective batch is batch_size × this.</summary>
     public int GradientAccumulationSteps { get; init; } = 1;
     public int MaxIters { get; init; } = 2000;
+    /// <summary>
+    /// Wall-clock budget in seconds, 0 = none: the run stops at max_iters or when this much time has passed,
+    /// whichever comes first, and the cosine schedule then decays over the budget's elapsed fraction instead of
+    /// over steps (the step count is not known in advance). Such runs are not bit-reproducible.
+    /// </summary>
+    public double MaxSeconds { get; init; }
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>Floor the cosine schedule decays to.</summary>
     public double MinLr { get; init; } = 1e-4;
@@ -50,6 +56,7 @@ public sealed record TrainingConfig
         Require(BatchSize > 0, "batch_size", "must be positive");
         Require(GradientAccumulationSteps > 0, "gradient_accumulation_steps", "must be positive");
         Require(MaxIters >= 0, "max_iters", "must not be negative");
+        Require(MaxSeconds >= 0, "max_seconds", "must not be negative (0 = no time budget)");
         Require(LearningRate > 0, "learning_rate", "must be positive");
         Require(MinLr >= 0 && MinLr <= LearningRate, "min_lr", "must be in [0, learning_rate]");
         Require(WarmupIters >= 0, "warmup_iters", "must not be negative");

@@ -3,8 +3,8 @@ namespace SharpLM.Training;
 /// <summary>One optimizer step, as logged to metrics.jsonl.</summary>
 public sealed record StepRecord(int Step, double TrainLoss, double Lr, double MsPerIter, double TokensPerSecond, double RssMb);
 
-/// <summary>One evaluation: mean loss over eval_iters batches of each split.</summary>
-public sealed record EvalRecord(int Step, double TrainLoss, double ValLoss);
+/// <summary>One evaluation: mean loss over eval_iters batches of each split, after <paramref name="Seconds"/> of this process's training loop.</summary>
+public sealed record EvalRecord(int Step, double TrainLoss, double ValLoss, double Seconds = 0);
 
 /// <summary>The loss guard rolled the run back to a checkpoint and skipped the offending batch.</summary>
 public sealed record RollbackRecord(int Step, double Loss, int RolledBackTo, string Reason)
@@ -26,6 +26,8 @@ public sealed record TrainingSummary
     public double Mfu { get; init; }
     public double MatmulPeakGflops { get; init; }
     public double WallSeconds { get; init; }
+    /// <summary>Seconds spent in the training loop (steps and evaluations), what a time budget counts.</summary>
+    public double TrainSeconds { get; init; }
     public int Threads { get; init; }
     public int BatchShards { get; init; }
     public int Rollbacks { get; init; }

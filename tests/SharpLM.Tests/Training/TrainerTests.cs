@@ -31,6 +31,26 @@ public class TrainerTests
         Assert.True(summary.FinalTrainLoss < evals[0].TrainLoss / 6, $"{evals[0].TrainLoss} → {summary.FinalTrainLoss}");
     }
 
+    [Fact]
+    public void A_time_budget_ends_the_run_and_the_learning_rate_decays_over_the_budget()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        var config = TinyRuns.Config(maxIters: 1_000_000, evalInterval: 1_000_000);
+        config = config with { Training = config.Training with { MaxSeconds = 2 } };
+        var summary = new Trainer(config, data, dir.File("run")).Run(resume: false);
+        Assert.True(summary.Iters is > 5 and < 1_000_000, $"{summary.Iters} steps");
+        Assert.True(summary.TrainSeconds >= 2, $"stopped after {summary.TrainSeconds} s");
+        var (steps, evals) = MetricsLog.Read(dir.File("run"));
+        Assert.Equal(new[] { 0, summary.Iters }, evals.Select(e => e.Step)); // the final evaluation still happens
+        Assert.True(evals[^1].Seconds >= 2);
+        var t = config.Training;
+        var decaying = steps.Where(r => r.Step >= t.WarmupIters).Select(r => r.Lr).ToList();
+        Assert.True(decaying.Zip(decaying.Skip(1)).All(p => p.Second <= p.First), "the schedule must only decay after warm-up");
+        Assert.True(decaying[^1] < t.MinLr + 0.1 * (t.LearningRate - t.MinLr), $"last lr {decaying[^1]}: the budget was used up, so the decay is nearly complete");
+        Assert.Equal(t.MinLr + 0.5 * (t.LearningRate - t.MinLr), LearningRateSchedule.At(t.WarmupIters + 1, t, budgetFraction: 0.5), 12);
+    }
+
     [Theory]
     [InlineData(1, 0.1)] // one thread, one shard; dropout exercises the saved libtorch RNG state
     [InlineData(2, 0.0)] // two threads: the batch is split into two concurrently trained halves

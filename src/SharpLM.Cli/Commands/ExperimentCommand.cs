@@ -1,0 +1,54 @@
+using System.CommandLine;
+using SharpLM.Data;
+using SharpLM.Experiments;
+using SharpLM.Training;
+
+namespace SharpLM.Cli.Commands;
+
+/// <summary>`sharplm experiment lm-generations|architectures`: the survey's comparisons as one command each.</summary>
+public static class ExperimentCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Text corpus (a path, or 'tinyshakespeare').", DefaultValueFactory = _ => "tinyshakespeare" };
+        var output = new Option<string>("--out") { Description = "Output directory (report.json, report.md, a PNG, runs/).", Required = true };
+        var budget = new Option<double>("--budget-seconds") { Description = "Total wall-clock budget for all models.", DefaultValueFactory = _ => 600 };
+        var seed = new Option<int>("--seed") { Description = "Seed of every run.", DefaultValueFactory = _ => 1337 };
+        var generations = new Command("lm-generations", "n-gram (orders 3, 5) vs LSTM vs GRU vs Transformer at one wall-clock budget on a character-level split.")
+        {
+            data, output, budget, seed,
+        };
+        generations.SetAction(parse =>
+        {
+            var experiment = new LmGenerationsExperiment
+            {
+                Data = Corpora.Resolve(parse.GetValue(data)!, Console.Error.WriteLine), OutDir = parse.GetValue(output)!,
+                BudgetSeconds = parse.GetValue(budget), Seed = parse.GetValue(seed),
+                ObserverFor = _ => new ConsoleTrainingObserver(), Log = Console.Error.WriteLine,
+            };
+            experiment.Run();
+            Console.WriteLine(File.ReadAllText(Path.Combine(experiment.OutDir, ComparisonReport.MarkdownFile)));
+            Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, {LmGenerationsExperiment.PlotFile}");
+            return 0;
+        });
+
+        var steps = new Option<int>("--steps") { Description = "Training steps of every model.", DefaultValueFactory = _ => 300 };
+        var architectures = new Command("architectures", "Causal decoder vs prefix decoder vs encoder-decoder, and a norm × activation × position grid, at equal steps.")
+        {
+            data, output, steps, seed,
+        };
+        architectures.SetAction(parse =>
+        {
+            var experiment = new ArchitecturesExperiment
+            {
+                Data = Corpora.Resolve(parse.GetValue(data)!, Console.Error.WriteLine), OutDir = parse.GetValue(output)!,
+                Steps = parse.GetValue(steps), Seed = parse.GetValue(seed), Log = Console.Error.WriteLine,
+            };
+            experiment.Run();
+            Console.WriteLine(File.ReadAllText(Path.Combine(experiment.OutDir, ComparisonReport.MarkdownFile)));
+            Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, {ArchitecturesExperiment.ArchitecturesPlot}, {ArchitecturesExperiment.ComponentsPlot}");
+            return 0;
+        });
+        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures };
+    }
+}

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using SharpLM.Data;
+using SharpLM.Modeling;
+using SharpLM.Training;
+
+namespace SharpLM.Experiments;
+
+/// <summary>
+/// The survey's architecture comparison at the baby Shakespeare size and an equal number of steps: the three
+/// attention patterns (causal decoder, prefix decoder, encoder-decoder), each trained on its own objective
+/// (next token, prefix LM, span corruption) and compared on one they all can score — the second half of each
+/// validation window given its first half — and a grid of components on the causal decoder (norm × activation ×
+/// position encoding), compared on validation loss.
+/// </summary>
+public sealed class ArchitecturesExperiment
+{
+    public required string Data { get; init; }
+    public required string OutDir { get; init; }
+    public int Steps { get; init; } = 300;
+    public int Seed { get; init; } = 1337;
+    public Action<string>? Log { get; init; }
+
+    public const string ArchitecturesPlot = "architectures.png", ComponentsPlot = "components.png";
+
+    public static readonly string[] ArchitectureNames = { "causal_decoder", "prefix_decoder", "encoder_decoder" };
+    public static readonly string[] GridNorms = { "layernorm", "rmsnorm" };
+    public static readonly string[] GridActivations = { "gelu", "swiglu" };
+    public static readonly string[] GridPositions = { "learned", "rope", "alibi" };
+
+    public (IReadOnlyList<ComparisonResult> Architectures, IReadOnlyList<ComparisonResult> Components) Run()
+    {
+        if (Steps < 10) throw new InvalidInputException($"--steps {Steps}: must be at least 10");
+        var wall = Stopwatch.StartNew();
+        string dataDir = Path.Combine(OutDir, "data");
+        if (!DataPreparer.IsPrepared(dataDir)) DataPreparer.Prepare(Data, "char", dataDir);
+        var comparison = new ModelComparison(dataDir, OutDir);
+        var baseline = PretrainConfig.Preset("shakespeare-char");
+        var training = baseline.Training with
+        {
+            MaxIters = Steps, LrDecayIters = Steps, WarmupIters = Math.Min(baseline.Training.WarmupIters, Steps / 10),
+            EvalInterval = Math.Max(1, Steps / 6), CheckpointInterval = Steps, Seed = Seed,
+        };
+
+        ComparisonResult Train(string name, ModelConfig model)
+        {
+            string dir = comparison.RunDirectory(name);
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            Log?.Invoke($"{name}: {Steps} steps");
+            var r = comparison.Run(new ComparedModel(name, baseline with { Model = model, Training = training }), bitsPerCharacter: false, continuation: true);
+            Log?.Invoke($"{name}: val loss {r.ValLoss:F4}, continuation loss {r.ContinuationLoss:F4}, {r.MsPerIter:F1} ms/iter");
+            return r;
+        }
+
+        var architectures = ArchitectureNames.Select(a => Train(a, baseline.Model with { Architecture = a })).ToList();
+        var components = (from norm in GridNorms
+                          from activation in GridActivations
+                          from position in GridPositions
+                          select Train($"{norm}-{activation}-{position}", baseline.Model with { Norm = norm, Activation = activation, PositionEncoding = position })).ToList();
+
+        string table = "## Architectures (each on its own objective; continuation = second half of a window given the first)\n\n"
+            + ComparisonReport.Table(new[] { "architecture", "params", "ms/iter", "val loss (own objective)", "continuation loss" },
+                architectures.Select(r => (IReadOnlyList<string>)new[]
+                {
+                    r.Name, r.Params.ToString("N0"), ComparisonReport.F(r.MsPerIter, "F1"), ComparisonReport.F(r.ValLoss, "F4"), ComparisonReport.F(r.ContinuationLoss, "F4"),
+                }))
+            + "\n## Components (causal decoder)\n\n"
+            + ComparisonReport.Table(new[] { "norm", "activation", "position", "params", "ms/iter", "val loss", "continuation loss" },
+                components.Select(r =>
+                {
+                    string[] parts = r.Name.Split('-');
+                    return (IReadOnlyList<string>)new[]
+                    {
+                        parts[0], parts[1], parts[2], r.Params.ToString("N0"), ComparisonReport.F(r.MsPerIter, "F1"),
+                        ComparisonReport.F(r.ValLoss, "F4"), ComparisonReport.F(r.ContinuationLoss, "F4"),
+                    };
+                }))
+            + $"\nAll at {Steps} steps of batch {training.BatchSize} × {baseline.Model.BlockSize} tokens, seed {Seed}; wall {wall.Elapsed.TotalSeconds:F0} s.\n";
+        var header = new { Experiment = "architectures", Data = Path.GetFullPath(Data), Steps, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1) };
+        ComparisonReport.Write(OutDir, "Architectures and components at equal steps", header, architectures.Concat(components).ToList(), table);
+        ComparisonReport.Plot(Path.Combine(OutDir, ArchitecturesPlot), "Architectures (own objectives)", architectures, againstSeconds: false);
+        ComparisonReport.Plot(Path.Combine(OutDir, ComponentsPlot), "Components (causal decoder)", components, againstSeconds: false);
+        return (architectures, components);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using SharpLM.IO;
+using SharpLM.Runtime;
+
+namespace SharpLM.Experiments;
+
+/// <summary>
+/// Writes a comparison three ways: report.json (every figure), report.md (a table) and a PNG of validation loss
+/// against training time or steps (count-based models, which have no curve, as dashed horizontal lines).
+/// </summary>
+public static class ComparisonReport
+{
+    public const string JsonFile = "report.json", MarkdownFile = "report.md";
+
+    /// <summary>report.json (the header's fields plus every result) and report.md (title and table).</summary>
+    public static void Write(string dir, string title, object header, IReadOnlyList<ComparisonResult> results, string markdownTable)
+    {
+        Directory.CreateDirectory(dir);
+        var json = JsonSerializer.SerializeToNode(header, Json.Options)!.AsObject();
+        json["results"] = JsonSerializer.SerializeToNode(results, Json.Options);
+        AtomicFile.WriteAllText(Path.Combine(dir, JsonFile), json.ToJsonString(Json.Options));
+        AtomicFile.WriteAllText(Path.Combine(dir, MarkdownFile), $"# {title}\n\n{markdownTable}");
+    }
+
+    /// <summary>A Markdown table: a header row and one row per result.</summary>
+    public static string Table(IReadOnlyList<string> columns, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        var sb = new StringBuilder();
+        sb.Append("| ").Append(string.Join(" | ", columns)).Append(" |\n");
+        sb.Append('|').Append(string.Concat(columns.Select(_ => "---|"))).Append('\n');
+        foreach (var row in rows) sb.Append("| ").Append(string.Join(" | ", row)).Append(" |\n");
+        return sb.ToString();
+    }
+
+    public static string F(double? value, string format) =>
+        value is double v && double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "—";
+
+    /// <summary>Validation loss against training seconds or steps, one line per result.</summary>
+    public static void Plot(string path, string title, IReadOnlyList<ComparisonResult> results, bool againstSeconds)
+    {
+        var plot = new ScottPlot.Plot();
+        double xMax = results.SelectMany(r => r.Curve).Select(p => againstSeconds ? p.Seconds : p.Step).DefaultIfEmpty(1).Max();
+        foreach (var r in results)
+        {
+            if (r.Kind == "ngram")
+            {
+                var line = plot.Add.HorizontalLine(r.ValLoss);
+                line.LinePattern = ScottPlot.LinePattern.Dashed;
+                line.LegendText = r.Name;
+                line.Color = plot.Add.Palette.GetColor(results.ToList().IndexOf(r));
+                continue;
+            }
+            var curve = plot.Add.ScatterLine(r.Curve.Select(p => againstSeconds ? p.Seconds : p.Step).ToArray(), r.Curve.Select(p => p.ValLoss).ToArray());
+            curve.LegendText = r.Name;
+            curve.LineWidth = 2;
+            curve.MarkerSize = 3;
+            curve.Color = plot.Add.Palette.GetColor(results.ToList().IndexOf(r));
+        }
+        plot.Axes.SetLimitsX(0, xMax * 1.02);
+        plot.Title(title);
+        plot.XLabel(againstSeconds ? "training seconds" : "step");
+        plot.YLabel("validation loss (nats/token)");
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(1000, 600, ScottPlot.ImageFormat.Png));
+    }
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using SharpLM.Data;
+using SharpLM.Modeling;
+using SharpLM.Training;
+
+namespace SharpLM.Experiments;
+
+/// <summary>
+/// The survey's generations of language models on one character-level split, each given the same wall-clock
+/// budget: Kneser-Ney n-grams of orders 3 and 5 (statistical LMs), an LSTM and a GRU (neural LMs) and a Transformer
+/// (pre-trained LMs, with LLaMA's components), the three neural models of comparable size (~0.75–0.82M parameters).
+/// Counting an n-gram model takes seconds, not its share; what it leaves is split evenly among the neural models
+/// still to run. Every model is scored on the whole validation split in bits per character.
+/// </summary>
+public sealed class LmGenerationsExperiment
+{
+    public required string Data { get; init; }
+    public required string OutDir { get; init; }
+    public required double BudgetSeconds { get; init; }
+    public int Seed { get; init; } = 1337;
+    public Func<string, ITrainingObserver>? ObserverFor { get; init; }
+    public Action<string>? Log { get; init; }
+
+    public const string PlotFile = "val_loss.png";
+
+    /// <summary>The compared models; <see cref="DefaultModels"/> unless given.</summary>
+    public IReadOnlyList<ComparedModel>? Models { get; init; }
+    /// <summary>Seconds each neural run spends outside its training loop (start-up, final evaluation, scoring the val split).</summary>
+    public double OverheadSeconds { get; init; } = 10;
+
+    public static IReadOnlyList<ComparedModel> DefaultModels(int seed)
+    {
+        var transformer = PretrainConfig.Preset("llama-style");
+        var training = transformer.Training with
+        {
+            MaxIters = 1_000_000, LrDecayIters = 1_000_000, EvalInterval = 100, EvalIters = 10, CheckpointInterval = 1_000_000, Seed = seed,
+        };
+        PretrainConfig Neural(ModelConfig model) => transformer with { Model = model, Training = training };
+        var rnn = new ModelConfig { BlockSize = 64, NLayer = 2, Bias = true, TieEmbeddings = true };
+        return new[]
+        {
+            new ComparedModel("ngram-3", transformer with { Model = new ModelConfig { Type = "ngram", NgramOrder = 3 } }),
+            new ComparedModel("ngram-5", transformer with { Model = new ModelConfig { Type = "ngram", NgramOrder = 5 } }),
+            new ComparedModel("lstm", Neural(rnn with { Type = "lstm", NEmbd = 224 })),
+            new ComparedModel("gru", Neural(rnn with { Type = "gru", NEmbd = 256 })),
+            new ComparedModel("transformer", Neural(transformer.Model)),
+        };
+    }
+
+    public IReadOnlyList<ComparisonResult> Run()
+    {
+        var wall = Stopwatch.StartNew();
+        string dataDir = Path.Combine(OutDir, "data");
+        if (!DataPreparer.IsPrepared(dataDir)) DataPreparer.Prepare(Data, "char", dataDir);
+        var comparison = new ModelComparison(dataDir, OutDir, ObserverFor);
+        var models = Models ?? DefaultModels(Seed);
+        var results = new List<ComparisonResult>();
+        for (int i = 0; i < models.Count; i++)
+        {
+            var m = models[i];
+            if (Directory.Exists(comparison.RunDirectory(m.Name))) Directory.Delete(comparison.RunDirectory(m.Name), recursive: true);
+            var config = m.Config;
+            if (config.Model.Type != "ngram")
+            {
+                int neuralLeft = models.Skip(i).Count(x => x.Config.Model.Type != "ngram");
+                double share = (BudgetSeconds - wall.Elapsed.TotalSeconds) / neuralLeft - OverheadSeconds;
+                if (share < 5) throw new InvalidInputException($"--budget-seconds {BudgetSeconds}: too small; {m.Name} would get {share:F0} s");
+                config = config with { Training = config.Training with { MaxSeconds = Math.Round(share, 1) } };
+                Log?.Invoke($"{m.Name}: training for {share:F0} s");
+            }
+            else Log?.Invoke($"{m.Name}: counting");
+            results.Add(comparison.Run(m with { Config = config }, bitsPerCharacter: true, continuation: false));
+            Log?.Invoke($"{m.Name}: val {results[^1].ValBitsPerCharacter:F4} bits/char after {results[^1].TrainSeconds:F0} s");
+        }
+        ComparisonResult? Best(Func<ComparisonResult, bool> generation) => results.Where(generation).MinBy(r => r.ValBitsPerCharacter);
+        var ngram = Best(r => r.Kind == "ngram");
+        var rnn = Best(r => r.Kind is "lstm" or "gru");
+        var transformer = Best(r => r.Kind.StartsWith("transformer", StringComparison.Ordinal));
+        bool? ordering = ngram is null || rnn is null || transformer is null ? null
+            : transformer.ValBitsPerCharacter < rnn.ValBitsPerCharacter && rnn.ValBitsPerCharacter < ngram.ValBitsPerCharacter;
+        string Named(ComparisonResult? r) => r is null ? "—" : $"{r.Name} {r.ValBitsPerCharacter:F4}";
+
+        var rows = results.Select(r => (IReadOnlyList<string>)new[]
+        {
+            r.Name, r.Kind, r.Params.ToString("N0"), ComparisonReport.F(r.TrainSeconds, "F1"), r.Iters.ToString(),
+            ComparisonReport.F(r.ValBitsPerCharacter, "F4"), ComparisonReport.F(r.ValPerplexity, "F3"),
+        });
+        string table = ComparisonReport.Table(new[] { "model", "kind", "params", "train s", "iters", "val bits/char", "val ppl/char" }, rows)
+            + $"\nBest of each generation (val bits/char): {Named(transformer)} · {Named(rnn)} · {Named(ngram)}. "
+            + $"Survey ordering Transformer < RNN < n-gram: **{ordering switch { true => "holds", false => "does not hold", null => "not tested" }}**.\n"
+            + $"Budget {BudgetSeconds:F0} s, wall {wall.Elapsed.TotalSeconds:F0} s. n-gram \"params\" are stored n-grams. Neural models are scored in non-overlapping windows of their block size; n-grams line by line (each line a sentence, its newline scored as </s>).\n";
+        var header = new
+        {
+            Experiment = "lm-generations", Data = Path.GetFullPath(Data), BudgetSeconds, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
+            OrderingHolds = ordering, BestNgram = ngram?.Name, BestRnn = rnn?.Name, BestTransformer = transformer?.Name,
+        };
+        const string title = "LM generations: validation loss at equal wall-clock budget";
+        ComparisonReport.Write(OutDir, title, header, results, table);
+        ComparisonReport.Plot(Path.Combine(OutDir, PlotFile), title, results, againstSeconds: true);
+        return results;
+    }
+}

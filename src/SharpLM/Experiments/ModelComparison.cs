@@ -1,0 +1,109 @@
+using SharpLM.Data;
+using SharpLM.Evaluation;
+using SharpLM.Modeling;
+using SharpLM.Runtime;
+using SharpLM.Tokenization;
+using SharpLM.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SharpLM.Experiments;
+
+/// <summary>One model of a comparison: a name and the run configuration that trains it.</summary>
+public sealed record ComparedModel(string Name, PretrainConfig Config);
+
+/// <summary>What one compared model achieved.</summary>
+public sealed record ComparisonResult
+{
+    public required string Name { get; init; }
+    /// <summary>"ngram", "lstm", "gru" or "transformer" (with its architecture).</summary>
+    public required string Kind { get; init; }
+    public required long Params { get; init; }
+    public required double TrainSeconds { get; init; }
+    public required int Iters { get; init; }
+    public double MsPerIter { get; init; }
+    /// <summary>The trainer's last validation loss, in the model's own objective (nats per predicted token).</summary>
+    public required double ValLoss { get; init; }
+    /// <summary>Bits per character over the whole validation split (every model scores the same text).</summary>
+    public double? ValBitsPerCharacter { get; init; }
+    /// <summary>Per-character perplexity over the whole validation split: 2^bits-per-character.</summary>
+    public double? ValPerplexity { get; init; }
+    /// <summary>Cross-entropy of the second half of each validation window given its first half: comparable across architectures.</summary>
+    public double? ContinuationLoss { get; init; }
+    /// <summary>Validation loss at each evaluation: (seconds into training, step, loss).</summary>
+    public required IReadOnlyList<CurvePoint> Curve { get; init; }
+}
+
+public sealed record CurvePoint(double Seconds, int Step, double ValLoss);
+
+/// <summary>
+/// Trains several models on one prepared dataset, one after another with the same trainer, and measures each the
+/// same way. Each run lives in OUT/runs/NAME (a normal run directory: checkpoint, metrics, loss.png).
+/// </summary>
+public sealed class ModelComparison(string dataDir, string outDir, Func<string, ITrainingObserver>? observerFor = null)
+{
+    /// <summary>Validation windows averaged for <see cref="ComparisonResult.ContinuationLoss"/>.</summary>
+    public int ContinuationWindows { get; init; } = 256;
+
+    public string RunDirectory(string name) => Path.Combine(outDir, "runs", name);
+
+    public ComparisonResult Run(ComparedModel compared, bool bitsPerCharacter, bool continuation)
+    {
+        string runDir = RunDirectory(compared.Name);
+        var observer = observerFor?.Invoke(compared.Name);
+        if (compared.Config.Model.Type == "ngram")
+        {
+            var s = NGramTrainer.Run(compared.Config, dataDir, runDir, observer);
+            double bits = s.FinalValLoss / Math.Log(2);
+            return new ComparisonResult
+            {
+                Name = compared.Name, Kind = "ngram", Params = s.Params, TrainSeconds = s.TrainSeconds, Iters = s.Iters,
+                ValLoss = s.FinalValLoss, ValBitsPerCharacter = bits, ValPerplexity = Math.Pow(2, bits),
+                Curve = new[] { new CurvePoint(s.TrainSeconds, 1, s.FinalValLoss) },
+            };
+        }
+        var summary = new Trainer(compared.Config, dataDir, runDir, observer).Run(resume: false);
+        var (_, evals) = MetricsLog.Read(runDir);
+        var (model, _) = Checkpoint.LoadModel(runDir, TorchRuntime.ParseDevice(compared.Config.Training.Device));
+        using (model)
+        {
+            ITokenizer tokenizer = TokenizerFactory.Load(runDir);
+            double? bits = null, cont = null;
+            if (bitsPerCharacter)
+            {
+                string val = NGramTrainer.DecodeShard(dataDir, PreparedData.ValShard, tokenizer);
+                var p = Perplexity.Evaluate(model, tokenizer, val, TorchRuntime.ParseDevice(compared.Config.Training.Device));
+                bits = p.NllSum / Math.Log(2) / val.Length;
+            }
+            if (continuation) cont = ContinuationLoss(model, compared.Config.Training.Seed);
+            var m = model.Config;
+            return new ComparisonResult
+            {
+                Name = compared.Name, Kind = m.Type == "transformer" ? $"transformer ({m.Architecture})" : m.Type,
+                Params = summary.Params, TrainSeconds = summary.TrainSeconds, Iters = summary.Iters, MsPerIter = summary.MedianMsPerIter,
+                ValLoss = summary.FinalValLoss, ValBitsPerCharacter = bits, ValPerplexity = bits is double b ? Math.Pow(2, b) : null,
+                ContinuationLoss = cont,
+                Curve = evals.Select(e => new CurvePoint(e.Seconds, e.Step, e.ValLoss)).ToList(),
+            };
+        }
+    }
+
+    /// <summary>Mean continuation loss (second half given the first) over the same seeded validation windows for every model.</summary>
+    double ContinuationLoss(LanguageModel model, int seed)
+    {
+        using var val = TokenShard.Open(Path.Combine(dataDir, PreparedData.ValShard));
+        int t = model.Config.BlockSize;
+        var sampler = new BatchSampler(val, 16, t, (ulong)seed ^ 0xC0FFEEUL);
+        model.eval();
+        double total = 0;
+        int batches = Math.Max(1, ContinuationWindows / 16);
+        for (int i = 0; i < batches; i++)
+        {
+            using var scope = NewDisposeScope();
+            using var mode = inference_mode();
+            var (x, y) = sampler.Next(model.parameters().First().device);
+            total += model.ContinuationLoss(x, y, t / 2).item<float>();
+        }
+        return total / batches;
+    }
+}
