@@ -15,7 +15,8 @@ public static class EvalCommand
         var ckpt = new CheckpointOptions();
         var data = new Option<string>("--data") { Description = "UTF-8 text file to score.", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Windows per forward pass (results do not depend on it).", DefaultValueFactory = _ => 8 };
-        var ppl = new Command("ppl", "Perplexity, bits per token and bits per byte of a text file.") { data, batch };
+        var stride = new Option<int?>("--stride") { Description = "Slide windows by this many tokens, scoring only their last stride tokens (default: block size, non-overlapping)." };
+        var ppl = new Command("ppl", "Perplexity, bits per token and bits per byte of a text file.") { data, batch, stride };
         ckpt.AddTo(ppl);
         ppl.SetAction(parse =>
         {
@@ -23,7 +24,7 @@ public static class EvalCommand
             if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "file not found");
             if (parse.GetValue(batch) <= 0) throw new InvalidInputException("--batch-size: must be positive");
             var (model, tokenizer, device) = ckpt.Load(parse);
-            var r = Perplexity.Evaluate(model, tokenizer, File.ReadAllText(path), device, parse.GetValue(batch));
+            var r = Perplexity.Evaluate(model, tokenizer, File.ReadAllText(path), device, parse.GetValue(batch), parse.GetValue(stride));
             var c = CultureInfo.InvariantCulture;
             var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("perplexity", r.Perplexity.ToString("F4", c));

@@ -22,19 +22,23 @@ public sealed record PerplexityResult
 }
 
 /// <summary>
-/// Scores a text in consecutive, non-overlapping windows of block_size targets, each window starting with fresh
-/// context. When the tokenizer has an end-of-text token it is put in front (as lm-evaluation-harness does), so
-/// every token of the text is predicted and bits-per-byte covers every byte; otherwise the first token only
-/// serves as context and its bytes are not counted.
+/// Scores a text in windows of block_size predictions, each starting with fresh context. By default the windows
+/// are consecutive and non-overlapping (lm-evaluation-harness's rolling log-likelihood); with a stride below
+/// block_size they slide by that stride and each scores only its last stride predictions, so every token after the
+/// first window sees at least block_size − stride tokens of context (the sliding-window perplexity of Hugging
+/// Face's guide to fixed-length models), at block_size / stride times the compute. When the tokenizer has an
+/// end-of-text token it is put in front (as lm-evaluation-harness does), so every token of the text is predicted
+/// and bits-per-byte covers every byte; otherwise the first token only serves as context and its bytes are not
+/// counted.
 /// </summary>
 public static class Perplexity
 {
-    public static PerplexityResult Evaluate(LanguageModel model, ITokenizer tokenizer, string text, Device device, int batchSize = 8)
+    public static PerplexityResult Evaluate(LanguageModel model, ITokenizer tokenizer, string text, Device device, int batchSize = 8, int? stride = null)
     {
         int[] encoded = tokenizer.Encode(text);
         int[] ids = tokenizer.EndOfTextId is int eot ? [eot, .. encoded] : encoded;
         if (ids.Length < 2) throw new InvalidInputException("perplexity: text must encode to at least two tokens");
-        double nll = -Score(model, ids, device, batchSize).LogProbabilities.Sum(p => (double)p);
+        double nll = -Score(model, ids, device, batchSize, stride).LogProbabilities.Sum(p => (double)p);
         long predicted = ids.Length - 1;
         long bytes = Encoding.UTF8.GetByteCount(text);
         if (tokenizer.EndOfTextId is null) // the first token was context only; char tokens are whole characters
@@ -50,17 +54,28 @@ public static class Perplexity
     /// <summary>Per position k of a scored sequence: log P(ids[k + 1]), and the most likely token there with its log P.</summary>
     public sealed record TokenScores(float[] LogProbabilities, float[] BestLogProbabilities, long[] BestIds);
 
+    /// <summary>A window: predictions Start … Start+Length−1, of which those from ScoreFrom on are kept.</summary>
+    readonly record struct Window(int Start, int Length, int ScoreFrom);
+
     /// <summary>
-    /// Every token of <paramref name="ids"/> but the first, scored given the tokens before it in consecutive windows
-    /// of block_size predictions, each starting with fresh context. Windows of equal length are batched; only the
-    /// log-sum-exp, the targets' logits and the argmax leave the device, never the vocabulary-wide distribution.
+    /// Every token of <paramref name="ids"/> but the first, scored given the tokens before it in windows of
+    /// block_size predictions (see the class summary for <paramref name="stride"/>). Windows of equal length are
+    /// batched; only the log-sum-exp, the targets' logits and the argmax leave the device, never the
+    /// vocabulary-wide distribution.
     /// </summary>
-    public static TokenScores Score(LanguageModel model, int[] ids, Device device, int batchSize = 8)
+    public static TokenScores Score(LanguageModel model, int[] ids, Device device, int batchSize = 8, int? stride = null)
     {
         int t = model.Config.BlockSize, rows = ids.Length - 1;
+        int step = stride ?? t;
+        if (step < 1 || step > t) throw new InvalidInputException($"perplexity: stride {step} must be between 1 and the context length {t}");
         var scores = new TokenScores(new float[rows], new float[rows], new long[rows]);
-        var windows = new List<int>();
-        for (int start = 0; start < rows; start += t) windows.Add(start);
+        var windows = new List<Window>();
+        for (int start = 0, scoredTo = 0; scoredTo < rows; start += step)
+        {
+            int len = Math.Min(t, rows - start);
+            windows.Add(new Window(start, len, scoredTo));
+            scoredTo = start + len;
+        }
         model.eval();
         using var mode = inference_mode();
         for (int w = 0; w < windows.Count; w += batchSize)
@@ -68,18 +83,16 @@ public static class Perplexity
             using var scope = NewDisposeScope();
             // Windows of equal length batch together; only the last may be shorter, so it goes alone.
             var group = windows.Skip(w).Take(batchSize).ToList();
-            var full = group.Where(s => s + t <= rows).ToList();
-            foreach (var batch in full.Count == group.Count ? new[] { group } : new[] { full, group.Except(full).ToList() })
+            foreach (var batch in group.GroupBy(x => x.Length).Select(g => g.ToList()))
             {
-                if (batch.Count == 0) continue;
-                int len = Math.Min(t, rows - batch[0]);
+                int len = batch[0].Length;
                 var x = new long[batch.Count * len];
                 var y = new long[batch.Count * len];
                 for (int b = 0; b < batch.Count; b++)
                     for (int i = 0; i < len; i++)
                     {
-                        x[b * len + i] = ids[batch[b] + i];
-                        y[b * len + i] = ids[batch[b] + i + 1];
+                        x[b * len + i] = ids[batch[b].Start + i];
+                        y[b * len + i] = ids[batch[b].Start + i + 1];
                     }
                 Tensor logits = model.forward(tensor(x, new long[] { batch.Count, len }).to(device)).to(ScalarType.Float32);
                 Tensor lse = logits.logsumexp(-1);
@@ -87,11 +100,12 @@ public static class Perplexity
                 var (best, bestIds) = logits.max(-1);
                 float[] bestLog = (best - lse).cpu().data<float>().ToArray();
                 long[] argmax = bestIds.cpu().data<long>().ToArray();
-                for (int b = 0; b < batch.Count; b++)
+                foreach (var (win, b) in batch.Select((win, b) => (win, b)))
                 {
-                    Array.Copy(chosen, b * len, scores.LogProbabilities, batch[b], len);
-                    Array.Copy(bestLog, b * len, scores.BestLogProbabilities, batch[b], len);
-                    Array.Copy(argmax, b * len, scores.BestIds, batch[b], len);
+                    int skip = win.ScoreFrom - win.Start, keep = win.Length - skip;
+                    Array.Copy(chosen, b * len + skip, scores.LogProbabilities, win.ScoreFrom, keep);
+                    Array.Copy(bestLog, b * len + skip, scores.BestLogProbabilities, win.ScoreFrom, keep);
+                    Array.Copy(argmax, b * len + skip, scores.BestIds, win.ScoreFrom, keep);
                 }
             }
         }

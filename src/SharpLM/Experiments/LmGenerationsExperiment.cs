@@ -88,7 +88,7 @@ public sealed class LmGenerationsExperiment
         string table = ComparisonReport.Table(new[] { "model", "kind", "params", "train s", "iters", "val bits/char", "val ppl/char" }, rows)
             + $"\nBest of each generation (val bits/char): {Named(transformer)} · {Named(rnn)} · {Named(ngram)}. "
             + $"Survey ordering Transformer < RNN < n-gram: **{ordering switch { true => "holds", false => "does not hold", null => "not tested" }}**.\n"
-            + $"Budget {BudgetSeconds:F0} s, wall {wall.Elapsed.TotalSeconds:F0} s. n-gram \"params\" are stored n-grams. Neural models are scored in non-overlapping windows of their block size; n-grams line by line (each line a sentence, its newline scored as </s>).\n";
+            + $"Budget {BudgetSeconds:F0} s, wall {wall.Elapsed.TotalSeconds:F0} s. n-gram \"params\" are stored n-grams. Neural models score the split in windows of their block size sliding by half of it (every token after the first window sees at least half a window of context); n-grams line by line (each line a sentence, its newline scored as </s>).\n";
         var header = new
         {
             Experiment = "lm-generations", Data = Path.GetFullPath(Data), BudgetSeconds, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),

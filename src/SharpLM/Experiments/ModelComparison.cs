@@ -45,6 +45,12 @@ public sealed class ModelComparison(string dataDir, string outDir, Func<string, 
     /// <summary>Validation windows averaged for <see cref="ComparisonResult.ContinuationLoss"/>.</summary>
     public int ContinuationWindows { get; init; } = 256;
 
+    /// <summary>
+    /// Windows slide by block_size / this when scoring the validation split, so every token after the first window
+    /// has at least half a window of context (an n-gram always has its n−1 tokens); 1 = non-overlapping windows.
+    /// </summary>
+    public int EvalOverlap { get; init; } = 2;
+
     public string RunDirectory(string name) => Path.Combine(outDir, "runs", name);
 
     public ComparisonResult Run(ComparedModel compared, bool bitsPerCharacter, bool continuation)
@@ -72,8 +78,9 @@ public sealed class ModelComparison(string dataDir, string outDir, Func<string, 
             if (bitsPerCharacter)
             {
                 string val = NGramTrainer.DecodeShard(dataDir, PreparedData.ValShard, tokenizer);
-                var p = Perplexity.Evaluate(model, tokenizer, val, TorchRuntime.ParseDevice(compared.Config.Training.Device));
-                bits = p.NllSum / Math.Log(2) / val.Length;
+                var p = Perplexity.Evaluate(model, tokenizer, val, TorchRuntime.ParseDevice(compared.Config.Training.Device),
+                    batchSize: 32, stride: Math.Max(1, model.Config.BlockSize / EvalOverlap));
+                bits = p.BitsPerToken; // character tokens: bits per predicted character
             }
             if (continuation) cont = ContinuationLoss(model, compared.Config.Training.Seed);
             var m = model.Config;

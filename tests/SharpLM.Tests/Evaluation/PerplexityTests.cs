@@ -35,4 +35,34 @@ public class PerplexityTests
         Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(text), r.Bytes);
         Assert.Equal(r.NllSum / Math.Log(2) / r.Bytes, r.BitsPerByte, 12);
     }
+
+    [Fact]
+    public void A_sliding_window_scores_every_token_once_with_the_context_its_stride_promises()
+    {
+        var tokenizer = CharTokenizer.FromText(TinyRuns.Corpus);
+        torch.manual_seed(4);
+        var model = new Gpt(TinyRuns.Model(tokenizer.VocabSize)); // block_size 16
+        int[] ids = tokenizer.Encode(string.Concat(Enumerable.Repeat(TinyRuns.Corpus, 2))); // 90 tokens
+        var plain = Perplexity.Score(model, ids, torch.CPU);
+        Assert.Equal(plain.LogProbabilities, Perplexity.Score(model, ids, torch.CPU, stride: 16).LogProbabilities);
+
+        // Stride 1: prediction k sees exactly the min(k + 1, 16) tokens ending at k.
+        var sliding = Perplexity.Score(model, ids, torch.CPU, batchSize: 7, stride: 1);
+        model.eval();
+        using var _ = torch.no_grad();
+        foreach (int k in new[] { 0, 5, 15, 16, 40, 88 })
+        {
+            int from = Math.Max(0, k - 15);
+            var window = torch.tensor(ids[from..(k + 1)].Select(i => (long)i).ToArray(), new long[] { 1, k + 1 - from });
+            float expected = torch.nn.functional.log_softmax(model.forward(window)[0, -1], 0)[ids[k + 1]].item<float>();
+            Assert.Equal(expected, sliding.LogProbabilities[k], 4);
+        }
+        // The first window is shared; later predictions see different context than non-overlapping windows give them.
+        Assert.Equal(plain.LogProbabilities[..16], sliding.LogProbabilities[..16]);
+        Assert.NotEqual(plain.LogProbabilities[16..].Sum(), sliding.LogProbabilities[16..].Sum());
+
+        var stride5 = Perplexity.Score(model, ids, torch.CPU, stride: 5);
+        Assert.All(stride5.LogProbabilities, p => Assert.True(p < 0));
+        Assert.Throws<InvalidInputException>(() => Perplexity.Score(model, ids, torch.CPU, stride: 17));
+    }
 }
