@@ -190,6 +190,35 @@ public class ComponentTests
         Assert.Equal(3, cache.Length);
     }
 
+    [Theory]
+    [InlineData(1)] // multi-query
+    [InlineData(2)] // grouped-query
+    [InlineData(4)] // n_kv_head = n_head: multi-head
+    public void Grouped_query_attention_is_multi_head_attention_with_each_key_value_head_shared_by_its_group(int kvHeads)
+    {
+        // Equal weights: the MHA model's K and V heads are copies of the grouped model's, repeated over each group.
+        var config = TinyRuns.Model() with { NHead = 4 };
+        var grouped = NewModel(config with { NKvHead = kvHeads }, seed: 3);
+        var mha = NewModel(config, seed: 4);
+        int c = config.NEmbd, hd = config.HeadDim, group = 4 / kvHeads;
+        using (no_grad())
+        {
+            var source = grouped.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in mha.named_parameters())
+            {
+                var g = source[name];
+                if (!name.EndsWith("attn.c_attn.weight") && !name.EndsWith("attn.c_attn.bias")) { p.copy_(g); continue; }
+                Tensor Heads(long offset) => g.narrow(0, offset, kvHeads * hd).unflatten(0, new long[] { kvHeads, hd })
+                    .repeat_interleave(group, dim: 0).flatten(0, 1);
+                p.copy_(cat(new[] { g.narrow(0, 0, c), Heads(c), Heads(c + kvHeads * hd) }, 0));
+            }
+        }
+        var ids = torch.tensor(new long[] { 1, 5, 2, 9, 3, 7, 0, 4 }, new long[] { 1, 8 });
+        using var _ = no_grad();
+        Assert.True(grouped.forward(ids).allclose(mha.forward(ids), rtol: 1e-5, atol: 1e-6));
+        if (kvHeads == 4) Assert.True(grouped.forward(ids).Equals(mha.forward(ids))); // the same model, bit for bit
+    }
+
     [Fact]
     public void Rope_scores_depend_only_on_the_relative_offset()
     {
