@@ -21,10 +21,15 @@ public static class AlibiBias
         return PowerOfTwo(lower).Concat(PowerOfTwo(2 * lower).Where((_, i) => i % 2 == 0).Take(nHead - lower)).ToArray();
     }
 
-    /// <summary>Biases [1, H, T, start+T] for queries at positions start … start+T−1 over keys 0 … start+T−1.</summary>
+    /// <summary>
+    /// Biases [1, H, T, start+T] for queries at positions start … start+T−1 over keys 0 … start+T−1. The distance
+    /// is |i − j|: a causal mask hides keys after the query anyway, and where attention is bidirectional (a
+    /// prefix decoder's prefix, an encoder) a later key is penalised like an equally distant earlier one instead
+    /// of being favoured.
+    /// </summary>
     public static Tensor Bias(int nHead, long start, long length, Device device)
     {
-        Tensor distance = AttentionInputs.Distance(start, length, device).to(ScalarType.Float32);   // [T, start+T]
+        Tensor distance = AttentionInputs.Distance(start, length, device).abs().to(ScalarType.Float32);   // [T, start+T]
         Tensor slopes = tensor(Slopes(nHead), dtype: ScalarType.Float32, device: device).view(1, nHead, 1, 1);
         return -slopes * distance;
     }

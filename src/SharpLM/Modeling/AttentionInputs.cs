@@ -17,7 +17,11 @@ internal sealed class AttentionInputs
     public Tensor? RopeSin { get; private init; }
 
     /// <param name="positionBias">ALiBi or T5 biases [1, H, T, start+T], or null.</param>
-    public static AttentionInputs Create(ModelConfig config, long start, long length, Tensor? positionBias, Device device, ScalarType dtype)
+    /// <param name="visible">
+    /// Which keys each query may see (boolean, [T, start+T] or [B, 1, T, start+T]) when that is not the causal
+    /// rule: a prefix decoder's prefix or an encoder (<see cref="Architectures.AttentionMasks"/>); null = causal.
+    /// </param>
+    public static AttentionInputs Create(ModelConfig config, long start, long length, Tensor? positionBias, Device device, ScalarType dtype, Tensor? visible = null)
     {
         Tensor? cos = null, sin = null;
         if (config.PositionEncoding == "rope")
@@ -25,16 +29,19 @@ internal sealed class AttentionInputs
 
         if (positionBias is null && config.SlidingWindow == 0)
         {
+            if (visible is not null) return new AttentionInputs { Mask = visible, RopeCos = cos, RopeSin = sin };
             // One new query may look at everything cached; several need the causal mask shifted by `start`.
             Tensor? shifted = start > 0 && length > 1 ? ones(new long[] { length, start + length }, ScalarType.Bool, device).tril(start) : null;
             return new AttentionInputs { IsCausal = start == 0, Mask = shifted, RopeCos = cos, RopeSin = sin };
         }
 
         Tensor distance = Distance(start, length, device);
-        Tensor allowed = distance >= 0;
-        // Sliding window (Child et al. 2019; Beltagy et al. 2020): query i sees keys i−W+1 … i only.
-        if (config.SlidingWindow > 0) allowed = allowed.logical_and(distance < config.SlidingWindow);
-        Tensor mask = positionBias is null ? allowed : positionBias.to(dtype).masked_fill(allowed.logical_not(), double.NegativeInfinity);
+        Tensor allowed = visible ?? distance >= 0;
+        // Sliding window (Child et al. 2019; Beltagy et al. 2020): query i sees keys i−W+1 … i only (and, where
+        // attention is bidirectional, up to i+W−1).
+        if (config.SlidingWindow > 0) allowed = allowed.logical_and(distance.abs() < config.SlidingWindow);
+        // where() rather than masked_fill: a per-row mask [B, 1, T, S] broadcasts against the biases [1, H, T, S].
+        Tensor mask = positionBias is null ? allowed : where(allowed, positionBias.to(dtype), double.NegativeInfinity);
         return new AttentionInputs { Mask = mask, RopeCos = cos, RopeSin = sin };
     }
 

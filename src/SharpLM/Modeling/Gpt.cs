@@ -11,7 +11,7 @@ namespace SharpLM.Modeling;
 /// vocabulary (tied to the token embedding by default). Read top to bottom like nanoGPT. RoPE, ALiBi and T5
 /// encode positions inside attention instead (<see cref="AttentionInputs"/>).
 /// </summary>
-public sealed class Gpt : LanguageModel
+public class Gpt : LanguageModel
 {
     readonly Embedding wte;
     readonly Embedding? wpe;
@@ -43,7 +43,13 @@ public sealed class Gpt : LanguageModel
     /// With a <paramref name="cache"/>, <paramref name="idx"/> holds only the new tokens; their positions continue
     /// from <see cref="KvCache.Length"/>, and the cache is extended.
     /// </summary>
-    public Tensor Forward(Tensor idx, KvCache? cache)
+    public Tensor Forward(Tensor idx, KvCache? cache) => Forward(idx, cache, null);
+
+    /// <summary>
+    /// As <see cref="Forward(Tensor, KvCache?)"/>, with <paramref name="visible"/> (boolean, [T, start+T] or
+    /// [B, 1, T, start+T]) replacing the causal mask: how a prefix decoder lets its prefix attend bidirectionally.
+    /// </summary>
+    protected Tensor Forward(Tensor idx, KvCache? cache, Tensor? visible)
     {
         long t = idx.shape[1];
         int start = cache?.Length ?? 0;
@@ -64,7 +70,7 @@ public sealed class Gpt : LanguageModel
             "t5" => relative_bias!.Bias(start, t, idx.device),
             _ => null,
         };
-        var inputs = AttentionInputs.Create(Config, start, t, bias, idx.device, x.dtype);
+        var inputs = AttentionInputs.Create(Config, start, t, bias, idx.device, x.dtype, visible);
         for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, cache, i, inputs);
         cache?.Advance((int)t);
         if (ln_f is not null) x = ln_f.forward(x);

@@ -20,7 +20,12 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
     /// <summary>The model a config describes, freshly initialised.</summary>
     public static LanguageModel Create(ModelConfig config) => config.Validate().Type switch
     {
-        "transformer" => new Gpt(config),
+        "transformer" => config.Architecture switch
+        {
+            "prefix_decoder" => new Architectures.PrefixDecoder(config),
+            "encoder_decoder" => new Architectures.EncoderDecoder(config),
+            _ => new Gpt(config),
+        },
         "lstm" or "gru" => new Recurrent.RecurrentLanguageModel(config),
         _ => throw new InvalidInputException($"model config: type '{config.Type}' is count-based, not a neural model; 'sharplm pretrain' trains it by counting (NGramTrainer)"),
     };

@@ -23,8 +23,24 @@ public sealed record ModelConfig
     public int Tbptt { get; init; }
     /// <summary>Order of an ngram model (3 = trigram).</summary>
     public int NgramOrder { get; init; } = 5;
-    /// <summary>"causal_decoder" (GPT).</summary>
+    /// <summary>
+    /// The attention pattern: "causal_decoder" (GPT: every position sees only earlier ones), "prefix_decoder"
+    /// (decoder-only, but the first p positions see each other bidirectionally; trained with the prefix-LM
+    /// objective, UniLM / GLM / U-PaLM) or "encoder_decoder" (T5: a bidirectional encoder and a causal decoder
+    /// with cross-attention; trained with span corruption).
+    /// </summary>
     public string Architecture { get; init; } = "causal_decoder";
+    /// <summary>Encoder layers of an encoder_decoder (its decoder has n_layer); 0 = n_layer.</summary>
+    public int NEncoderLayer { get; init; }
+    /// <summary>Span corruption (encoder_decoder): fraction of each window's tokens that are masked out (T5: 0.15).</summary>
+    public double NoiseDensity { get; init; } = 0.15;
+    /// <summary>Span corruption (encoder_decoder): mean length of a masked span, in tokens (T5: 3).</summary>
+    public double MeanNoiseSpanLength { get; init; } = 3.0;
+    /// <summary>
+    /// Sentinel ids of an encoder_decoder, appended after the vocabulary (ids vocab_size …); one marks each
+    /// masked span. 0 = as many as a block_size window can need; an explicit value must be at least that.
+    /// </summary>
+    public int SentinelTokens { get; init; }
     public int VocabSize { get; init; } = 65;
     /// <summary>Maximum context length (number of positions).</summary>
     public int BlockSize { get; init; } = 64;
@@ -66,10 +82,18 @@ public sealed record ModelConfig
     [JsonIgnore] public int HeadDim => NEmbd / NHead;
     [JsonIgnore] public int KvHeads => NKvHead == 0 ? NHead : NKvHead;
 
+    /// <summary>Encoder depth of an encoder_decoder (<see cref="NEncoderLayer"/>, 0 meaning n_layer).</summary>
+    [JsonIgnore] public int EncoderLayers => NEncoderLayer == 0 ? NLayer : NEncoderLayer;
+    /// <summary>Sentinels an encoder_decoder embeds: <see cref="SentinelTokens"/>, or the most any window up to block_size needs.</summary>
+    [JsonIgnore] public int Sentinels => SentinelTokens == 0 ? RequiredSentinels : SentinelTokens;
+    /// <summary>The most noise spans span corruption cuts from a window of 2 … block_size tokens.</summary>
+    [JsonIgnore] public int RequiredSentinels =>
+        Enumerable.Range(2, Math.Max(1, BlockSize - 1)).Max(t => Architectures.SpanCorruption.Counts(t, NoiseDensity, MeanNoiseSpanLength).Spans);
+
     [JsonIgnore] public bool IsRecurrent => Type is "lstm" or "gru";
 
     static readonly string[] Types = { "transformer", "lstm", "gru", "ngram" };
-    static readonly string[] Architectures = { "causal_decoder" };
+    static readonly string[] ArchitectureNames = { "causal_decoder", "prefix_decoder", "encoder_decoder" };
     static readonly string[] Norms = { "layernorm", "rmsnorm", "deepnorm" };
     static readonly string[] Placements = { "pre", "post", "sandwich" };
     static readonly string[] Activations = { "gelu", "relu", "swish", "silu", "swiglu", "geglu" };
@@ -100,7 +124,18 @@ public sealed record ModelConfig
         Require(NormEps > 0, "norm_eps", "must be positive");
         Require(InitStd > 0, "init_std", "must be positive");
         Require(SlidingWindow >= 0, "sliding_window", "must not be negative (0 = off)");
-        OneOf(Architecture, Architectures, "architecture");
+        OneOf(Architecture, ArchitectureNames, "architecture");
+        Require(Architecture == "causal_decoder" || Type == "transformer", "architecture", $"'{Architecture}' needs type 'transformer', not '{Type}'");
+        Require(Architecture == "causal_decoder" || BlockSize >= 2, "block_size", $"must be at least 2 for a {Architecture} (one token on each side of the split)");
+        Require(NEncoderLayer >= 0, "n_encoder_layer", "must not be negative (0 = n_layer)");
+        Require(NEncoderLayer == 0 || Architecture == "encoder_decoder", "n_encoder_layer", $"applies only to encoder_decoder, not '{Architecture}'");
+        Require(NoiseDensity > 0 && NoiseDensity < 1, "noise_density", "must be in (0, 1)");
+        Require(MeanNoiseSpanLength >= 1, "mean_noise_span_length", "must be at least 1");
+        Require(SentinelTokens >= 0, "sentinel_tokens", "must not be negative (0 = as many as needed)");
+        if (Architecture == "encoder_decoder" && SentinelTokens > 0)
+            Require(SentinelTokens >= RequiredSentinels, "sentinel_tokens", $"must be at least {RequiredSentinels}, the spans a {BlockSize}-token window can have");
+        // The encoder's bidirectional T5 buckets split the table into two directions of relative_buckets/2 each.
+        Require(Architecture != "encoder_decoder" || PositionEncoding != "t5" || RelativeBuckets >= 4, "relative_buckets", "must be at least 4 for an encoder_decoder (half per direction in the encoder)");
         OneOf(Norm, Norms, "norm");
         OneOf(NormPlacement, Placements, "norm_placement");
         Require(Norm != "deepnorm" || NormPlacement == "post", "norm_placement", $"must be 'post' with norm 'deepnorm' (DeepNorm is a post-LN scheme), not '{NormPlacement}'");

@@ -8,15 +8,18 @@ namespace SharpLM.Modeling;
 /// T5's relative position bias (Raffel et al. 2020, §2.1): a learned scalar per head and per bucket of the
 /// query–key distance is added to the attention scores. Buckets are exact for distances below half the buckets,
 /// then logarithmic up to relative_max_distance; the decoder is unidirectional, so only distances back count.
-/// As in T5, one table is shared by all layers.
+/// As in T5, one table is shared by all layers (of one stack: an encoder has its own, bidirectional table).
 /// </summary>
 public sealed class RelativePositionBias : nn.Module
 {
     readonly Embedding relative_attention_bias;
     readonly int buckets, maxDistance;
+    readonly bool bidirectional;
 
-    public RelativePositionBias(ModelConfig config) : base(nameof(RelativePositionBias))
+    /// <param name="bidirectional">An encoder's table: keys after the query get their own buckets (T5's encoder).</param>
+    public RelativePositionBias(ModelConfig config, bool bidirectional = false) : base(nameof(RelativePositionBias))
     {
+        this.bidirectional = bidirectional;
         buckets = config.RelativeBuckets;
         maxDistance = config.RelativeMaxDistance;
         relative_attention_bias = nn.Embedding(buckets, config.NHead);
@@ -26,8 +29,19 @@ public sealed class RelativePositionBias : nn.Module
     /// <summary>Biases [1, H, T, start+T] for queries at positions start … start+T−1 over keys 0 … start+T−1.</summary>
     public Tensor Bias(long start, long length, Device device)
     {
-        Tensor bucket = Bucket(AttentionInputs.Distance(start, length, device), buckets, maxDistance);
+        Tensor distance = AttentionInputs.Distance(start, length, device);
+        Tensor bucket = bidirectional ? BidirectionalBucket(distance, buckets, maxDistance) : Bucket(distance, buckets, maxDistance);
         return relative_attention_bias.forward(bucket).permute(2, 0, 1).unsqueeze(0);
+    }
+
+    /// <summary>
+    /// T5's bidirectional bucketing (its encoder): half the buckets for keys at or before the query, half for keys
+    /// after it, each bucketed by |distance| as <see cref="Bucket"/> does with half the buckets.
+    /// </summary>
+    public static Tensor BidirectionalBucket(Tensor distance, int buckets, int maxDistance)
+    {
+        int half = buckets / 2;
+        return Bucket(distance.abs(), half, maxDistance) + (distance < 0).to(ScalarType.Int64) * half;
     }
 
     /// <summary>T5's unidirectional bucketing of distance = query − key (future keys, negative, fall in bucket 0).</summary>
