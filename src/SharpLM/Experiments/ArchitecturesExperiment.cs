@@ -19,6 +19,8 @@ public sealed class ArchitecturesExperiment
     public int Steps { get; init; } = 300;
     public int Seed { get; init; } = 1337;
     public Action<string>? Log { get; init; }
+    /// <summary>The run every variant starts from; the shakespeare-char preset unless given.</summary>
+    public PretrainConfig? Baseline { get; init; }
 
     public const string ArchitecturesPlot = "architectures.png", ComponentsPlot = "components.png";
 
@@ -34,7 +36,7 @@ public sealed class ArchitecturesExperiment
         string dataDir = Path.Combine(OutDir, "data");
         if (!DataPreparer.IsPrepared(dataDir)) DataPreparer.Prepare(Data, "char", dataDir);
         var comparison = new ModelComparison(dataDir, OutDir);
-        var baseline = PretrainConfig.Preset("shakespeare-char");
+        var baseline = Baseline ?? PretrainConfig.Preset("shakespeare-char");
         var training = baseline.Training with
         {
             MaxIters = Steps, LrDecayIters = Steps, WarmupIters = Math.Min(baseline.Training.WarmupIters, Steps / 10),
@@ -51,7 +53,12 @@ public sealed class ArchitecturesExperiment
             return r;
         }
 
-        var architectures = ArchitectureNames.Select(a => Train(a, baseline.Model with { Architecture = a })).ToList();
+        // The encoder-decoder splits the baseline's depth between its two stacks, so all three have about the same
+        // number of parameters (plus the decoder's cross-attention) rather than the encoder-decoder twice as many.
+        ModelConfig Architecture(string a) => a == "encoder_decoder"
+            ? baseline.Model with { Architecture = a, NLayer = Math.Max(1, baseline.Model.NLayer / 2), NEncoderLayer = Math.Max(1, baseline.Model.NLayer / 2) }
+            : baseline.Model with { Architecture = a };
+        var architectures = ArchitectureNames.Select(a => Train(a, Architecture(a))).ToList();
         var components = (from norm in GridNorms
                           from activation in GridActivations
                           from position in GridPositions

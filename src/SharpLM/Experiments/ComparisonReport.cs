@@ -41,6 +41,7 @@ public static class ComparisonReport
     public static void Plot(string path, string title, IReadOnlyList<ComparisonResult> results, bool againstSeconds)
     {
         var plot = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category20(); // twenty distinct colours: a component grid has twelve lines
         double xMax = results.SelectMany(r => r.Curve).Select(p => againstSeconds ? p.Seconds : p.Step).DefaultIfEmpty(1).Max();
         foreach (var r in results)
         {
@@ -49,14 +50,14 @@ public static class ComparisonReport
                 var line = plot.Add.HorizontalLine(r.ValLoss);
                 line.LinePattern = ScottPlot.LinePattern.Dashed;
                 line.LegendText = r.Name;
-                line.Color = plot.Add.Palette.GetColor(results.ToList().IndexOf(r));
+                line.Color = palette.GetColor(results.ToList().IndexOf(r));
                 continue;
             }
             var curve = plot.Add.ScatterLine(r.Curve.Select(p => againstSeconds ? p.Seconds : p.Step).ToArray(), r.Curve.Select(p => p.ValLoss).ToArray());
             curve.LegendText = r.Name;
             curve.LineWidth = 2;
             curve.MarkerSize = 3;
-            curve.Color = plot.Add.Palette.GetColor(results.ToList().IndexOf(r));
+            curve.Color = palette.GetColor(results.ToList().IndexOf(r));
         }
         plot.Axes.SetLimitsX(0, xMax * 1.02);
         plot.Title(title);
