@@ -25,8 +25,11 @@ public sealed class LmGenerationsExperiment
 
     /// <summary>The compared models; <see cref="DefaultModels"/> unless given.</summary>
     public IReadOnlyList<ComparedModel>? Models { get; init; }
-    /// <summary>Seconds each neural run spends outside its training loop (start-up, final evaluation, scoring the val split).</summary>
-    public double OverheadSeconds { get; init; } = 10;
+    /// <summary>
+    /// Seconds each neural run is assumed to spend outside its training loop (start-up, final evaluation, scoring
+    /// the val split) until one has run; then the largest overhead measured so far is used.
+    /// </summary>
+    public double OverheadSeconds { get; init; } = 14;
 
     public static IReadOnlyList<ComparedModel> DefaultModels(int seed)
     {
@@ -55,6 +58,7 @@ public sealed class LmGenerationsExperiment
         var comparison = new ModelComparison(dataDir, OutDir, ObserverFor);
         var models = Models ?? DefaultModels(Seed);
         var results = new List<ComparisonResult>();
+        double overhead = OverheadSeconds;
         for (int i = 0; i < models.Count; i++)
         {
             var m = models[i];
@@ -63,13 +67,15 @@ public sealed class LmGenerationsExperiment
             if (config.Model.Type != "ngram")
             {
                 int neuralLeft = models.Skip(i).Count(x => x.Config.Model.Type != "ngram");
-                double share = (BudgetSeconds - wall.Elapsed.TotalSeconds) / neuralLeft - OverheadSeconds;
+                double share = (BudgetSeconds - wall.Elapsed.TotalSeconds) / neuralLeft - overhead;
                 if (share < 5) throw new InvalidInputException($"--budget-seconds {BudgetSeconds}: too small; {m.Name} would get {share:F0} s");
                 config = config with { Training = config.Training with { MaxSeconds = Math.Round(share, 1) } };
                 Log?.Invoke($"{m.Name}: training for {share:F0} s");
             }
             else Log?.Invoke($"{m.Name}: counting");
+            var run = Stopwatch.StartNew();
             results.Add(comparison.Run(m with { Config = config }, bitsPerCharacter: true, continuation: false));
+            if (config.Model.Type != "ngram") overhead = Math.Max(overhead, run.Elapsed.TotalSeconds - results[^1].TrainSeconds);
             Log?.Invoke($"{m.Name}: val {results[^1].ValBitsPerCharacter:F4} bits/char after {results[^1].TrainSeconds:F0} s");
         }
         ComparisonResult? Best(Func<ComparisonResult, bool> generation) => results.Where(generation).MinBy(r => r.ValBitsPerCharacter);
