@@ -107,7 +107,7 @@ public sealed class Generator
 
     public string Generate(string prompt, SamplingOptions options) => string.Concat(Stream(prompt, options));
 
-    static int FirstStop(string text, IReadOnlyList<string> stops, int from)
+    internal static int FirstStop(string text, IReadOnlyList<string> stops, int from)
     {
         int best = -1;
         foreach (string s in stops)

@@ -28,6 +28,8 @@ public sealed class Gpt2Tokenizer : ITokenizer
     /// <summary>GPT-2's last id, which the tiktoken data maps &lt;|endoftext|&gt; to.</summary>
     public int? EndOfTextId => 50256;
 
+    public IReadOnlyDictionary<string, int> SpecialTokenIds { get; } = new Dictionary<string, int> { [BpeTokenizer.EndOfText] = 50256 };
+
     public int[] Encode(string text) => tiktoken.EncodeToIds(text).ToArray();
 
     public string Decode(ReadOnlySpan<int> ids)

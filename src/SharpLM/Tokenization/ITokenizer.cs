@@ -15,6 +15,12 @@ public interface ITokenizer
     /// <summary>Id of the end-of-text token that separates documents, or null if the tokenizer has none.</summary>
     int? EndOfTextId { get; }
 
+    /// <summary>
+    /// Special tokens matched verbatim in text before ordinary encoding (e.g. &lt;|endoftext|&gt;, &lt;|im_end|&gt;),
+    /// each with its single id. Empty for a tokenizer without any.
+    /// </summary>
+    IReadOnlyDictionary<string, int> SpecialTokenIds => EmptySpecialTokens.Instance;
+
     /// <summary>Encodes text. Special-token strings (e.g. &lt;|endoftext|&gt;) in the text map to their ids.</summary>
     int[] Encode(string text);
 
@@ -23,4 +29,10 @@ public interface ITokenizer
 
     /// <summary>Writes the tokenizer to <c>directory/tokenizer.json</c> (atomically).</summary>
     void Save(string directory);
+}
+
+/// <summary>The shared empty map behind <see cref="ITokenizer.SpecialTokenIds"/>'s default.</summary>
+file static class EmptySpecialTokens
+{
+    public static readonly IReadOnlyDictionary<string, int> Instance = new Dictionary<string, int>();
 }

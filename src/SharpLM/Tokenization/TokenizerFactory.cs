@@ -26,8 +26,9 @@ public static class TokenizerFactory
 
         return TokenizerFile.GetString(root, "type") switch
         {
-            "char" => CharTokenizer.FromJson(path, root),
-            "gpt2" => Gpt2Tokenizer.Instance,
+            // Either may carry special tokens added after its vocabulary (chat formats); files without them load as before.
+            "char" => AddedTokensTokenizer.FromJson(path, root, CharTokenizer.FromJson(path, root)),
+            "gpt2" => AddedTokensTokenizer.FromJson(path, root, Gpt2Tokenizer.Instance),
             _ => throw InvalidInputException.ForFile(path,
                 "unknown tokenizer file: expected a Hugging Face BPE tokenizer.json or {\"type\": \"char\" | \"gpt2\"}"),
         };

@@ -19,6 +19,7 @@ public sealed class LenientTokenizer(ITokenizer inner) : ITokenizer
     public string Kind => inner.Kind;
     public int VocabSize => inner.VocabSize;
     public int? EndOfTextId => inner.EndOfTextId;
+    public IReadOnlyDictionary<string, int> SpecialTokenIds => inner.SpecialTokenIds;
     public string Decode(ReadOnlySpan<int> ids) => inner.Decode(ids);
     public void Save(string directory) => inner.Save(directory);
 

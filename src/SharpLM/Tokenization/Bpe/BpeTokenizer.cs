@@ -96,6 +96,8 @@ public sealed class BpeTokenizer : ITokenizer
     /// <summary>Tokens matched verbatim in text, e.g. &lt;|endoftext|&gt;.</summary>
     public IReadOnlyList<string> SpecialTokens => specialTokens;
 
+    public IReadOnlyDictionary<string, int> SpecialTokenIds => specialIds;
+
     /// <summary>Looks up the id of a token as stored in the vocab (byte-level symbols, e.g. "Ġthe").</summary>
     public bool TryGetId(string token, out int id) => idOfToken.TryGetValue(token, out id);
 

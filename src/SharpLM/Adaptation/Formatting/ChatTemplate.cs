@@ -1,0 +1,147 @@
+using SharpLM.IO;
+using SharpLM.Runtime;
+using SharpLM.Tokenization;
+using static SharpLM.Tokenization.SpecialTokens;
+
+namespace SharpLM.Adaptation.Formatting;
+
+/// <summary>
+/// ChatML (OpenAI; the format of Qwen and many open chat models): every message is
+/// <c>&lt;|im_start|&gt;{role}\n{content}&lt;|im_end|&gt;\n</c>, and <c>add_generation_prompt</c> appends
+/// <c>&lt;|im_start|&gt;assistant\n</c> — character for character what Hugging Face's ChatML Jinja template renders.
+/// With a <see cref="DefaultSystemMessage"/>, a conversation that does not start with a system message gets one (as
+/// Qwen's template does). The template travels with the tokenizer as <c>chat_template.json</c>; a checkpoint
+/// without one gets the default ChatML.
+/// </summary>
+public sealed record ChatTemplate
+{
+    public const string FileName = "chat_template.json";
+
+    /// <summary>The only format so far; the file names it so later formats can be told apart.</summary>
+    public const string ChatMlFormat = "chatml";
+
+    /// <summary>ChatML with no default system message.</summary>
+    public static ChatTemplate Default { get; } = new();
+
+    /// <summary>Prepended as a system message when a conversation has none; null for none.</summary>
+    public string? DefaultSystemMessage { get; init; }
+
+    /// <summary>The special tokens the tokenizer must have for the template's markers to be single ids.</summary>
+    public IReadOnlyList<string> RequiredSpecialTokens => [ImStart, ImEnd];
+
+    /// <summary>Text that ends an assistant reply: generation stops here.</summary>
+    public string EndOfTurn => ImEnd;
+
+    /// <summary>Renders <paramref name="turns"/>; with <paramref name="addGenerationPrompt"/> the text ends with the
+    /// header of an assistant reply for a model to continue.</summary>
+    public RenderedChat Render(IReadOnlyList<Turn> turns, bool addGenerationPrompt = false)
+    {
+        var text = new System.Text.StringBuilder();
+        var spans = new List<TextSpan>();
+        foreach (var (segment, trained) in Segments(turns, addGenerationPrompt))
+        {
+            if (trained) spans.Add(new TextSpan(text.Length, segment.Length));
+            text.Append(segment);
+        }
+        return new RenderedChat(text.ToString(), spans);
+    }
+
+    public RenderedChat Render(Conversation conversation, bool addGenerationPrompt = false) => Render(conversation.Turns, addGenerationPrompt);
+
+    /// <summary>
+    /// Token ids and loss mask. Each segment (headers, assistant content + &lt;|im_end|&gt;, …) is encoded on its own
+    /// and the ids concatenated, so the mask is exact at token level; segments meet at special tokens or newlines,
+    /// where encoding the whole text would split anyway (for the character tokenizer the ids are identical).
+    /// </summary>
+    /// <exception cref="InvalidInputException">The tokenizer lacks &lt;|im_start|&gt; or &lt;|im_end|&gt; as special
+    /// tokens (see <see cref="SpecialTokens.WithSpecialTokens"/>), or cannot encode a character.</exception>
+    public TokenizedChat Tokenize(ITokenizer tokenizer, IReadOnlyList<Turn> turns, bool addGenerationPrompt = false)
+    {
+        foreach (string token in RequiredSpecialTokens)
+            if (tokenizer.IdOf(token) is null)
+                throw new InvalidInputException($"chat template: the tokenizer has no special token {token}; add it with WithSpecialTokens (and grow the model's vocabulary)");
+        var ids = new List<int>();
+        var trainedMask = new List<bool>();
+        foreach (var (segment, trained) in Segments(turns, addGenerationPrompt))
+        {
+            int[] encoded = tokenizer.Encode(segment);
+            ids.AddRange(encoded);
+            trainedMask.AddRange(Enumerable.Repeat(trained, encoded.Length));
+        }
+        return new TokenizedChat(ids.ToArray(), trainedMask.ToArray());
+    }
+
+    public TokenizedChat Tokenize(ITokenizer tokenizer, Conversation conversation) => Tokenize(tokenizer, conversation.Turns);
+
+    // The single description of the format: pieces of text in order, each marked trained or not.
+    IEnumerable<(string Text, bool Trained)> Segments(IReadOnlyList<Turn> turns, bool addGenerationPrompt)
+    {
+        if (DefaultSystemMessage is { } system && (turns.Count == 0 || turns[0].Role != Roles.System))
+            yield return ($"{ImStart}{Roles.System}\n{system}{ImEnd}\n", false);
+        foreach (Turn turn in turns)
+        {
+            if (turn.Role.Contains('\n') || turn.Role.Length == 0) throw new ArgumentException($"role '{turn.Role}' cannot be rendered in ChatML");
+            if (turn.Role == Roles.Assistant)
+            {
+                yield return ($"{ImStart}{turn.Role}\n", false);
+                yield return (turn.Content + ImEnd, true);
+                yield return ("\n", false);
+            }
+            else yield return ($"{ImStart}{turn.Role}\n{turn.Content}{ImEnd}\n", false);
+        }
+        if (addGenerationPrompt) yield return ($"{ImStart}{Roles.Assistant}\n", false);
+    }
+
+    /// <summary>
+    /// Reads ChatML text back into messages. A trailing generation prompt (<c>&lt;|im_start|&gt;assistant\n</c> with
+    /// nothing after it) is allowed and reported in <paramref name="generationPrompt"/>.
+    /// </summary>
+    /// <exception cref="InvalidInputException">The text is not a sequence of ChatML messages; names the character offset.</exception>
+    public static IReadOnlyList<Turn> Parse(string text, out bool generationPrompt)
+    {
+        var turns = new List<Turn>();
+        generationPrompt = false;
+        int at = 0;
+        while (at < text.Length)
+        {
+            if (string.CompareOrdinal(text, at, ImStart, 0, ImStart.Length) != 0)
+                throw new InvalidInputException($"ChatML: expected {ImStart} at character {at}");
+            int roleStart = at + ImStart.Length;
+            int newline = text.IndexOf('\n', roleStart);
+            if (newline < 0) throw new InvalidInputException($"ChatML: the message at character {at} has no newline after its role");
+            string role = text[roleStart..newline];
+            int end = text.IndexOf(ImEnd, newline + 1, StringComparison.Ordinal);
+            if (end < 0)
+            {
+                if (newline + 1 == text.Length && role == Roles.Assistant) { generationPrompt = true; break; }
+                throw new InvalidInputException($"ChatML: the message at character {at} has no {ImEnd}");
+            }
+            turns.Add(new Turn(role, text[(newline + 1)..end]));
+            at = end + ImEnd.Length;
+            if (at < text.Length && text[at] == '\n') at++;
+            else if (at < text.Length) throw new InvalidInputException($"ChatML: expected a newline after {ImEnd} at character {at}");
+        }
+        return turns;
+    }
+
+    public static IReadOnlyList<Turn> Parse(string text) => Parse(text, out _);
+
+    /// <summary>Writes <c>directory/chat_template.json</c> atomically.</summary>
+    public void Save(string directory) =>
+        AtomicFile.WriteAllText(PathIn(directory), System.Text.Json.JsonSerializer.Serialize(new ChatTemplateFile(ChatMlFormat, DefaultSystemMessage), Json.Options));
+
+    /// <summary>The template saved in <paramref name="directory"/>, or <see cref="Default"/> when there is none.</summary>
+    /// <exception cref="InvalidInputException">The file exists but is malformed; names the file and field.</exception>
+    public static ChatTemplate Load(string directory)
+    {
+        string path = PathIn(directory);
+        if (!File.Exists(path)) return Default;
+        var file = Json.ReadFile<ChatTemplateFile>(path);
+        if (file.Format != ChatMlFormat) throw InvalidInputException.ForFile(path, $"format: unknown chat format '{file.Format}' (expected \"{ChatMlFormat}\")");
+        return new ChatTemplate { DefaultSystemMessage = file.DefaultSystemMessage };
+    }
+
+    public static string PathIn(string directory) => Path.Combine(directory, FileName);
+
+    internal sealed record ChatTemplateFile(string Format, string? DefaultSystemMessage);
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+using SharpLM.Runtime;
+
+namespace SharpLM.Adaptation.Formatting;
+
+/// <summary>
+/// The built-in synthetic tasks: word manipulations (reverse, sort letters, upper/lower case, length, first letter),
+/// two-digit arithmetic (add, subtract) and copying the n-th word of a short sentence. Each has at least four
+/// phrasings. Answers are computed, never looked up, so they are right by construction.
+/// </summary>
+public static class SyntheticTasks
+{
+    /// <summary>Short common lowercase words (3–7 letters, a–z only).</summary>
+    public static IReadOnlyList<string> Words { get; } =
+    [
+        "apple", "river", "stone", "cloud", "tiger", "green", "house", "light", "music", "paper",
+        "plant", "chair", "bread", "smile", "water", "grape", "horse", "lemon", "night", "ocean",
+        "queen", "robot", "sugar", "table", "dream", "eagle", "flame", "ghost", "heart", "juice",
+        "cat", "dog", "sun", "map", "key", "box", "pen", "cup", "hat", "bee",
+        "garden", "planet", "window", "basket", "candle", "forest", "rabbit", "silver", "winter", "yellow",
+        "bird", "moon", "rain", "tree", "fish", "star", "wind", "fire", "snow", "king",
+        "monkey", "orange", "pencil", "rocket", "spider", "turtle", "violin", "wizard", "zebra", "cookie",
+    ];
+
+    static readonly string[] ordinals = ["first", "second", "third", "fourth"];
+
+    static string Word(SplitMix64 r) => Words[(int)r.NextLong(Words.Count)];
+    static string Int(int n) => n.ToString(CultureInfo.InvariantCulture);
+    static int Number(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+
+    static Dictionary<string, string> OneWord(SplitMix64 r) => new() { ["word"] = Word(r) };
+
+    static Func<IReadOnlyDictionary<string, string>, string> OnWord(Func<string, string> answer) => slots => answer(slots["word"]);
+
+    public static SyntheticTask Reverse { get; } = new("reverse",
+    [
+        "Reverse the word {word}.", "Write {word} backwards.", "What is {word} spelled backwards?",
+        "Reverse: {word}", "Spell {word} in reverse order.",
+    ], OneWord, OnWord(w => new string(w.Reverse().ToArray())));
+
+    public static SyntheticTask SortLetters { get; } = new("sort_letters",
+    [
+        "Sort the letters of {word}.", "Put the letters of {word} in alphabetical order.",
+        "Alphabetize the letters in {word}.", "Sort: {word}", "Arrange {word} from a to z.",
+    ], OneWord, OnWord(w => new string(w.Order().ToArray())));
+
+    public static SyntheticTask Uppercase { get; } = new("uppercase",
+    [
+        "Uppercase the word {word}.", "Write {word} in capital letters.", "Convert {word} to upper case.",
+        "Upper: {word}", "Make {word} all caps.",
+    ], OneWord, OnWord(w => w.ToUpperInvariant()));
+
+    /// <summary>The word is shown in capitals and asked for in lower case.</summary>
+    public static SyntheticTask Lowercase { get; } = new("lowercase",
+    [
+        "Lowercase the word {word}.", "Write {word} in small letters.", "Convert {word} to lower case.",
+        "Lower: {word}", "Make {word} all lowercase.",
+    ], r => new() { ["word"] = Word(r).ToUpperInvariant() }, OnWord(w => w.ToLowerInvariant()));
+
+    public static SyntheticTask CountCharacters { get; } = new("count_chars",
+    [
+        "How many letters are in {word}?", "Count the characters of {word}.", "What is the length of {word}?",
+        "Length: {word}", "Count the letters in the word {word}.",
+    ], OneWord, OnWord(w => Int(w.Length)));
+
+    public static SyntheticTask FirstLetter { get; } = new("first_letter",
+    [
+        "What is the first letter of {word}?", "Give the initial of {word}.", "First letter: {word}",
+        "Which letter does {word} start with?",
+    ], OneWord, OnWord(w => w[..1]));
+
+    public static SyntheticTask Add { get; } = new("add",
+    [
+        "What is {a} plus {b}?", "Add {a} and {b}.", "{a} + {b} =", "Compute the sum of {a} and {b}.",
+        "Sum: {a}, {b}",
+    ], r => new() { ["a"] = Int((int)r.NextLong(100)), ["b"] = Int((int)r.NextLong(100)) },
+       s => Int(Number(s["a"]) + Number(s["b"])));
+
+    /// <summary>Two numbers below 100, the larger first, so the answer is never negative.</summary>
+    public static SyntheticTask Subtract { get; } = new("subtract",
+    [
+        "What is {a} minus {b}?", "Subtract {b} from {a}.", "{a} - {b} =", "Compute the difference of {a} and {b}.",
+        "Take {b} away from {a}.",
+    ], r =>
+    {
+        int x = (int)r.NextLong(100), y = (int)r.NextLong(100);
+        return new() { ["a"] = Int(Math.Max(x, y)), ["b"] = Int(Math.Min(x, y)) };
+    }, s => Int(Number(s["a"]) - Number(s["b"])));
+
+    /// <summary>Words of at most five letters, for sentences that stay short.</summary>
+    public static IReadOnlyList<string> ShortWords { get; } = Words.Where(w => w.Length <= 5).ToArray();
+
+    /// <summary>A sentence of 3–4 short words and a position in it, as a number ({n}) or an ordinal ({nth}).</summary>
+    public static SyntheticTask NthWord { get; } = new("nth_word",
+    [
+        "What is word {n} of: {sentence}", "Copy the {nth} word of \"{sentence}\".", "Word {n} in \"{sentence}\"?",
+        "Return the {nth} word: {sentence}", "Which word is number {n} in: {sentence}",
+    ], r =>
+    {
+        int count = 3 + (int)r.NextLong(2);
+        var words = Enumerable.Range(0, count).Select(_ => ShortWords[(int)r.NextLong(ShortWords.Count)]).ToArray();
+        int n = 1 + (int)r.NextLong(count);
+        return new() { ["sentence"] = string.Join(' ', words), ["n"] = Int(n), ["nth"] = ordinals[n - 1] };
+    }, s => s["sentence"].Split(' ')[Number(s["n"]) - 1]);
+
+    /// <summary>Every built-in task, in a fixed order.</summary>
+    public static IReadOnlyList<SyntheticTask> All { get; } =
+        [Reverse, SortLetters, Uppercase, Lowercase, CountCharacters, FirstLetter, Add, Subtract, NthWord];
+}

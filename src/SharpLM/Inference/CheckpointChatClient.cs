@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using SharpLM.Adaptation.Formatting;
+using SharpLM.Modeling;
+using SharpLM.Tokenization;
+using static TorchSharp.torch;
+
+namespace SharpLM.Inference;
+
+/// <summary>
+/// A SharpLM model as an <see cref="IChatClient"/>, so anything written against Microsoft.Extensions.AI — Self-Instruct,
+/// evaluation — runs on a local checkpoint exactly as on a server. Messages are rendered with the model's
+/// <see cref="ChatTemplate"/> plus the generation prompt, and the reply is generated with <see cref="Generator"/>
+/// until &lt;|im_end|&gt; (as a special token, or as text for a tokenizer without it), a stop sequence, the end-of-text
+/// token or the token limit. ChatOptions honoured: MaxOutputTokens, Temperature, TopP, TopK, Seed, StopSequences,
+/// Instructions (a system message first). Tools are refused. Generation runs on the calling thread.
+/// </summary>
+public sealed class CheckpointChatClient : IChatClient
+{
+    readonly Generator generator;
+    readonly ITokenizer tokenizer;
+    readonly ChatTemplate template;
+    readonly int? endOfTurnId;
+    readonly ChatClientMetadata metadata;
+
+    public CheckpointChatClient(LanguageModel model, ITokenizer tokenizer, ChatTemplate template, Device device, string modelId = "sharplm")
+    {
+        generator = new Generator(model, tokenizer, device);
+        this.tokenizer = tokenizer;
+        this.template = template;
+        endOfTurnId = tokenizer.IdOf(template.EndOfTurn);
+        metadata = new ChatClientMetadata("sharplm", null, modelId);
+    }
+
+    /// <summary>Sampling when ChatOptions leave a setting unset (max 256 new tokens, temperature 0.8, seed 1337).</summary>
+    public SamplingOptions Defaults { get; init; } = new() { MaxNewTokens = 256 };
+
+    /// <summary>Loads a run directory: weights, tokenizer.json and chat_template.json (default ChatML when absent).</summary>
+    /// <exception cref="InvalidInputException">Missing or mismatched files.</exception>
+    public static CheckpointChatClient Load(string dir, Device device)
+    {
+        var (model, _) = Training.Checkpoint.LoadModel(dir, device);
+        var tokenizer = TokenizerFactory.Load(dir);
+        if (tokenizer.VocabSize != model.Config.VocabSize)
+            throw InvalidInputException.ForFile(TokenizerFile.PathIn(dir), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {model.Config.VocabSize}");
+        return new CheckpointChatClient(model, tokenizer, ChatTemplate.Load(dir), device, $"checkpoint:{dir}");
+    }
+
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var text = new System.Text.StringBuilder();
+        ChatFinishReason? finish = null;
+        foreach (var (piece, reason) in Generate(messages, options, cancellationToken))
+        {
+            text.Append(piece);
+            finish = reason ?? finish;
+        }
+        return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, text.ToString()))
+        {
+            ModelId = metadata.DefaultModelId, FinishReason = finish,
+        });
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.CompletedTask; // generation is synchronous; the interface is asynchronous
+        foreach (var (piece, reason) in Generate(messages, options, cancellationToken))
+            yield return new ChatResponseUpdate(ChatRole.Assistant, piece.Length > 0 ? piece : null)
+            {
+                ModelId = metadata.DefaultModelId, FinishReason = reason,
+            };
+    }
+
+    /// <summary>The prompt text the model continues for <paramref name="messages"/>.</summary>
+    public string RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null)
+    {
+        var turns = new List<Turn>();
+        if (options?.Instructions is { } instructions) turns.Add(Turn.System(instructions));
+        foreach (ChatMessage message in messages)
+        {
+            string role = message.Role.Value;
+            if (role is not (Roles.System or Roles.User or Roles.Assistant))
+                throw new NotSupportedException($"CheckpointChatClient: messages with role '{role}' are not supported");
+            turns.Add(new Turn(role, message.Text));
+        }
+        return template.Render(turns, addGenerationPrompt: true).Text;
+    }
+
+    internal SamplingOptions Sampling(ChatOptions? options) => Defaults with
+    {
+        MaxNewTokens = options?.MaxOutputTokens ?? Defaults.MaxNewTokens,
+        Temperature = options?.Temperature ?? Defaults.Temperature,
+        TopP = options?.TopP ?? Defaults.TopP,
+        TopK = options?.TopK ?? Defaults.TopK,
+        Seed = options?.Seed is long seed ? unchecked((ulong)seed) : Defaults.Seed,
+        StopStrings = options?.StopSequences is { Count: > 0 } stops ? stops.ToArray() : Defaults.StopStrings,
+    };
+
+    /// <summary>Text pieces as they become final; the last carries the finish reason (Stop or Length).</summary>
+    IEnumerable<(string Text, ChatFinishReason? Reason)> Generate(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        if (options?.Tools is { Count: > 0 }) throw new NotSupportedException("CheckpointChatClient does not support tools");
+        var sampling = Sampling(options).Validate();
+        // Without <|im_end|> as a special token the model can still write it character by character.
+        var stops = endOfTurnId is null ? sampling.StopStrings.Append(template.EndOfTurn).ToArray() : sampling.StopStrings.ToArray();
+        int[] prompt = tokenizer.Encode(RenderPrompt(messages, options));
+
+        var generated = new List<int>();
+        int emitted = 0;
+        foreach (int id in generator.GenerateTokens(prompt, sampling))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (id == endOfTurnId) break;
+            generated.Add(id);
+            string text = tokenizer.Decode(generated.ToArray());
+            int stop = Generator.FirstStop(text, stops, emitted);
+            if (stop >= 0)
+            {
+                yield return (text[emitted..stop], ChatFinishReason.Stop);
+                yield break;
+            }
+            int safe = text.Length - Generator.HeldBack(text, stops);
+            if (safe > emitted)
+            {
+                yield return (text[emitted..safe], null);
+                emitted = safe;
+            }
+        }
+        string rest = tokenizer.Decode(generated.ToArray());
+        // The token limit, unless the last token was the end of the turn (or end of text) right at the limit.
+        bool atLimit = generated.Count >= sampling.MaxNewTokens;
+        yield return (rest[emitted..], atLimit ? ChatFinishReason.Length : ChatFinishReason.Stop);
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is not null ? null
+        : serviceType == typeof(ChatClientMetadata) ? metadata
+        : serviceType.IsInstanceOfType(this) ? this
+        : null;
+
+    public void Dispose() { }
+}
