@@ -13,6 +13,9 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     EvalCommand.Create(),
     NGramCommand.Create(),
     ExperimentCommand.Create(),
+    SftCommand.Create(),
+    LoraCommand.Create(),
+    ChatCommand.Create(),
     ServeCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);

@@ -17,7 +17,7 @@ public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, De
 
     public string Id => id;
 
-    public int ContextLength => model.Config.BlockSize;
+    public int ContextLength => model.ContextLength;
 
     public IReadOnlyList<ScoredToken> Score(string text)
     {

@@ -49,6 +49,25 @@ public static class ExperimentCommand
             Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, {ArchitecturesExperiment.ArchitecturesPlot}, {ArchitecturesExperiment.ComponentsPlot}");
             return 0;
         });
-        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures };
+        var baseDir = new Option<string>("--base") { Description = "Base checkpoint (its tokenizer needs the chat tokens and the suite's characters: pretrain with --tokenizer char-chat).", Required = true };
+        var peftSteps = new Option<int>("--steps") { Description = "Training steps of every method.", DefaultValueFactory = _ => 300 };
+        var evalLimit = new Option<int>("--eval-limit") { Description = "Held-out prompts scored (0 = all).", DefaultValueFactory = _ => 200 };
+        var peft = new Command("peft", "Full fine-tuning vs LoRA, adapters, prefix and prompt tuning on the synthetic instruction suite (one process per method).")
+        {
+            baseDir, output, peftSteps, evalLimit, seed,
+        };
+        peft.SetAction(parse =>
+        {
+            var experiment = new PeftExperiment
+            {
+                Base = parse.GetValue(baseDir)!, OutDir = parse.GetValue(output)!, Steps = parse.GetValue(peftSteps),
+                EvalLimit = parse.GetValue(evalLimit), Seed = parse.GetValue(seed), Runner = ChildProcessSft.Run, Log = Console.Error.WriteLine,
+            };
+            experiment.Run();
+            Console.WriteLine(File.ReadAllText(Path.Combine(experiment.OutDir, ComparisonReport.MarkdownFile)));
+            Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}");
+            return 0;
+        });
+        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures, peft };
     }
 }

@@ -97,7 +97,7 @@ public static class PretrainCommand
         {
             string metaPath = Path.Combine(prepared, PreparedData.FileName);
             var meta = SharpLM.Runtime.Json.ReadFile<PreparedData>(metaPath);
-            string kind = tokenizer is "char" or "gpt2" ? tokenizer : "bpe";
+            string kind = tokenizer is "char" or "char-chat" ? "char" : tokenizer is "gpt2" ? "gpt2" : "bpe";
             if (meta.Source != input || meta.Tokenizer != kind)
                 throw InvalidInputException.ForFile(metaPath, $"was prepared from {meta.Source} with the {meta.Tokenizer} tokenizer, not {input} with {kind}; choose another --out");
             return prepared;

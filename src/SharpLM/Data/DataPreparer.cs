@@ -29,11 +29,21 @@ public sealed record PreparedData
 /// </summary>
 public static class DataPreparer
 {
-    /// <param name="tokenizerSpec">"char" (alphabet of the input), "gpt2", or a tokenizer.json / directory.</param>
+    /// <param name="tokenizerSpec">
+    /// "char" (alphabet of the input), "char-chat" (the input's alphabet, every printable ASCII character, and the
+    /// ChatML and end-of-text special tokens: a base that instruction tuning can use without growing its
+    /// vocabulary), "gpt2", or a tokenizer.json / directory.
+    /// </param>
     public static PreparedData Prepare(string input, string tokenizerSpec, string outDir, string jsonlField = "text", double trainFraction = 0.9)
     {
         if (trainFraction <= 0 || trainFraction >= 1) throw new InvalidInputException($"train fraction {trainFraction} must be in (0, 1)");
-        ITokenizer tokenizer = tokenizerSpec == "char" ? CharTokenizer.FromText(Alphabet(input, jsonlField)) : TokenizerFactory.Load(tokenizerSpec);
+        ITokenizer tokenizer = tokenizerSpec switch
+        {
+            "char" => CharTokenizer.FromText(Alphabet(input, jsonlField)),
+            "char-chat" => CharTokenizer.FromText(Alphabet(input, jsonlField) + PrintableAscii)
+                .WithSpecialTokens(SpecialTokens.ChatMl),
+            _ => TokenizerFactory.Load(tokenizerSpec),
+        };
         Directory.CreateDirectory(outDir);
         AtomicFile.CleanStaleTemporaries(outDir);
         // data.json is the "complete" marker: it goes first and comes back last, so a killed run is never reused.
@@ -74,6 +84,9 @@ public static class DataPreparer
         AtomicFile.WriteAllText(Path.Combine(outDir, PreparedData.FileName), System.Text.Json.JsonSerializer.Serialize(meta, Json.Options));
         return meta;
     }
+
+    /// <summary>Space to tilde, and the newline: every character of the synthetic instruction suite.</summary>
+    static readonly string PrintableAscii = "\n" + new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray());
 
     /// <summary>True when <paramref name="dir"/> already holds prepared shards.</summary>
     public static bool IsPrepared(string dir) =>

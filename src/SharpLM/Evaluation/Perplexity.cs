@@ -65,7 +65,7 @@ public static class Perplexity
     /// </summary>
     public static TokenScores Score(LanguageModel model, int[] ids, Device device, int batchSize = 8, int? stride = null)
     {
-        int t = model.Config.BlockSize, rows = ids.Length - 1;
+        int t = model.ContextLength, rows = ids.Length - 1;
         int step = stride ?? t;
         if (step < 1 || step > t) throw new InvalidInputException($"perplexity: stride {step} must be between 1 and the context length {t}");
         var scores = new TokenScores(new float[rows], new float[rows], new long[rows]);

@@ -82,8 +82,12 @@ public sealed class ArchitecturesExperiment
                     };
                 }))
             + $"\nAll at {Steps} steps of batch {training.BatchSize} × {baseline.Model.BlockSize} tokens, seed {Seed}; wall {wall.Elapsed.TotalSeconds:F0} s.\n";
-        var header = new { Experiment = "architectures", Data = Path.GetFullPath(Data), Steps, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1) };
-        ComparisonReport.Write(OutDir, "Architectures and components at equal steps", header, architectures.Concat(components).ToList(), table);
+        var header = new
+        {
+            Experiment = "architectures", Data = Path.GetFullPath(Data), Steps, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
+            Results = architectures.Concat(components).ToList(),
+        };
+        ComparisonReport.Write(OutDir, "Architectures and components at equal steps", header, table);
         ComparisonReport.Plot(Path.Combine(OutDir, ArchitecturesPlot), "Architectures (own objectives)", architectures, againstSeconds: false);
         ComparisonReport.Plot(Path.Combine(OutDir, ComponentsPlot), "Components (causal decoder)", components, againstSeconds: false);
         return (architectures, components);

@@ -14,13 +14,11 @@ public static class ComparisonReport
 {
     public const string JsonFile = "report.json", MarkdownFile = "report.md";
 
-    /// <summary>report.json (the header's fields plus every result) and report.md (title and table).</summary>
-    public static void Write(string dir, string title, object header, IReadOnlyList<ComparisonResult> results, string markdownTable)
+    /// <summary>report.json (<paramref name="report"/>: settings and every result) and report.md (title and table).</summary>
+    public static void Write(string dir, string title, object report, string markdownTable)
     {
         Directory.CreateDirectory(dir);
-        var json = JsonSerializer.SerializeToNode(header, Json.Options)!.AsObject();
-        json["results"] = JsonSerializer.SerializeToNode(results, Json.Options);
-        AtomicFile.WriteAllText(Path.Combine(dir, JsonFile), json.ToJsonString(Json.Options));
+        AtomicFile.WriteAllText(Path.Combine(dir, JsonFile), JsonSerializer.Serialize(report, Json.Options));
         AtomicFile.WriteAllText(Path.Combine(dir, MarkdownFile), $"# {title}\n\n{markdownTable}");
     }
 

@@ -98,10 +98,10 @@ public sealed class LmGenerationsExperiment
         var header = new
         {
             Experiment = "lm-generations", Data = Path.GetFullPath(Data), BudgetSeconds, WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 1),
-            OrderingHolds = ordering, BestNgram = ngram?.Name, BestRnn = rnn?.Name, BestTransformer = transformer?.Name,
+            OrderingHolds = ordering, BestNgram = ngram?.Name, BestRnn = rnn?.Name, BestTransformer = transformer?.Name, Results = results,
         };
         const string title = "LM generations: validation loss at equal wall-clock budget";
-        ComparisonReport.Write(OutDir, title, header, results, table);
+        ComparisonReport.Write(OutDir, title, header, table);
         ComparisonReport.Plot(Path.Combine(OutDir, PlotFile), title, results, againstSeconds: true);
         return results;
     }

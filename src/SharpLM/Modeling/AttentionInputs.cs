@@ -15,17 +15,34 @@ internal sealed class AttentionInputs
     public bool IsCausal { get; private init; }
     public Tensor? RopeCos { get; private init; }
     public Tensor? RopeSin { get; private init; }
+    /// <summary>Prefix tuning's keys and values per layer ([1, n_kv_head, P, head_dim]), placed before each layer's own; null = none.</summary>
+    public Tensor[]? PrefixKeys { get; private init; }
+    public Tensor[]? PrefixValues { get; private init; }
 
     /// <param name="positionBias">ALiBi or T5 biases [1, H, T, start+T], or null.</param>
     /// <param name="visible">
     /// Which keys each query may see (boolean, [T, start+T] or [B, 1, T, start+T]) when that is not the causal
     /// rule: a prefix decoder's prefix or an encoder (<see cref="Architectures.AttentionMasks"/>); null = causal.
     /// </param>
-    public static AttentionInputs Create(ModelConfig config, long start, long length, Tensor? positionBias, Device device, ScalarType dtype, Tensor? visible = null)
+    /// <param name="positions">
+    /// Per-token positions [B, T] where they are not start … start+T−1 (packed rows restart at every segment); only
+    /// RoPE reads them here: ALiBi, T5 and sliding windows depend on the offset between query and key, which is the
+    /// same within a segment, and attention across segments is masked.
+    /// </param>
+    public static AttentionInputs Create(ModelConfig config, long start, long length, Tensor? positionBias, Device device, ScalarType dtype, Tensor? visible = null, Tensor? positions = null)
     {
         Tensor? cos = null, sin = null;
         if (config.PositionEncoding == "rope")
-            (cos, sin) = RotaryEmbedding.Angles(start, length, config.HeadDim, config.RopeBase, device);
+        {
+            (cos, sin) = RotaryEmbedding.Angles(positions is null ? start : 0, length, config.HeadDim, config.RopeBase, device);
+            if (positions is not null)
+            {
+                // [B, 1, T, D]: broadcasts over the heads of q and k.
+                long b = positions.shape[0];
+                cos = cos.index_select(0, positions.reshape(-1)).view(b, 1, length, config.HeadDim);
+                sin = sin.index_select(0, positions.reshape(-1)).view(b, 1, length, config.HeadDim);
+            }
+        }
 
         if (positionBias is null && config.SlidingWindow == 0)
         {
@@ -43,6 +60,28 @@ internal sealed class AttentionInputs
         // where() rather than masked_fill: a per-row mask [B, 1, T, S] broadcasts against the biases [1, H, T, S].
         Tensor mask = positionBias is null ? allowed : where(allowed, positionBias.to(dtype), double.NegativeInfinity);
         return new AttentionInputs { Mask = mask, RopeCos = cos, RopeSin = sin };
+    }
+
+    /// <summary>
+    /// The same inputs with prefix tuning's keys and values before every layer's own: every query sees them, so the
+    /// mask gains that many leading columns that are visible (boolean) or unbiased (additive).
+    /// </summary>
+    public AttentionInputs WithKeyValuePrefix(Tensor[] keys, Tensor[] values, long length)
+    {
+        long p = keys[0].shape[2];
+        Tensor? mask = Mask;
+        Device device = keys[0].device;
+        // SDPA's built-in causal mask cannot be shifted past the prefix columns: spell it out.
+        if (mask is null && IsCausal) mask = ones(new[] { length, length }, ScalarType.Bool, device).tril();
+        if (mask is not null)
+        {
+            long[] shape = mask.shape.ToArray();
+            shape[^1] = p;
+            Tensor lead = mask.dtype == ScalarType.Bool ? ones(shape, ScalarType.Bool, device) : zeros(shape, mask.dtype, device);
+            mask = cat(new[] { lead, mask }, -1);
+        }
+        // With no mask (one query over the whole cache) everything, the prefix included, is visible already.
+        return new AttentionInputs { Mask = mask, RopeCos = RopeCos, RopeSin = RopeSin, PrefixKeys = keys, PrefixValues = values };
     }
 
     /// <summary>Query position − key position, [T, start+T], for queries start … start+T−1 over keys 0 … start+T−1.</summary>

@@ -34,6 +34,18 @@ public sealed class CausalSelfAttention : nn.Module
     /// <summary>The output projection writes into the residual stream; GPT-2 scales its initialisation.</summary>
     internal Linear OutputProjection => c_proj;
 
+    /// <summary>The fused Q, K, V projection: rows [0, C) give Q, then n_kv_head·head_dim rows each for K and V.</summary>
+    internal Linear QkvProjection => c_attn;
+
+    /// <summary>Row ranges of <see cref="QkvProjection"/>'s output that hold q, k and v.</summary>
+    internal (long Offset, long Length) Rows(char part) => part switch
+    {
+        'q' => (0, nHead * headDim),
+        'k' => (nHead * headDim, nKvHead * headDim),
+        'v' => ((nHead + nKvHead) * headDim, nKvHead * headDim),
+        _ => throw new ArgumentOutOfRangeException(nameof(part)),
+    };
+
     /// <summary>The rows of the fused projection's weight that produce V (DeepNorm scales their initialisation).</summary>
     internal Tensor ValueWeight => c_attn.weight!.narrow(0, (nHead + nKvHead) * headDim, nKvHead * headDim);
 
@@ -42,7 +54,7 @@ public sealed class CausalSelfAttention : nn.Module
     {
         long b = x.shape[0], t = x.shape[1], c = x.shape[2];
         long kvWidth = nKvHead * headDim;
-        Tensor[] qkv = c_attn.forward(x).split(new[] { c, kvWidth, kvWidth }, dim: 2);
+        Tensor[] qkv = LinearDeltas.Forward(c_attn, x).split(new[] { c, kvWidth, kvWidth }, dim: 2);
         Tensor q = Heads(qkv[0], b, t, nHead), k = Heads(qkv[1], b, t, nKvHead), v = Heads(qkv[2], b, t, nKvHead);
         if (inputs.RopeCos is not null)
         {
@@ -50,6 +62,13 @@ public sealed class CausalSelfAttention : nn.Module
             k = RotaryEmbedding.Apply(k, inputs.RopeCos, inputs.RopeSin!);
         }
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
+        if (inputs.PrefixKeys is not null)
+        {
+            // Prefix tuning: learned keys/values before the sequence's own (never cached: they do not change).
+            Tensor pk = inputs.PrefixKeys[layer].to(k.dtype), pv = inputs.PrefixValues![layer].to(v.dtype);
+            k = cat(new[] { pk.expand(b, -1, -1, -1), k }, 2);
+            v = cat(new[] { pv.expand(b, -1, -1, -1), v }, 2);
+        }
         if (nKvHead != nHead)
         {
             // The cache holds n_kv_head heads; each is shared by a group of consecutive query heads.
@@ -60,7 +79,7 @@ public sealed class CausalSelfAttention : nn.Module
         double p = training ? dropout : 0.0;
         Tensor y = F.scaled_dot_product_attention(q, k, v, attn_mask: inputs.Mask, p: p, is_casual: inputs.IsCausal);
         y = y.transpose(1, 2).contiguous().view(b, t, c);
-        y = c_proj.forward(y);
+        y = LinearDeltas.Forward(c_proj, y);
         return resid_dropout is null ? y : resid_dropout.forward(y);
     }
 

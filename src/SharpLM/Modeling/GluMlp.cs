@@ -40,7 +40,7 @@ public sealed class GluMlp : FeedForward
 
     public override Tensor forward(Tensor x)
     {
-        Tensor y = c_proj.forward(act.forward(c_gate.forward(x)) * c_fc.forward(x));
+        Tensor y = LinearDeltas.Forward(c_proj, act.forward(LinearDeltas.Forward(c_gate, x)) * LinearDeltas.Forward(c_fc, x));
         return dropout is null ? y : dropout.forward(y);
     }
 }

@@ -10,6 +10,11 @@ namespace SharpLM.Modeling;
 /// blocks → final norm (none after post-norm blocks, whose output is already normalised) → logits over the
 /// vocabulary (tied to the token embedding by default). Read top to bottom like nanoGPT. RoPE, ALiBi and T5
 /// encode positions inside attention instead (<see cref="AttentionInputs"/>).
+/// <para>For fine-tuning it also runs packed rows (<see cref="ForwardPacked"/>), grows its vocabulary
+/// (<see cref="ResizeVocabulary"/>), and offers the seams parameter-efficient methods attach to: deltas on any
+/// Linear layer (<see cref="LinearDeltas"/>, LoRA), modules after each sublayer (adapters), keys/values before every
+/// layer's own (<see cref="IKeyValuePrefix"/>, prefix tuning) and embeddings before the input
+/// (<see cref="IInputPrefix"/>, prompt tuning).</para>
 /// </summary>
 public class Gpt : LanguageModel
 {
@@ -20,6 +25,9 @@ public class Gpt : LanguageModel
     readonly ModuleList<TransformerBlock> h;
     readonly nn.Module<Tensor, Tensor>? ln_f;
     readonly Linear? lm_head;
+    // Prefix methods (prompt tuning, prefix tuning); null until attached.
+    IInputPrefix? inputPrefix;
+    IKeyValuePrefix? keyValuePrefix;
 
     public Gpt(ModelConfig config) : base(nameof(Gpt), config)
     {
@@ -46,35 +54,169 @@ public class Gpt : LanguageModel
     public Tensor Forward(Tensor idx, KvCache? cache) => Forward(idx, cache, null);
 
     /// <summary>
+    /// Logits [B, T, V] for packed rows: <paramref name="idx"/> [B, T] holds several examples per row, and
+    /// <paramref name="segmentIds"/> [B, T] says which tokens belong together (<see cref="PackedRows"/>). Each
+    /// token attends causally within its segment only, and positions restart at 0 at each segment, for every
+    /// position encoding, so each segment's logits are those it would get alone.
+    /// </summary>
+    public Tensor ForwardPacked(Tensor idx, Tensor segmentIds)
+    {
+        if (!idx.shape.SequenceEqual(segmentIds.shape))
+            throw new ArgumentException($"segment ids [{string.Join(", ", segmentIds.shape)}] must have the shape of the tokens [{string.Join(", ", idx.shape)}]");
+        if (inputPrefix is not null)
+            throw new InvalidOperationException("prompt tuning prepends one soft prompt per row, not per packed segment: run packed rows without it");
+        var (positions, visible) = PackedRows.Layout(segmentIds);
+        return Run(idx, null, visible, positions);
+    }
+
+    /// <summary>
+    /// Mean next-token cross-entropy of packed rows (<see cref="ForwardPacked"/>) against <paramref name="targets"/>
+    /// [B, T]; targets of −1 are ignored — set them at each segment's last token (its target would be the next
+    /// example's first token) and wherever the loss should not count (prompts, padding).
+    /// </summary>
+    public Tensor LossPacked(Tensor idx, Tensor segmentIds, Tensor targets) => CrossEntropy(ForwardPacked(idx, segmentIds), targets);
+
+    /// <summary>
     /// As <see cref="Forward(Tensor, KvCache?)"/>, with <paramref name="visible"/> (boolean, [T, start+T] or
     /// [B, 1, T, start+T]) replacing the causal mask: how a prefix decoder lets its prefix attend bidirectionally.
     /// </summary>
-    protected Tensor Forward(Tensor idx, KvCache? cache, Tensor? visible)
+    protected Tensor Forward(Tensor idx, KvCache? cache, Tensor? visible) => Run(idx, cache, visible, null);
+
+    /// <param name="positions">Per-token positions [B, T] (packed rows); null = start … start+T−1.</param>
+    Tensor Run(Tensor idx, KvCache? cache, Tensor? visible, Tensor? positions)
     {
         long t = idx.shape[1];
         int start = cache?.Length ?? 0;
-        if (start + t > Config.BlockSize)
-            throw new ArgumentException($"sequence of {start + t} tokens exceeds the context length {Config.BlockSize}");
 
         Tensor x = wte.forward(idx);
-        if (wpe is not null) x = x + wpe.forward(arange(start, start + t, dtype: ScalarType.Int64, device: idx.device));
+        int prompt = 0;
+        if (inputPrefix is not null && start == 0)
+        {
+            // Prompt tuning: the soft prompt takes positions 0 … P−1 in front of the tokens (and in the cache).
+            Tensor soft = inputPrefix.Embeddings().to(x.dtype);
+            prompt = (int)soft.shape[0];
+            x = cat(new[] { soft.unsqueeze(0).expand(x.shape[0], -1, -1), x }, 1);
+            if (visible is not null) visible = WithPromptInFront(visible, prompt);
+            t += prompt;
+        }
+        if (start + t > Config.BlockSize)
+            throw new ArgumentException(prompt == 0
+                ? $"sequence of {start + t} tokens exceeds the context length {Config.BlockSize}"
+                : $"sequence of {start + t - prompt} tokens and a {prompt}-token soft prompt exceeds the context length {Config.BlockSize}");
+
+        if (wpe is not null) x = x + wpe.forward(positions ?? arange(start, start + t, dtype: ScalarType.Int64, device: idx.device));
         // Scaled to the token embeddings' init_std: the paper multiplies its token embeddings by √d_model so both
         // enter at the same scale; at full size the fixed table would drown GPT-2's N(0, 0.02) token embeddings.
         else if (Config.PositionEncoding == "sinusoidal")
-            x = x + (SinusoidalPositions.Table(start, t, Config.NEmbd, idx.device) * Config.InitStd).to(x.dtype);
+        {
+            Tensor table = SinusoidalPositions.Table(positions is null ? start : 0, t, Config.NEmbd, idx.device);
+            if (positions is not null) table = table.index_select(0, positions.reshape(-1)).view(positions.shape[0], t, Config.NEmbd);
+            x = x + (table * Config.InitStd).to(x.dtype);
+        }
         if (drop is not null) x = drop.forward(x);
 
+        // ALiBi and T5 depend on query − key only, which packing leaves unchanged within a segment.
         Tensor? bias = Config.PositionEncoding switch
         {
             "alibi" => AlibiBias.Bias(Config.NHead, start, t, idx.device),
             "t5" => relative_bias!.Bias(start, t, idx.device),
             _ => null,
         };
-        var inputs = AttentionInputs.Create(Config, start, t, bias, idx.device, x.dtype, visible);
+        var inputs = AttentionInputs.Create(Config, start, t, bias, idx.device, x.dtype, visible, positions);
+        if (keyValuePrefix is not null)
+        {
+            var (keys, values) = keyValuePrefix.Compute();
+            inputs = inputs.WithKeyValuePrefix(keys, values, t);
+        }
         for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, cache, i, inputs);
         cache?.Advance((int)t);
+        if (prompt > 0) x = x[.., prompt..];
         if (ln_f is not null) x = ln_f.forward(x);
-        return lm_head is null ? F.linear(x, wte.weight!) : lm_head.forward(x);
+        return lm_head is null ? F.linear(x, wte.weight!) : LinearDeltas.Forward(lm_head, x);
+    }
+
+    /// <summary>
+    /// A mask over the tokens ([.., T, S]) widened for a soft prompt of <paramref name="prompt"/> positions in front:
+    /// the prompt attends causally within itself and every token sees the whole prompt, as it would any earlier
+    /// position (a prefix decoder's bidirectional prefix stays bidirectional among the tokens).
+    /// </summary>
+    static Tensor WithPromptInFront(Tensor visible, int prompt)
+    {
+        long[] shape = visible.shape.ToArray();
+        long rows = shape[^2], cols = shape[^1];
+        long[] lead = shape[..^2];
+        long[] promptShape = lead.Append(prompt).Append(prompt + cols).ToArray();
+        long[] leftShape = lead.Append(rows).Append(prompt).ToArray();
+        Tensor promptRows = ones(new long[] { prompt, prompt + cols }, ScalarType.Bool, visible.device).tril().expand(promptShape);
+        Tensor tokenRows = cat(new[] { ones(leftShape, ScalarType.Bool, visible.device), visible }, -1);
+        return cat(new[] { promptRows, tokenRows }, -2);
+    }
+
+    /// <summary>block_size less the soft prompt's positions, when prompt tuning is attached.</summary>
+    public override int ContextLength => Config.BlockSize - (inputPrefix?.Length ?? 0);
+
+    /// <summary>The blocks, for methods that attach to each layer (adapters).</summary>
+    public IReadOnlyList<TransformerBlock> Blocks => h.ToList();
+
+    /// <summary>The token embedding table [V, n_embd] (prompt tuning initialises its soft prompt from it).</summary>
+    internal Tensor TokenEmbeddingWeight => wte.weight!;
+
+    /// <summary>The untied output head, or null when it is the token embedding.</summary>
+    internal Linear? OutputHead => lm_head;
+
+    /// <summary>Attaches prompt tuning's soft prompt (registered as "prompt_tuning"; see <see cref="IInputPrefix"/>).</summary>
+    internal void AttachInputPrefix<T>(T prefix) where T : nn.Module, IInputPrefix
+    {
+        if (inputPrefix is not null || keyValuePrefix is not null) throw new InvalidOperationException("the model already has a prefix method attached");
+        if (prefix.Length >= Config.BlockSize) throw new InvalidInputException($"prompt tuning: {prefix.Length} soft-prompt positions leave no room in a {Config.BlockSize}-position context");
+        register_module("prompt_tuning", prefix);
+        inputPrefix = prefix;
+    }
+
+    /// <summary>Attaches prefix tuning's per-layer keys and values (registered as "prefix_tuning"; see <see cref="IKeyValuePrefix"/>).</summary>
+    internal void AttachKeyValuePrefix<T>(T prefix) where T : nn.Module, IKeyValuePrefix
+    {
+        if (inputPrefix is not null || keyValuePrefix is not null) throw new InvalidOperationException("the model already has a prefix method attached");
+        register_module("prefix_tuning", prefix);
+        keyValuePrefix = prefix;
+    }
+
+    /// <summary>Replaces the attached key/value prefix (prefix tuning collapsing its re-parameterisation).</summary>
+    internal void ReplaceKeyValuePrefix<T>(T prefix) where T : nn.Module, IKeyValuePrefix
+    {
+        register_module("prefix_tuning", null!);
+        keyValuePrefix = null;
+        AttachKeyValuePrefix(prefix);
+    }
+
+    /// <summary>
+    /// Grows the vocabulary to <paramref name="newSize"/> tokens (added special tokens): the token embedding and an
+    /// untied head gain rows initialised to the mean of the existing rows (so a new token starts as an "average"
+    /// token rather than noise that skews the softmax), and the config's vocab_size follows, so checkpoints written
+    /// afterwards load as the grown model. Existing rows keep their values bit for bit.
+    /// </summary>
+    public void ResizeVocabulary(int newSize)
+    {
+        if (newSize < Config.VocabSize) throw new InvalidInputException($"vocabulary: cannot shrink from {Config.VocabSize} to {newSize} tokens (existing ids would lose their rows)");
+        if (newSize == Config.VocabSize) return;
+        // A parameter-efficient method (which freezes the base) was built for the old shapes, and its base hash for
+        // the old weights: grow first, then apply it.
+        if (parameters().Any(p => !p.requires_grad))
+            throw new InvalidOperationException("grow the vocabulary before applying a parameter-efficient method (or freezing weights), not after");
+        using (no_grad())
+        {
+            Grow(wte.weight!, newSize);
+            if (lm_head is not null) Grow(lm_head.weight!, newSize);
+        }
+        ReplaceConfig(Config with { VocabSize = newSize });
+    }
+
+    static void Grow(Parameter weight, int rows)
+    {
+        long added = rows - weight.shape[0];
+        Tensor mean = weight.mean(new long[] { 0 }, keepdim: true);
+        // set_ re-points the parameter itself, so every holder of it (the module, an optimizer built later) sees it.
+        weight.set_(cat(new Tensor[] { weight.detach(), mean.expand(added, -1) }, 0).contiguous());
     }
 
     public override DecodingState NewDecodingState(long batch, Device device) =>

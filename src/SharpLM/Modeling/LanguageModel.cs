@@ -15,7 +15,16 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
 {
     protected LanguageModel(string name, ModelConfig config) : base(name) => Config = config.Validate();
 
-    public ModelConfig Config { get; }
+    public ModelConfig Config { get; private set; }
+
+    /// <summary>A model that changes shape (a grown vocabulary) updates its config, so checkpoints describe it.</summary>
+    protected void ReplaceConfig(ModelConfig config) => Config = config.Validate();
+
+    /// <summary>
+    /// Tokens the model can read at once: block_size, less any positions a method reserves (prompt tuning's soft
+    /// prompt). Windows for training, scoring and generation must not be longer.
+    /// </summary>
+    public virtual int ContextLength => Config.BlockSize;
 
     /// <summary>The model a config describes, freshly initialised.</summary>
     public static LanguageModel Create(ModelConfig config) => config.Validate().Type switch
@@ -78,11 +87,11 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Which tokens the model can condition on after a <paramref name="promptLength"/>-token prompt and
     /// <paramref name="generatedLength"/> generated tokens: the first kept index of each, or null when it cannot
-    /// take another token. Decoders keep the last block_size tokens of prompt ++ generated.
+    /// take another token. Decoders keep the last <see cref="ContextLength"/> tokens of prompt ++ generated.
     /// </summary>
     public virtual (int PromptStart, int GeneratedStart)? ContextWindow(int promptLength, int generatedLength)
     {
-        int drop = Math.Max(0, promptLength + generatedLength - Config.BlockSize);
+        int drop = Math.Max(0, promptLength + generatedLength - ContextLength);
         return (Math.Min(drop, promptLength), Math.Max(0, drop - promptLength));
     }
 

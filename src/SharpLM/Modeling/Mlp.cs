@@ -25,7 +25,7 @@ public sealed class Mlp : FeedForward
 
     public override Tensor forward(Tensor x)
     {
-        Tensor y = c_proj.forward(act.forward(c_fc.forward(x)));
+        Tensor y = LinearDeltas.Forward(c_proj, act.forward(LinearDeltas.Forward(c_fc, x)));
         return dropout is null ? y : dropout.forward(y);
     }
 }

@@ -16,6 +16,8 @@ public sealed class TransformerBlock : nn.Module
     readonly FeedForward mlp;
     readonly string placement;
     readonly double alpha;
+    // Adapter tuning's bottleneck modules on each sublayer's output; null (and unregistered) until attached.
+    nn.Module<Tensor, Tensor>? adapter_attn, adapter_mlp;
 
     public TransformerBlock(ModelConfig config) : base(nameof(TransformerBlock))
     {
@@ -36,19 +38,44 @@ public sealed class TransformerBlock : nn.Module
     internal CausalSelfAttention Attention => attn;
     internal FeedForward FeedForward => mlp;
 
+    /// <summary>
+    /// Adds a module on the output of each sublayer, before the residual addition and any post-norm (Houlsby et
+    /// al. 2019); registered as "adapter_attn" and "adapter_mlp".
+    /// </summary>
+    internal void AttachSublayerAdapters(nn.Module<Tensor, Tensor> afterAttention, nn.Module<Tensor, Tensor> afterFeedForward)
+    {
+        if (adapter_attn is not null) throw new InvalidOperationException("this block already has sublayer adapters");
+        adapter_attn = afterAttention;
+        adapter_mlp = afterFeedForward;
+        register_module("adapter_attn", afterAttention);
+        register_module("adapter_mlp", afterFeedForward);
+    }
+
+    Tensor AttentionSublayer(Tensor x, KvCache? cache, int layer, AttentionInputs inputs)
+    {
+        Tensor y = attn.Forward(x, cache, layer, inputs);
+        return adapter_attn is null ? y : adapter_attn.forward(y);
+    }
+
+    Tensor FeedForwardSublayer(Tensor x)
+    {
+        Tensor y = mlp.forward(x);
+        return adapter_mlp is null ? y : adapter_mlp.forward(y);
+    }
+
     internal Tensor Forward(Tensor x, KvCache? cache, int layer, AttentionInputs inputs)
     {
         switch (placement)
         {
             case "post":
-                x = ln_1.forward(Residual(x) + attn.Forward(x, cache, layer, inputs));
-                return ln_2.forward(Residual(x) + mlp.forward(x));
+                x = ln_1.forward(Residual(x) + AttentionSublayer(x, cache, layer, inputs));
+                return ln_2.forward(Residual(x) + FeedForwardSublayer(x));
             case "sandwich":
-                x = x + ln_1_post!.forward(attn.Forward(ln_1.forward(x), cache, layer, inputs));
-                return x + ln_2_post!.forward(mlp.forward(ln_2.forward(x)));
+                x = x + ln_1_post!.forward(AttentionSublayer(ln_1.forward(x), cache, layer, inputs));
+                return x + ln_2_post!.forward(FeedForwardSublayer(ln_2.forward(x)));
             default:
-                x = x + attn.Forward(ln_1.forward(x), cache, layer, inputs);
-                return x + mlp.forward(ln_2.forward(x));
+                x = x + AttentionSublayer(ln_1.forward(x), cache, layer, inputs);
+                return x + FeedForwardSublayer(ln_2.forward(x));
         }
     }
 

@@ -89,7 +89,7 @@ public sealed class CheckpointModel : IEvaluationModel
             (contextIds, continuationIds) = (continuationIds[..1], continuationIds[1..]);
         }
         if (continuationIds.Length == 0) throw new InvalidInputException("loglikelihood: the continuation encodes to no tokens");
-        int window = model.Config.BlockSize;
+        int window = model.ContextLength;
         long[] whole = [.. contextIds.Select(t => (long)t), .. continuationIds.Select(t => (long)t)];
         // Targets whole[a..b) in chunks of at most one window; input whole[st..b-1) with st = max(0, b-1-window).
         for (int a = contextIds.Length; a < whole.Length; a += window)

@@ -1,0 +1,62 @@
+using SharpLM.Adaptation.Formatting;
+using SharpLM.Tokenization;
+
+namespace SharpLM.Adaptation.InstructionTuning;
+
+/// <summary>A held-out instruction and the reply it must produce, for exact-match evaluation.</summary>
+public sealed record HeldOutPrompt(string Task, IReadOnlyList<Turn> Context, string Answer);
+
+/// <summary>Training conversations and held-out prompts of an instruction-tuning run.</summary>
+public sealed record SftData(IReadOnlyList<Conversation> Train, IReadOnlyList<HeldOutPrompt> HeldOut)
+{
+    /// <summary>
+    /// Reads <paramref name="path"/> in <paramref name="format"/>: "alpaca", "sharegpt", "messages" (OpenAI) or
+    /// "chatml" (JSONL chat files; auto-detected), or "tasks" with path "synthetic" or "synthetic:SEED" for the
+    /// synthetic suite (held out: its held-out phrasings). For chat files the last
+    /// <paramref name="heldOutFraction"/> of the conversations are held out: their last assistant reply is the answer.
+    /// </summary>
+    public static SftData Load(string path, string format, double heldOutFraction = 0.05, SyntheticSuiteOptions? suite = null)
+    {
+        if (format == "tasks")
+        {
+            if (!path.StartsWith("synthetic", StringComparison.Ordinal))
+                throw new InvalidInputException($"--data {path}: format 'tasks' reads the generated suite: pass 'synthetic' or 'synthetic:SEED'");
+            var options = suite ?? new SyntheticSuiteOptions();
+            if (path.Length > "synthetic".Length)
+            {
+                if (!ulong.TryParse(path["synthetic:".Length..], out ulong seed)) throw new InvalidInputException($"--data {path}: the seed after 'synthetic:' must be a number");
+                options = options with { Seed = seed };
+            }
+            var splits = SyntheticSuite.Build(options);
+            return new SftData(splits.Train.Select(e => e.ToConversation()).ToList(),
+                splits.TestHeldOutTemplates.Select(e => new HeldOutPrompt(e.Task, [Turn.User(e.Prompt)], e.Answer)).ToList());
+        }
+        var chatFormat = format switch
+        {
+            "alpaca" => ChatDataFormat.Alpaca,
+            "sharegpt" => ChatDataFormat.ShareGpt,
+            "messages" => ChatDataFormat.Messages,
+            "chatml" => ChatDataFormat.Auto,
+            _ => throw new InvalidInputException($"--format: '{format}' is not supported (alpaca, chatml, sharegpt, messages, tasks)"),
+        };
+        var conversations = ChatDataReader.Read(path, chatFormat);
+        if (conversations.Count < 2) throw InvalidInputException.ForFile(path, "needs at least two conversations (one to train on, one held out)");
+        int held = Math.Clamp((int)Math.Round(conversations.Count * heldOutFraction), 1, conversations.Count - 1);
+        var train = conversations.Take(conversations.Count - held).ToList();
+        var heldOut = conversations.Skip(conversations.Count - held).Select(c =>
+        {
+            int last = c.Turns.Count - 1;
+            while (last >= 0 && c.Turns[last].Role != Roles.Assistant) last--;
+            return last < 0 ? null : new HeldOutPrompt("chat", c.Turns.Take(last).ToList(), c.Turns[last].Content);
+        }).OfType<HeldOutPrompt>().ToList();
+        return new SftData(train, heldOut);
+    }
+
+    /// <summary>The training conversations as token ids with their loss masks (assistant replies and their end-of-turn).</summary>
+    public IReadOnlyList<SftExample> Examples(ChatTemplate template, ITokenizer tokenizer) =>
+        Train.Select(c =>
+        {
+            var chat = template.Tokenize(tokenizer, c);
+            return new SftExample(chat.Ids, chat.Trained);
+        }).ToList();
+}

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using SharpLM.Adaptation.Formatting;
+using SharpLM.Adaptation.Peft;
+using SharpLM.Adaptation.Peft.Adapter;
+using SharpLM.Adaptation.Peft.Lora;
+using SharpLM.Adaptation.Peft.Prefix;
+using SharpLM.Adaptation.Peft.Prompt;
+using SharpLM.IO;
+using SharpLM.Modeling;
+using SharpLM.Runtime;
+using SharpLM.Tokenization;
+using SharpLM.Training;
+using TorchSharp;
+
+namespace SharpLM.Adaptation.InstructionTuning;
+
+/// <summary>How to instruction-tune: the base, the data, the method and its options.</summary>
+public sealed record SftRunOptions
+{
+    public required string Base { get; init; }
+    public required string Data { get; init; }
+    /// <summary>alpaca, chatml, sharegpt, messages or tasks (see <see cref="SftData.Load"/>).</summary>
+    public required string Format { get; init; }
+    /// <summary>full, lora, adapter, prefix or prompt.</summary>
+    public string Method { get; init; } = "full";
+    public LoraOptions Lora { get; init; } = new();
+    public AdapterOptions Adapter { get; init; } = new();
+    public PrefixOptions Prefix { get; init; } = new();
+    public PromptOptions Prompt { get; init; } = new();
+    public SftOptions Training { get; init; } = new();
+    public SyntheticSuiteOptions? Suite { get; init; }
+    /// <summary>Held-out prompts scored at each evaluation (all when 0).</summary>
+    public int EvalLimit { get; init; }
+
+    public static readonly string[] Methods = { "full", "lora", "adapter", "prefix", "prompt" };
+}
+
+/// <summary>sft_summary.json: the run's figures, with the exact match of the base before tuning.</summary>
+public sealed record SftRunSummary
+{
+    public required string Method { get; init; }
+    public required SftSummary Training { get; init; }
+    public required double BaseExactMatch { get; init; }
+    public required IReadOnlyDictionary<string, double> PerTaskExactMatch { get; init; }
+    public required int TrainExamples { get; init; }
+    public required int HeldOutPrompts { get; init; }
+    /// <summary>Bytes of what the run saved: the full checkpoint's weights, or the adapter's.</summary>
+    public required long SavedBytes { get; init; }
+}
+
+/// <summary>
+/// `sharplm sft` as a library call: loads a base checkpoint, formats the data with its chat template, applies the
+/// method (full fine-tuning or a PEFT method, which freezes the base), trains with <see cref="SftTrainer"/>, and
+/// writes OUT: a full checkpoint (full) or an adapter directory (PEFT), plus the tokenizer, the chat template,
+/// metrics.jsonl and sft_summary.json.
+/// </summary>
+public static class SftRun
+{
+    public const string SummaryFile = "sft_summary.json";
+
+    public static SftRunSummary Run(SftRunOptions options, string outDir, Action<SftStep>? onStep = null, Action<SftEval>? onEval = null)
+    {
+        if (!SftRunOptions.Methods.Contains(options.Method))
+            throw new InvalidInputException($"--method: '{options.Method}' is not supported ({string.Join(", ", SftRunOptions.Methods)})");
+        if (Checkpoint.Exists(outDir) || File.Exists(Path.Combine(outDir, AdapterDirectory.ConfigFile)))
+            throw InvalidInputException.ForFile(outDir, "already holds a model or adapter; choose another --out");
+        var device = TorchRuntime.ParseDevice(options.Training.Device);
+        var (loaded, _) = Checkpoint.LoadModel(options.Base, device);
+        if (loaded is not Gpt model) throw InvalidInputException.ForFile(options.Base, $"instruction tuning needs a decoder-only Transformer, not a {loaded.Config.Type} {loaded.Config.Architecture}");
+        ITokenizer tokenizer = TokenizerFactory.Load(options.Base);
+        var template = ChatTemplate.Load(options.Base);
+        var missing = template.RequiredSpecialTokens.Where(t => tokenizer.IdOf(t) is null).ToList();
+        if (missing.Count > 0)
+        {
+            // New tokens need new embedding rows, which only full fine-tuning trains.
+            if (options.Method != "full")
+                throw InvalidInputException.ForFile(options.Base, $"tokenizer lacks the chat tokens {string.Join(" ", missing)}, and --method {options.Method} cannot train new embedding rows; use --method full, or pretrain the base with --tokenizer char-chat");
+            tokenizer = tokenizer.WithSpecialTokens(missing);
+            model.ResizeVocabulary(tokenizer.VocabSize);
+        }
+
+        var data = SftData.Load(options.Data, options.Format, suite: options.Suite);
+        var examples = data.Examples(template, tokenizer);
+        var heldOut = options.EvalLimit > 0 ? data.HeldOut.Take(options.EvalLimit).ToList() : data.HeldOut;
+        var evaluator = new ExactMatchEvaluator(model, tokenizer, template, device, heldOut);
+        double before = evaluator.ExactMatch();
+
+        PeftMethod? method = options.Method switch
+        {
+            "lora" => LoraTuning.Apply(model, options.Lora, options.Base),
+            "adapter" => AdapterTuning.Apply(model, options.Adapter, options.Base),
+            "prefix" => PrefixTuning.Apply(model, options.Prefix, options.Base),
+            "prompt" => PromptTuning.Apply(model, options.Prompt, options.Base),
+            _ => null,
+        };
+
+        Directory.CreateDirectory(outDir);
+        using var log = new MetricsLog(outDir, null);
+        var trainer = new SftTrainer(model, options.Training, examples)
+        {
+            EvaluateExactMatch = evaluator.ExactMatch,
+            OnStep = s => { log.Write(s); onStep?.Invoke(s); },
+            OnEval = e => { log.Write(e); onEval?.Invoke(e); },
+        };
+        var summary = trainer.Run();
+        var (_, perTask) = evaluator.Score();
+
+        long saved;
+        if (method is null)
+        {
+            var manifest = Checkpoint.Save(outDir, model, null, new CheckpointManifest { Step = summary.Iters, Model = model.Config, ModelFile = "", ModelSha256 = "" });
+            saved = new FileInfo(Path.Combine(outDir, manifest.ModelFile)).Length;
+        }
+        else
+        {
+            method.Save(outDir);
+            saved = new FileInfo(Path.Combine(outDir, AdapterDirectory.WeightsFile)).Length;
+        }
+        tokenizer.Save(outDir);
+        template.Save(outDir);
+        var result = new SftRunSummary
+        {
+            Method = options.Method, Training = summary, BaseExactMatch = before, PerTaskExactMatch = perTask,
+            TrainExamples = examples.Count, HeldOutPrompts = heldOut.Count, SavedBytes = saved,
+        };
+        AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(result, Json.Options));
+        return result;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using SharpLM.Modeling;
+using SharpLM.Runtime;
+using SharpLM.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SharpLM.Adaptation.InstructionTuning;
+
+/// <summary>One logged instruction-tuning step.</summary>
+public sealed record SftStep(int Step, double Loss, double Lr, double MsPerIter, int TrainedTokens);
+
+/// <summary>One held-out evaluation: exact match of greedy responses.</summary>
+public sealed record SftEval(int Step, double ExactMatch, double Seconds);
+
+/// <summary>What an instruction-tuning run did.</summary>
+public sealed record SftSummary
+{
+    public required long TrainableParameters { get; init; }
+    public required long TotalParameters { get; init; }
+    public double TrainablePercent => 100.0 * TrainableParameters / TotalParameters;
+    public required int Iters { get; init; }
+    public required double TrainSeconds { get; init; }
+    public required double FinalLoss { get; init; }
+    public double? FinalExactMatch { get; init; }
+    public required double PeakRssMb { get; init; }
+    public required IReadOnlyList<SftEval> Evaluations { get; init; }
+}
+
+/// <summary>
+/// Instruction tuning (supervised fine-tuning) of a causal decoder: examples are shuffled each epoch, packed into
+/// rows of block_size (<see cref="SequencePacking"/>; attention and positions stay inside each example), and the
+/// cross-entropy covers only trained tokens — responses and their end-of-turn token. Only parameters with
+/// requires_grad train: all of them for full fine-tuning, a PEFT method's own ones otherwise (its frozen base gets
+/// no gradient and no optimizer state). Each step runs in its own dispose scope.
+/// </summary>
+public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftExample> examples)
+{
+    /// <summary>Called at every evaluation (every eval_interval steps and at the end); returns held-out exact match.</summary>
+    public Func<double>? EvaluateExactMatch { get; init; }
+    public Action<SftStep>? OnStep { get; init; }
+    public Action<SftEval>? OnEval { get; init; }
+
+    /// <summary>
+    /// The mean cross-entropy over the trained tokens of a packed batch: labels outside <paramref name="lossMask"/>
+    /// (prompt tokens, example ends, padding) are replaced by the ignore index, so whatever they hold never counts.
+    /// </summary>
+    public static Tensor Loss(Gpt model, Tensor tokens, Tensor labels, Tensor lossMask, Tensor segments)
+    {
+        // Unpacked rows hold one example followed by padding, which a causal model never attends back to.
+        Tensor logits = Packs(model) ? model.ForwardPacked(tokens, segments) : model.forward(tokens);
+        Tensor counted = labels.masked_fill(lossMask.logical_not(), -1);
+        return F.cross_entropy(logits.reshape(-1, logits.shape[^1]), counted.reshape(-1), ignore_index: -1);
+    }
+
+    public SftSummary Run(CancellationToken cancel = default)
+    {
+        options.Validate();
+        if (examples.Count == 0) throw new InvalidInputException("sft: no training examples");
+        if (examples.All(e => e.TrainedCount == 0)) throw new InvalidInputException("sft: no example has a trained (response) token");
+        TorchRuntime.SetThreads(options.Threads);
+        Device device = TorchRuntime.ParseDevice(options.Device);
+        torch.manual_seed(options.Seed);
+        model.to(device);
+        model.train();
+        var (decay, noDecay) = WeightDecayGroups.Split(model);
+        if (decay.Count + noDecay.Count == 0) throw new InvalidInputException("sft: the model has no trainable parameters");
+        using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
+        using var optimizer = new FlatAdamW(parameters, new[] { options.WeightDecay, 0.0 }, 0.9, 0.99, 1e-8);
+        var random = new SplitMix64((ulong)options.Seed);
+        var schedule = options.Schedule;
+
+        var wall = Stopwatch.StartNew();
+        var evals = new List<SftEval>();
+        var batches = new Queue<PackedRows>();
+        double peakRss = 0, loss = double.NaN;
+        int step = 0;
+        for (; step < options.MaxIters; step++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (step % options.EvalInterval == 0 && step > 0) Evaluate(step);
+            PackedRows batch;
+            do
+            {
+                if (batches.Count == 0) foreach (var b in SequencePacking.Pack(Shuffled(random), model.ContextLength, options.BatchSize, onePerRow: !Packs(model))) batches.Enqueue(b);
+                batch = batches.Dequeue();
+            } while (batch.TrainedTokens == 0); // rows whose responses were all cut off would give a 0/0 loss
+            var sw = Stopwatch.StartNew();
+            double lr = LearningRateSchedule.At(step, schedule);
+            using (var scope = NewDisposeScope())
+            {
+                parameters.ZeroGrad();
+                var (x, y, m, s) = batch.ToTensors(device);
+                Tensor l = Loss(model, x, y, m, s);
+                l.backward();
+                loss = l.item<float>();
+                if (options.GradClip > 0) parameters.ClipGradNorm(options.GradClip);
+                optimizer.LearningRate = lr;
+                optimizer.Step();
+            }
+            peakRss = Math.Max(peakRss, Environment.WorkingSet / 1048576.0);
+            OnStep?.Invoke(new SftStep(step, loss, lr, sw.Elapsed.TotalMilliseconds, batch.TrainedTokens));
+        }
+        double trainSeconds = wall.Elapsed.TotalSeconds;
+        Evaluate(step);
+        model.eval();
+        return new SftSummary
+        {
+            TrainableParameters = decay.Concat(noDecay).Sum(p => p.numel()), TotalParameters = model.ParameterCount,
+            Iters = step, TrainSeconds = Math.Round(trainSeconds, 2), FinalLoss = loss,
+            FinalExactMatch = evals.Count > 0 ? evals[^1].ExactMatch : null, PeakRssMb = Math.Round(peakRss, 1), Evaluations = evals,
+        };
+
+        void Evaluate(int at)
+        {
+            if (EvaluateExactMatch is null) return;
+            model.eval();
+            var e = new SftEval(at, EvaluateExactMatch(), Math.Round(wall.Elapsed.TotalSeconds, 2));
+            model.train();
+            evals.Add(e);
+            OnEval?.Invoke(e);
+        }
+    }
+
+    /// <summary>
+    /// Whether examples share rows. A soft prompt (prompt tuning) takes context positions of its own and belongs to
+    /// one example per row, so such a model trains on unpacked rows of its shorter context.
+    /// </summary>
+    static bool Packs(Gpt model) => model.ContextLength == model.Config.BlockSize;
+
+    /// <summary>A seeded Fisher-Yates shuffle of the examples: a new order each epoch.</summary>
+    List<SftExample> Shuffled(SplitMix64 random)
+    {
+        var order = examples.ToList();
+        for (int i = order.Count - 1; i > 0; i--)
+        {
+            int j = (int)(random.Next() % (ulong)(i + 1));
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
+    }
+}

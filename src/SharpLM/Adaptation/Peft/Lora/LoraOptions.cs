@@ -1,0 +1,29 @@
+using System.Text.Json.Serialization;
+
+namespace SharpLM.Adaptation.Peft.Lora;
+
+/// <summary>
+/// LoRA's options (Hu et al. 2021): rank r, scale alpha/r, dropout on the adapter's input, and which Linear
+/// layers it adapts (<see cref="LoraTargets"/> describes the patterns). The defaults adapt the fused Q/K/V
+/// projection and the attention output, r = 8, alpha = 16.
+/// </summary>
+public sealed record LoraOptions
+{
+    public int Rank { get; init; } = 8;
+    public double Alpha { get; init; } = 16;
+    public double Dropout { get; init; }
+    /// <summary>Module-path patterns; see <see cref="LoraTargets"/>.</summary>
+    public IReadOnlyList<string> TargetModules { get; init; } = new[] { "attn.c_attn", "attn.c_proj" };
+
+    /// <summary>alpha / r: the update B·A is scaled by it, so changing r does not change the effective learning rate.</summary>
+    [JsonIgnore] public double Scale => Alpha / Rank;
+
+    public LoraOptions Validate(string source = "lora options")
+    {
+        if (Rank < 1) throw new InvalidInputException($"{source}: rank must be at least 1");
+        if (!(Alpha > 0)) throw new InvalidInputException($"{source}: alpha must be positive");
+        if (Dropout < 0 || Dropout >= 1) throw new InvalidInputException($"{source}: dropout must be in [0, 1)");
+        if (TargetModules.Count == 0) throw new InvalidInputException($"{source}: target_modules must name at least one module");
+        return this;
+    }
+}

@@ -1,0 +1,22 @@
+namespace SharpLM.Adaptation.Peft.Prefix;
+
+/// <summary>
+/// Prefix tuning's options (Li &amp; Liang 2021): P prefix positions per layer, and whether training uses the
+/// paper's re-parameterisation (a P × n_embd embedding through a two-layer tanh MLP of <see cref="HiddenSize"/>
+/// units to every layer's keys and values), which trains more stably than free prefix tensors. A saved adapter
+/// always holds the collapsed, plain tensors (reparameterize false).
+/// </summary>
+public sealed record PrefixOptions
+{
+    public int Length { get; init; } = 10;
+    public bool Reparameterize { get; init; } = true;
+    /// <summary>Hidden width of the re-parameterisation MLP; 0 = n_embd.</summary>
+    public int HiddenSize { get; init; }
+
+    public PrefixOptions Validate(string source = "prefix options")
+    {
+        if (Length < 1) throw new InvalidInputException($"{source}: length must be at least 1");
+        if (HiddenSize < 0) throw new InvalidInputException($"{source}: hidden_size must not be negative (0 = n_embd)");
+        return this;
+    }
+}
