@@ -50,8 +50,8 @@ public static class ExperimentCommand
             return 0;
         });
         var baseDir = new Option<string>("--base") { Description = "Base checkpoint (its tokenizer needs the chat tokens and the suite's characters: pretrain with --tokenizer char-chat).", Required = true };
-        var peftSteps = new Option<int>("--steps") { Description = "Training steps of every method.", DefaultValueFactory = _ => 300 };
-        var evalLimit = new Option<int>("--eval-limit") { Description = "Held-out prompts scored (0 = all).", DefaultValueFactory = _ => 200 };
+        var peftSteps = new Option<int>("--steps") { Description = "Training steps of every method.", DefaultValueFactory = _ => 800 };
+        var evalLimit = new Option<int>("--eval-limit") { Description = "Held-out prompts scored (0 = all).", DefaultValueFactory = _ => 180 };
         var peft = new Command("peft", "Full fine-tuning vs LoRA, adapters, prefix and prompt tuning on the synthetic instruction suite (one process per method).")
         {
             baseDir, output, peftSteps, evalLimit, seed,

@@ -6,8 +6,12 @@ namespace SharpLM.Adaptation.InstructionTuning;
 /// <summary>A held-out instruction and the reply it must produce, for exact-match evaluation.</summary>
 public sealed record HeldOutPrompt(string Task, IReadOnlyList<Turn> Context, string Answer);
 
-/// <summary>Training conversations and held-out prompts of an instruction-tuning run.</summary>
-public sealed record SftData(IReadOnlyList<Conversation> Train, IReadOnlyList<HeldOutPrompt> HeldOut)
+/// <summary>
+/// Training conversations and held-out prompts of an instruction-tuning run: <paramref name="HeldOut"/> are
+/// instructions not trained on (scored during training); <paramref name="HeldOutPhrasings"/>, for the synthetic
+/// suite, are instructions in phrasings never trained on (scored at the end: generalisation to new wording).
+/// </summary>
+public sealed record SftData(IReadOnlyList<Conversation> Train, IReadOnlyList<HeldOutPrompt> HeldOut, IReadOnlyList<HeldOutPrompt> HeldOutPhrasings)
 {
     /// <summary>
     /// Reads <paramref name="path"/> in <paramref name="format"/>: "alpaca", "sharegpt", "messages" (OpenAI) or
@@ -28,8 +32,7 @@ public sealed record SftData(IReadOnlyList<Conversation> Train, IReadOnlyList<He
                 options = options with { Seed = seed };
             }
             var splits = SyntheticSuite.Build(options);
-            return new SftData(splits.Train.Select(e => e.ToConversation()).ToList(),
-                splits.TestHeldOutTemplates.Select(e => new HeldOutPrompt(e.Task, [Turn.User(e.Prompt)], e.Answer)).ToList());
+            return new SftData(splits.Train.Select(e => e.ToConversation()).ToList(), Interleaved(splits.TestSeen), Interleaved(splits.TestHeldOutTemplates));
         }
         var chatFormat = format switch
         {
@@ -49,8 +52,13 @@ public sealed record SftData(IReadOnlyList<Conversation> Train, IReadOnlyList<He
             while (last >= 0 && c.Turns[last].Role != Roles.Assistant) last--;
             return last < 0 ? null : new HeldOutPrompt("chat", c.Turns.Take(last).ToList(), c.Turns[last].Content);
         }).OfType<HeldOutPrompt>().ToList();
-        return new SftData(train, heldOut);
+        return new SftData(train, heldOut, []);
     }
+
+    /// <summary>Held-out prompts round-robin over tasks, so that scoring only the first n still covers every task.</summary>
+    static List<HeldOutPrompt> Interleaved(IReadOnlyList<SyntheticExample> examples) =>
+        examples.GroupBy(e => e.Task).SelectMany(g => g.Select((e, i) => (e, i))).OrderBy(x => x.i).Select(x => x.e)
+            .Select(e => new HeldOutPrompt(e.Task, [Turn.User(e.Prompt)], e.Answer)).ToList();
 
     /// <summary>The training conversations as token ids with their loss masks (assistant replies and their end-of-turn).</summary>
     public IReadOnlyList<SftExample> Examples(ChatTemplate template, ITokenizer tokenizer) =>

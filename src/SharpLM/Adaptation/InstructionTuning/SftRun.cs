@@ -42,6 +42,8 @@ public sealed record SftRunSummary
     public required SftSummary Training { get; init; }
     public required double BaseExactMatch { get; init; }
     public required IReadOnlyDictionary<string, double> PerTaskExactMatch { get; init; }
+    /// <summary>Exact match on instructions in phrasings never trained on (synthetic suite only).</summary>
+    public double? HeldOutPhrasingExactMatch { get; init; }
     public required int TrainExamples { get; init; }
     public required int HeldOutPrompts { get; init; }
     /// <summary>Bytes of what the run saved: the full checkpoint's weights, or the adapter's.</summary>
@@ -104,6 +106,8 @@ public static class SftRun
         };
         var summary = trainer.Run();
         var (_, perTask) = evaluator.Score();
+        var phrasings = options.EvalLimit > 0 ? data.HeldOutPhrasings.Take(options.EvalLimit).ToList() : data.HeldOutPhrasings;
+        double? phrasingMatch = phrasings.Count > 0 ? new ExactMatchEvaluator(model, tokenizer, template, device, phrasings).ExactMatch() : null;
 
         long saved;
         if (method is null)
@@ -120,7 +124,7 @@ public static class SftRun
         template.Save(outDir);
         var result = new SftRunSummary
         {
-            Method = options.Method, Training = summary, BaseExactMatch = before, PerTaskExactMatch = perTask,
+            Method = options.Method, Training = summary, BaseExactMatch = before, PerTaskExactMatch = perTask, HeldOutPhrasingExactMatch = phrasingMatch,
             TrainExamples = examples.Count, HeldOutPrompts = heldOut.Count, SavedBytes = saved,
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(result, Json.Options));
