@@ -73,6 +73,7 @@ public static class SftCommand
                 onEval: e => Console.WriteLine(string.Create(c, $"eval step {e.Step}: held-out exact match {e.ExactMatch:P1}")));
             var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("method", summary.Method);
+            table.AddRow("training conversations", string.Create(c, $"{summary.TrainExamples:N0} ({summary.SkippedExamples:N0} left out: not encodable)"));
             table.AddRow("trainable parameters", string.Create(c, $"{summary.Training.TrainableParameters:N0} of {summary.Training.TotalParameters:N0} ({summary.Training.TrainablePercent:F2}%)"));
             table.AddRow("held-out exact match before", summary.BaseExactMatch.ToString("P1", c));
             table.AddRow("held-out exact match after", (summary.Training.FinalExactMatch ?? double.NaN).ToString("P1", c));

@@ -60,11 +60,34 @@ public sealed record SftData(IReadOnlyList<Conversation> Train, IReadOnlyList<He
         examples.GroupBy(e => e.Task).SelectMany(g => g.Select((e, i) => (e, i))).OrderBy(x => x.i).Select(x => x.e)
             .Select(e => new HeldOutPrompt(e.Task, [Turn.User(e.Prompt)], e.Answer)).ToList();
 
-    /// <summary>The training conversations as token ids with their loss masks (assistant replies and their end-of-turn).</summary>
-    public IReadOnlyList<SftExample> Examples(ChatTemplate template, ITokenizer tokenizer) =>
-        Train.Select(c =>
+    /// <summary>
+    /// The training conversations as token ids with their loss masks (assistant replies and their end-of-turn).
+    /// Conversations the tokenizer cannot encode (a character tokenizer meets a character it never saw) are left
+    /// out and counted in <paramref name="skipped"/>, as a byte-level tokenizer never needs to.
+    /// </summary>
+    public IReadOnlyList<SftExample> Examples(ChatTemplate template, ITokenizer tokenizer, out int skipped)
+    {
+        var examples = new List<SftExample>();
+        skipped = 0;
+        foreach (var c in Train)
         {
-            var chat = template.Tokenize(tokenizer, c);
-            return new SftExample(chat.Ids, chat.Trained);
+            TokenizedChat chat;
+            try { chat = template.Tokenize(tokenizer, c); }
+            catch (InvalidInputException) { skipped++; continue; }
+            examples.Add(new SftExample(chat.Ids, chat.Trained));
+        }
+        return examples;
+    }
+
+    /// <summary>The held-out prompts (and answers) the tokenizer can encode; the others cannot be scored.</summary>
+    public static IReadOnlyList<HeldOutPrompt> Encodable(IReadOnlyList<HeldOutPrompt> prompts, ChatTemplate template, ITokenizer tokenizer) =>
+        prompts.Where(p =>
+        {
+            try
+            {
+                template.Tokenize(tokenizer, [.. p.Context, Turn.Assistant(p.Answer)]);
+                return true;
+            }
+            catch (InvalidInputException) { return false; }
         }).ToList();
 }

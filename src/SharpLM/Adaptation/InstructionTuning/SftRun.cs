@@ -45,6 +45,8 @@ public sealed record SftRunSummary
     /// <summary>Exact match on instructions in phrasings never trained on (synthetic suite only).</summary>
     public double? HeldOutPhrasingExactMatch { get; init; }
     public required int TrainExamples { get; init; }
+    /// <summary>Training conversations left out because the tokenizer cannot encode them.</summary>
+    public int SkippedExamples { get; init; }
     public required int HeldOutPrompts { get; init; }
     /// <summary>Bytes of what the run saved: the full checkpoint's weights, or the adapter's.</summary>
     public required long SavedBytes { get; init; }
@@ -82,8 +84,11 @@ public static class SftRun
         }
 
         var data = SftData.Load(options.Data, options.Format, suite: options.Suite);
-        var examples = data.Examples(template, tokenizer);
-        var heldOut = options.EvalLimit > 0 ? data.HeldOut.Take(options.EvalLimit).ToList() : data.HeldOut;
+        var examples = data.Examples(template, tokenizer, out int skipped);
+        if (examples.Count == 0) throw InvalidInputException.ForFile(options.Data, $"none of its {skipped} conversations can be encoded by the base's tokenizer");
+        var encodable = SftData.Encodable(data.HeldOut, template, tokenizer);
+        if (encodable.Count == 0) throw InvalidInputException.ForFile(options.Data, "no held-out conversation can be encoded by the base's tokenizer");
+        var heldOut = options.EvalLimit > 0 ? encodable.Take(options.EvalLimit).ToList() : encodable;
         var evaluator = new ExactMatchEvaluator(model, tokenizer, template, device, heldOut);
         double before = evaluator.ExactMatch();
 
@@ -106,7 +111,8 @@ public static class SftRun
         };
         var summary = trainer.Run();
         var (_, perTask) = evaluator.Score();
-        var phrasings = options.EvalLimit > 0 ? data.HeldOutPhrasings.Take(options.EvalLimit).ToList() : data.HeldOutPhrasings;
+        var phrasingPrompts = SftData.Encodable(data.HeldOutPhrasings, template, tokenizer);
+        var phrasings = options.EvalLimit > 0 ? phrasingPrompts.Take(options.EvalLimit).ToList() : phrasingPrompts;
         double? phrasingMatch = phrasings.Count > 0 ? new ExactMatchEvaluator(model, tokenizer, template, device, phrasings).ExactMatch() : null;
 
         long saved;
@@ -125,7 +131,7 @@ public static class SftRun
         var result = new SftRunSummary
         {
             Method = options.Method, Training = summary, BaseExactMatch = before, PerTaskExactMatch = perTask, HeldOutPhrasingExactMatch = phrasingMatch,
-            TrainExamples = examples.Count, HeldOutPrompts = heldOut.Count, SavedBytes = saved,
+            TrainExamples = examples.Count, SkippedExamples = skipped, HeldOutPrompts = heldOut.Count, SavedBytes = saved,
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(result, Json.Options));
         return result;

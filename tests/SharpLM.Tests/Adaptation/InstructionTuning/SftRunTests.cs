@@ -91,4 +91,19 @@ public class SftRunTests
         var e = Assert.Throws<InvalidInputException>(() => SftRun.Run(Options(baseDir, "full") with { Format = "csv", Data = "x.csv" }, dir.File("y")));
         Assert.Contains("--format", e.Message);
     }
+
+    [Fact]
+    public void Conversations_the_tokenizer_cannot_encode_are_left_out_and_counted()
+    {
+        using var dir = new TempDirectory();
+        string baseDir = SaveBase(dir);
+        string data = dir.File("chat.jsonl");
+        File.WriteAllLines(data, Enumerable.Range(0, 6).Select(i =>
+            $"{{\"messages\": [{{\"role\": \"user\", \"content\": \"say {i}\"}}, {{\"role\": \"assistant\", \"content\": \"{(i == 1 ? "caf\u00e9" : i.ToString())}\"}}]}}"));
+        var options = Options(baseDir, "full") with { Data = data, Format = "messages", Suite = null };
+        var summary = SftRun.Run(options, dir.File("run"));
+        Assert.Equal(1, summary.SkippedExamples);     // "café": é is not in the base's ASCII alphabet
+        Assert.Equal(4, summary.TrainExamples);       // 6 conversations, the last one held out, one left out
+        Assert.Equal(1, summary.HeldOutPrompts);
+    }
 }
