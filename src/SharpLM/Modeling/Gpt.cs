@@ -244,18 +244,7 @@ public class Gpt : LanguageModel
     {
         using var _ = no_grad();
         double std = Config.InitStd;
-        foreach (var (_, module) in named_modules())
-        {
-            if (module is Linear linear)
-            {
-                nn.init.normal_(linear.weight!, 0, std);
-                if (linear.bias is not null) nn.init.zeros_(linear.bias);
-            }
-            else if (module is Embedding embedding)
-            {
-                nn.init.normal_(embedding.weight!, 0, std);
-            }
-        }
+        Initialization.NormalLinearsAndEmbeddings(this, std);
         if (Config.Norm == "deepnorm")
         {
             double beta = Norms.DeepNormConstants(Config.NLayer).Beta;
