@@ -6,7 +6,8 @@ namespace SharpLM.Adaptation.Formatting;
 /// <summary>
 /// The built-in synthetic tasks: word manipulations (reverse, sort letters, upper/lower case, length, first letter),
 /// two-digit arithmetic (add, subtract) and copying the n-th word of a short sentence. Each has at least four
-/// phrasings. Answers are computed, never looked up, so they are right by construction.
+/// phrasings, and three statements of its facts for pre-training text. Answers are computed, never looked up, so they
+/// are right by construction.
 /// </summary>
 public static class SyntheticTasks
 {
@@ -36,45 +37,52 @@ public static class SyntheticTasks
     [
         "Reverse the word {word}.", "Write {word} backwards.", "What is {word} spelled backwards?",
         "Reverse: {word}", "Spell {word} in reverse order.",
-    ], OneWord, OnWord(w => new string(w.Reverse().ToArray())));
+    ], OneWord, OnWord(w => new string(w.Reverse().ToArray())),
+    ["{word} spelled backwards is {answer}.", "Read backwards, {word} becomes {answer}.", "The reverse of {word} is {answer}."]);
 
     public static SyntheticTask SortLetters { get; } = new("sort_letters",
     [
         "Sort the letters of {word}.", "Put the letters of {word} in alphabetical order.",
         "Alphabetize the letters in {word}.", "Sort: {word}", "Arrange {word} from a to z.",
-    ], OneWord, OnWord(w => new string(w.Order().ToArray())));
+    ], OneWord, OnWord(w => new string(w.Order().ToArray())),
+    ["The letters of {word} in alphabetical order are {answer}.", "{word} with its letters sorted is {answer}.", "Alphabetized, {word} gives {answer}."]);
 
     public static SyntheticTask Uppercase { get; } = new("uppercase",
     [
         "Uppercase the word {word}.", "Write {word} in capital letters.", "Convert {word} to upper case.",
         "Upper: {word}", "Make {word} all caps.",
-    ], OneWord, OnWord(w => w.ToUpperInvariant()));
+    ], OneWord, OnWord(w => w.ToUpperInvariant()),
+    ["{word} in capital letters is {answer}.", "The upper case form of {word} is {answer}.", "In all caps, {word} is written {answer}."]);
 
     /// <summary>The word is shown in capitals and asked for in lower case.</summary>
     public static SyntheticTask Lowercase { get; } = new("lowercase",
     [
         "Lowercase the word {word}.", "Write {word} in small letters.", "Convert {word} to lower case.",
         "Lower: {word}", "Make {word} all lowercase.",
-    ], r => new() { ["word"] = Word(r).ToUpperInvariant() }, OnWord(w => w.ToLowerInvariant()));
+    ], r => new() { ["word"] = Word(r).ToUpperInvariant() }, OnWord(w => w.ToLowerInvariant()),
+    ["{word} in small letters is {answer}.", "The lower case form of {word} is {answer}.", "{word} written in lowercase is {answer}."]);
 
     public static SyntheticTask CountCharacters { get; } = new("count_chars",
     [
         "How many letters are in {word}?", "Count the characters of {word}.", "What is the length of {word}?",
         "Length: {word}", "Count the letters in the word {word}.",
-    ], OneWord, OnWord(w => Int(w.Length)));
+    ], OneWord, OnWord(w => Int(w.Length)),
+    ["{word} has {answer} letters.", "The word {word} is {answer} characters long.", "There are {answer} letters in {word}."]);
 
     public static SyntheticTask FirstLetter { get; } = new("first_letter",
     [
         "What is the first letter of {word}?", "Give the initial of {word}.", "First letter: {word}",
         "Which letter does {word} start with?",
-    ], OneWord, OnWord(w => w[..1]));
+    ], OneWord, OnWord(w => w[..1]),
+    ["{word} starts with {answer}.", "The first letter of {word} is {answer}.", "The initial of {word} is {answer}."]);
 
     public static SyntheticTask Add { get; } = new("add",
     [
         "What is {a} plus {b}?", "Add {a} and {b}.", "{a} + {b} =", "Compute the sum of {a} and {b}.",
         "Sum: {a}, {b}",
     ], r => new() { ["a"] = Int((int)r.NextLong(100)), ["b"] = Int((int)r.NextLong(100)) },
-       s => Int(Number(s["a"]) + Number(s["b"])));
+       s => Int(Number(s["a"]) + Number(s["b"])),
+    ["{a} plus {b} is {answer}.", "{a} + {b} = {answer}.", "The sum of {a} and {b} is {answer}."]);
 
     /// <summary>Two numbers below 100, the larger first, so the answer is never negative.</summary>
     public static SyntheticTask Subtract { get; } = new("subtract",
@@ -85,7 +93,8 @@ public static class SyntheticTasks
     {
         int x = (int)r.NextLong(100), y = (int)r.NextLong(100);
         return new() { ["a"] = Int(Math.Max(x, y)), ["b"] = Int(Math.Min(x, y)) };
-    }, s => Int(Number(s["a"]) - Number(s["b"])));
+    }, s => Int(Number(s["a"]) - Number(s["b"])),
+    ["{a} minus {b} is {answer}.", "{a} - {b} = {answer}.", "Taking {b} away from {a} leaves {answer}."]);
 
     /// <summary>Words of at most five letters, for sentences that stay short.</summary>
     public static IReadOnlyList<string> ShortWords { get; } = Words.Where(w => w.Length <= 5).ToArray();
@@ -101,7 +110,8 @@ public static class SyntheticTasks
         var words = Enumerable.Range(0, count).Select(_ => ShortWords[(int)r.NextLong(ShortWords.Count)]).ToArray();
         int n = 1 + (int)r.NextLong(count);
         return new() { ["sentence"] = string.Join(' ', words), ["n"] = Int(n), ["nth"] = ordinals[n - 1] };
-    }, s => s["sentence"].Split(' ')[Number(s["n"]) - 1]);
+    }, s => s["sentence"].Split(' ')[Number(s["n"]) - 1],
+    ["In \"{sentence}\", word {n} is {answer}.", "The {nth} word of \"{sentence}\" is {answer}.", "Word number {n} of \"{sentence}\" is {answer}."]);
 
     /// <summary>Every built-in task, in a fixed order.</summary>
     public static IReadOnlyList<SyntheticTask> All { get; } =

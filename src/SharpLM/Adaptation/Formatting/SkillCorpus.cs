@@ -1,0 +1,121 @@
+using SharpLM.Runtime;
+
+namespace SharpLM.Adaptation.Formatting;
+
+/// <summary>How <see cref="SkillCorpus.Generate"/> writes its statements.</summary>
+public sealed record SkillCorpusOptions
+{
+    public ulong Seed { get; init; } = 7;
+    /// <summary>Statements in all.</summary>
+    public int Statements { get; init; } = 30_000;
+    /// <summary>Statements per paragraph are drawn between these bounds.</summary>
+    public int MinPerParagraph { get; init; } = 3;
+    public int MaxPerParagraph { get; init; } = 8;
+    /// <summary>The tasks stated; null means <see cref="SyntheticTasks.All"/>.</summary>
+    public IReadOnlyList<SyntheticTask>? Tasks { get; init; }
+    /// <summary>
+    /// The instruction suite the corpus is decontaminated against: an instance that suite tests on is never
+    /// stated, unless its training split holds the same instance in another phrasing anyway. Null: no
+    /// decontamination.
+    /// </summary>
+    public SyntheticSuiteOptions? DecontaminateAgainst { get; init; } = new();
+
+    public SkillCorpusOptions Validate()
+    {
+        if (Statements < 1) throw new InvalidInputException("skill corpus: statements must be positive");
+        if (MinPerParagraph < 1 || MaxPerParagraph < MinPerParagraph)
+            throw new InvalidInputException("skill corpus: statements per paragraph need 1 <= min <= max");
+        return this;
+    }
+}
+
+/// <summary>One stated fact: its task, the instance it states (<see cref="SyntheticTask.InstanceKey"/>) and the sentence.</summary>
+public sealed record SkillStatement(string Task, string Instance, string Text);
+
+/// <summary>What <see cref="SkillCorpus.Generate"/> wrote and what decontamination left out.</summary>
+public sealed record SkillCorpusResult(IReadOnlyList<IReadOnlyList<SkillStatement>> Paragraphs, int Decontaminated);
+
+/// <summary>
+/// Pre-training text for the synthetic suite's skills: plain sentences stating the same kind of facts the
+/// instructions ask for ("apple spelled backwards is elppa.", "47 + 35 = 82", "The third word of "cat sun map" is
+/// map."), never the instructions themselves. A base pre-trained on natural text mixed with it has the skills but has
+/// never seen an instruction or a chat turn, as a pre-trained LLM has read arithmetic and spelling without being
+/// asked to do them; instruction tuning then teaches following requests, which is the survey's account of what
+/// instruction tuning does (it unlocks abilities pre-training gave). Held-out test instances are left out
+/// (<see cref="SkillCorpusOptions.DecontaminateAgainst"/>), so held-out exact match still needs generalisation.
+/// </summary>
+public static class SkillCorpus
+{
+    /// <summary>How many times a draw that hits a decontaminated instance is repeated before that task is skipped for the statement.</summary>
+    const int MaxRedraws = 50;
+
+    public static SkillCorpusResult Generate(SkillCorpusOptions options)
+    {
+        options.Validate();
+        var tasks = (options.Tasks ?? SyntheticTasks.All).Where(t => t.Statements.Count > 0).ToList();
+        if (tasks.Count == 0) throw new InvalidInputException("skill corpus: no task has statements");
+        var excluded = options.DecontaminateAgainst is { } suite ? TestOnlyInstances(suite) : new HashSet<string>();
+
+        var random = new SplitMix64(options.Seed);
+        var paragraphs = new List<IReadOnlyList<SkillStatement>>();
+        var paragraph = new List<SkillStatement>();
+        int target = Between(random, options.MinPerParagraph, options.MaxPerParagraph), decontaminated = 0;
+        for (int written = 0; written < options.Statements;)
+        {
+            var task = tasks[(int)random.NextLong(tasks.Count)];
+            IReadOnlyDictionary<string, string> slots;
+            int tries = 0;
+            do slots = task.Draw(random);
+            while (excluded.Contains(task.InstanceKey(slots)) && ++tries < MaxRedraws);
+            decontaminated += tries; // every draw counted here was a tested instance, left out
+            if (tries == MaxRedraws) continue; // a task whose every instance is tested on (never with the built-in tasks)
+            string text = task.RenderStatement((int)random.NextLong(task.Statements.Count), slots);
+            paragraph.Add(new SkillStatement(task.Name, task.InstanceKey(slots), text));
+            written++;
+            if (paragraph.Count == target || written == options.Statements)
+            {
+                paragraphs.Add(paragraph);
+                paragraph = new List<SkillStatement>();
+                target = Between(random, options.MinPerParagraph, options.MaxPerParagraph);
+            }
+        }
+        return new SkillCorpusResult(paragraphs, decontaminated);
+    }
+
+    /// <summary>A paragraph as text: its statements separated by spaces.</summary>
+    public static string Text(IReadOnlyList<SkillStatement> paragraph) => string.Join(' ', paragraph.Select(s => s.Text));
+
+    /// <summary>
+    /// The statement paragraphs spread evenly through <paramref name="paragraphs"/> of another corpus (each keeps its
+    /// order), separated by blank lines — so every stretch of the mixture, the validation tail included, has both.
+    /// </summary>
+    public static string MixInto(IReadOnlyList<string> paragraphs, SkillCorpusResult skills)
+    {
+        var skillTexts = skills.Paragraphs.Select(Text).ToList();
+        var mixed = new List<string>(paragraphs.Count + skillTexts.Count);
+        int total = paragraphs.Count + skillTexts.Count, s = 0, p = 0;
+        for (int i = 0; i < total; i++)
+        {
+            // Bresenham-style: take a skill paragraph whenever skills are behind their share of the first i + 1.
+            bool takeSkill = p == paragraphs.Count || (s < skillTexts.Count && (long)(s + 1) * total <= (long)(i + 1) * skillTexts.Count);
+            mixed.Add(takeSkill ? skillTexts[s++] : paragraphs[p++]);
+        }
+        return string.Join("\n\n", mixed) + "\n";
+    }
+
+    /// <summary>Paragraphs of a plain-text corpus: runs of lines separated by blank lines.</summary>
+    public static IReadOnlyList<string> Paragraphs(string text) =>
+        text.Replace("\r\n", "\n", StringComparison.Ordinal).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Trim('\n')).Where(p => p.Length > 0).ToList();
+
+    /// <summary>Instances the suite tests on that its training split does not hold in any phrasing.</summary>
+    public static HashSet<string> TestOnlyInstances(SyntheticSuiteOptions suite)
+    {
+        var splits = SyntheticSuite.Build(suite);
+        var trained = splits.Train.Select(e => e.Instance).ToHashSet(StringComparer.Ordinal);
+        return splits.TestSeen.Concat(splits.TestHeldOutTemplates).Concat(splits.TestHeldOutTasks)
+            .Select(e => e.Instance).Where(i => !trained.Contains(i)).ToHashSet(StringComparer.Ordinal);
+    }
+
+    static int Between(SplitMix64 random, int min, int max) => min + (int)random.NextLong(max - min + 1);
+}
