@@ -29,6 +29,7 @@ public static class SftCommand
         var loraR = new Option<int>("--lora-r") { DefaultValueFactory = _ => 8 };
         var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => 16 };
         var loraDropout = new Option<double>("--lora-dropout") { DefaultValueFactory = _ => 0 };
+        var loraPlus = new Option<double>("--lora-plus-ratio") { Description = "LoRA+: B's learning rate over A's (1 = plain LoRA; the paper suggests 16).", DefaultValueFactory = _ => 1 };
         var loraTargets = new Option<string>("--lora-targets") { Description = "Comma-separated module patterns.", DefaultValueFactory = _ => "attn.c_attn,attn.c_proj" };
         var adapterSize = new Option<int>("--adapter-size") { Description = "Bottleneck width.", DefaultValueFactory = _ => 16 };
         var prefixLength = new Option<int>("--prefix-length") { DefaultValueFactory = _ => 10 };
@@ -36,7 +37,7 @@ public static class SftCommand
         var command = new Command("sft", "Instruction tuning (SFT): full fine-tuning or LoRA / adapters / prefix / prompt tuning.")
         {
             baseDir, data, format, method, output, maxIters, batch, lr, evalInterval, evalLimit, seed, threads,
-            loraR, loraAlpha, loraDropout, loraTargets, adapterSize, prefixLength, promptLength,
+            loraR, loraAlpha, loraDropout, loraPlus, loraTargets, adapterSize, prefixLength, promptLength,
         };
         command.SetAction(parse =>
         {
@@ -46,7 +47,7 @@ public static class SftCommand
                 Base = parse.GetValue(baseDir)!, Data = parse.GetValue(data)!, Format = parse.GetValue(format)!, Method = m,
                 Lora = new LoraOptions
                 {
-                    Rank = parse.GetValue(loraR), Alpha = parse.GetValue(loraAlpha), Dropout = parse.GetValue(loraDropout),
+                    Rank = parse.GetValue(loraR), Alpha = parse.GetValue(loraAlpha), Dropout = parse.GetValue(loraDropout), LoraPlusLrRatio = parse.GetValue(loraPlus),
                     TargetModules = parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 }.Validate("--lora-*"),
                 Adapter = new AdapterOptions { BottleneckSize = parse.GetValue(adapterSize) }.Validate("--adapter-size"),

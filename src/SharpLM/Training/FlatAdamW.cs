@@ -11,14 +11,19 @@ namespace SharpLM.Training;
 public sealed class FlatAdamW : IDisposable
 {
     readonly ContiguousParameters parameters;
-    readonly double[] weightDecay;
+    readonly double[] weightDecay, learningRateScale;
     readonly Tensor expAvg, expAvgSq, denominator;
 
-    public FlatAdamW(ContiguousParameters parameters, IReadOnlyList<double> weightDecayPerGroup, double beta1, double beta2, double eps)
+    /// <param name="learningRateScalePerGroup">Each group's learning rate as a multiple of <see cref="LearningRate"/>
+    /// (LoRA+ steps B faster than A); all 1 when null.</param>
+    public FlatAdamW(ContiguousParameters parameters, IReadOnlyList<double> weightDecayPerGroup, double beta1, double beta2, double eps,
+        IReadOnlyList<double>? learningRateScalePerGroup = null)
     {
         if (weightDecayPerGroup.Count != parameters.Groups.Count) throw new ArgumentException("one weight decay per group");
+        if (learningRateScalePerGroup is not null && learningRateScalePerGroup.Count != parameters.Groups.Count) throw new ArgumentException("one learning-rate scale per group");
         this.parameters = parameters;
         weightDecay = weightDecayPerGroup.ToArray();
+        learningRateScale = learningRateScalePerGroup?.ToArray() ?? Enumerable.Repeat(1.0, weightDecay.Length).ToArray();
         Beta1 = beta1;
         Beta2 = beta2;
         Eps = eps;
@@ -41,14 +46,14 @@ public sealed class FlatAdamW : IDisposable
         Steps++;
         double biasCorrection1 = 1 - Math.Pow(Beta1, Steps);
         double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, Steps));
-        double stepSize = LearningRate / biasCorrection1;
         for (int g = 0; g < weightDecay.Length; g++)
         {
             var (offset, length) = parameters.Groups[g];
             if (length == 0) continue;
+            double lr = LearningRate * learningRateScale[g], stepSize = lr / biasCorrection1;
             Tensor p = parameters.Data.narrow(0, offset, length), grad = parameters.Grad.narrow(0, offset, length);
             Tensor m = expAvg.narrow(0, offset, length), v = expAvgSq.narrow(0, offset, length), denom = denominator.narrow(0, offset, length);
-            if (weightDecay[g] != 0) p.mul_(1 - LearningRate * weightDecay[g]);
+            if (weightDecay[g] != 0) p.mul_(1 - lr * weightDecay[g]);
             m.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
             v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
             denom.copy_(v).sqrt_().div_(biasCorrection2Sqrt).add_(Eps);

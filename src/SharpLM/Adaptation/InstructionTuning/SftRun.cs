@@ -106,6 +106,7 @@ public static class SftRun
         var trainer = new SftTrainer(model, options.Training, examples)
         {
             EvaluateExactMatch = evaluator.ExactMatch,
+            LearningRateScale = method is null ? null : method.LearningRateScale,
             OnStep = s => { log.Write(s); onStep?.Invoke(s); },
             OnEval = e => { log.Write(e); onEval?.Invoke(e); },
         };

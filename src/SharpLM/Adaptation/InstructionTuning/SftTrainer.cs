@@ -3,6 +3,7 @@ using SharpLM.Modeling;
 using SharpLM.Runtime;
 using SharpLM.Training;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -41,6 +42,8 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
     public Func<double>? EvaluateExactMatch { get; init; }
     public Action<SftStep>? OnStep { get; init; }
     public Action<SftEval>? OnEval { get; init; }
+    /// <summary>A parameter's learning rate as a multiple of the schedule's, by name (LoRA+); 1 for all when null.</summary>
+    public Func<string, double>? LearningRateScale { get; init; }
 
     /// <summary>
     /// The mean cross-entropy over the trained tokens of a packed batch: labels outside <paramref name="lossMask"/>
@@ -64,10 +67,10 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
         torch.manual_seed(options.Seed);
         model.to(device);
         model.train();
-        var (decay, noDecay) = WeightDecayGroups.Split(model);
-        if (decay.Count + noDecay.Count == 0) throw new InvalidInputException("sft: the model has no trainable parameters");
-        using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
-        using var optimizer = new FlatAdamW(parameters, new[] { options.WeightDecay, 0.0 }, 0.9, 0.99, 1e-8);
+        var groups = OptimizerGroups();
+        if (groups.Sum(g => g.Parameters.Count) == 0) throw new InvalidInputException("sft: the model has no trainable parameters");
+        using var parameters = ContiguousParameters.Create(model, groups.Select(g => g.Parameters).ToList());
+        using var optimizer = new FlatAdamW(parameters, groups.Select(g => g.WeightDecay).ToList(), 0.9, 0.99, 1e-8, groups.Select(g => g.LearningRateScale).ToList());
         var random = new SplitMix64((ulong)options.Seed);
         var schedule = options.Schedule;
 
@@ -107,7 +110,7 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
         model.eval();
         return new SftSummary
         {
-            TrainableParameters = decay.Concat(noDecay).Sum(p => p.numel()), TotalParameters = model.ParameterCount,
+            TrainableParameters = groups.Sum(g => g.Parameters.Sum(p => p.numel())), TotalParameters = model.ParameterCount,
             Iters = step, TrainSeconds = Math.Round(trainSeconds, 2), FinalLoss = loss,
             FinalExactMatch = evals.Count > 0 ? evals[^1].ExactMatch : null, PeakRssMb = Math.Round(peakRss, 1), Evaluations = evals,
         };
@@ -121,6 +124,21 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
             evals.Add(e);
             OnEval?.Invoke(e);
         }
+    }
+
+    /// <summary>
+    /// AdamW's groups: decayed weight matrices and the rest (<see cref="WeightDecayGroups"/>), each split further by
+    /// learning-rate scale when <see cref="LearningRateScale"/> gives some parameters another one.
+    /// </summary>
+    List<(IReadOnlyList<Parameter> Parameters, double WeightDecay, double LearningRateScale)> OptimizerGroups()
+    {
+        var (decay, noDecay) = WeightDecayGroups.Split(model);
+        // By handle: parameters() and named_parameters() need not hand out the same wrapper objects.
+        var scales = model.named_parameters().ToDictionary(p => p.parameter.Handle, p => LearningRateScale?.Invoke(p.name) ?? 1.0);
+        return new[] { (Parameters: decay, WeightDecay: options.WeightDecay), (Parameters: noDecay, WeightDecay: 0.0) }
+            .SelectMany(g => g.Parameters.GroupBy(p => scales[p.Handle]).OrderBy(s => s.Key)
+                .Select(s => ((IReadOnlyList<Parameter>)s.ToList(), g.WeightDecay, s.Key)))
+            .ToList();
     }
 
     /// <summary>

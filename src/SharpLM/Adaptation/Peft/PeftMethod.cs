@@ -31,6 +31,9 @@ public abstract class PeftMethod
 
     public Gpt Model { get; }
 
+    /// <summary>A trainable parameter's learning rate as a multiple of the run's, by name; 1 unless a method says otherwise.</summary>
+    public virtual double LearningRateScale(string parameterName) => 1;
+
     /// <summary>"lora", "adapter", "prefix" or "prompt" (the method field of adapter_config.json).</summary>
     public abstract string Method { get; }
 

@@ -45,6 +45,9 @@ public sealed class LoraLayer : nn.Module, ILinearDelta
         state = new MergeState { Target = target };
     }
 
+    /// <summary>The parameter name of B (the zero-initialised factor).</summary>
+    public const string BName = nameof(lora_B);
+
     public long RowOffset { get; }
     public long Rows { get; }
     public long OutFeatures { get; }

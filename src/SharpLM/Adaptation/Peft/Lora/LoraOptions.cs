@@ -12,6 +12,12 @@ public sealed record LoraOptions
     public int Rank { get; init; } = 8;
     public double Alpha { get; init; } = 16;
     public double Dropout { get; init; }
+    /// <summary>
+    /// LoRA+ (Hayou et al. 2024; PEFT's loraplus_lr_ratio): B's learning rate is this multiple of A's. With one rate
+    /// for both, B — which starts at zero and carries the update out — learns too slowly when the width is large
+    /// against r; the paper recommends 16. 1 is plain LoRA.
+    /// </summary>
+    public double LoraPlusLrRatio { get; init; } = 1;
     /// <summary>Module-path patterns; see <see cref="LoraTargets"/>.</summary>
     public IReadOnlyList<string> TargetModules { get; init; } = new[] { "attn.c_attn", "attn.c_proj" };
 
@@ -23,6 +29,7 @@ public sealed record LoraOptions
         if (Rank < 1) throw new InvalidInputException($"{source}: rank must be at least 1");
         if (!(Alpha > 0)) throw new InvalidInputException($"{source}: alpha must be positive");
         if (Dropout < 0 || Dropout >= 1) throw new InvalidInputException($"{source}: dropout must be in [0, 1)");
+        if (!(LoraPlusLrRatio > 0)) throw new InvalidInputException($"{source}: loraplus_lr_ratio must be positive");
         if (TargetModules.Count == 0) throw new InvalidInputException($"{source}: target_modules must name at least one module");
         return this;
     }

@@ -34,6 +34,10 @@ public sealed class LoraTuning : PeftMethod
 
     public override string Method => "lora";
 
+    /// <summary>LoRA+: every B matrix steps <see cref="LoraOptions.LoraPlusLrRatio"/> times faster than the A matrices.</summary>
+    public override double LearningRateScale(string parameterName) =>
+        parameterName.EndsWith("." + LoraLayer.BName, StringComparison.Ordinal) ? Options.LoraPlusLrRatio : 1;
+
     public LoraOptions Options { get; }
 
     /// <summary>The adapted paths, in model order ("h.0.attn.c_attn", "h.0.attn.q", …).</summary>
