@@ -7,7 +7,7 @@ public sealed record SkillCorpusOptions
 {
     public ulong Seed { get; init; } = 7;
     /// <summary>Statements in all.</summary>
-    public int Statements { get; init; } = 30_000;
+    public int Statements { get; init; } = 100_000;
     /// <summary>Statements per paragraph are drawn between these bounds.</summary>
     public int MinPerParagraph { get; init; } = 3;
     public int MaxPerParagraph { get; init; } = 8;
