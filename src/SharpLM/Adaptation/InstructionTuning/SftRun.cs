@@ -92,6 +92,7 @@ public static class SftRun
         var evaluator = new ExactMatchEvaluator(model, tokenizer, template, device, heldOut);
         double before = evaluator.ExactMatch();
 
+        torch.manual_seed(options.Training.Seed); // the method's fresh weights are drawn from the run's seed
         PeftMethod? method = options.Method switch
         {
             "lora" => LoraTuning.Apply(model, options.Lora, options.Base),

@@ -62,6 +62,27 @@ public class SftRunTests
         Assert.True(model.forward(ids).allclose(merged.forward(ids), rtol: 0, atol: 1e-5));
     }
 
+    [Theory]
+    [InlineData("lora")]
+    [InlineData("adapter")]
+    [InlineData("prefix")]
+    [InlineData("prompt")]
+    public void A_seed_reproduces_a_peft_run_whatever_the_random_state_before_it(string method)
+    {
+        using var dir = new TempDirectory();
+        string baseDir = SaveBase(dir);
+        byte[] Weights(string name, int seed, long disturb)
+        {
+            torch.manual_seed(disturb); // what ran before in the process must not matter: the method's init is seeded
+            var options = Options(baseDir, method);
+            SftRun.Run(options with { Training = options.Training with { MaxIters = 2, Seed = seed } }, dir.File(name));
+            return File.ReadAllBytes(Path.Combine(dir.File(name), AdapterDirectory.WeightsFile));
+        }
+        var first = Weights("a", 11, 1);
+        Assert.Equal(first, Weights("b", 11, 2));
+        Assert.NotEqual(first, Weights("c", 12, 1));
+    }
+
     [Fact]
     public void Full_fine_tuning_writes_a_checkpoint_and_a_base_without_chat_tokens_is_refused_for_peft_but_grown_for_full()
     {
