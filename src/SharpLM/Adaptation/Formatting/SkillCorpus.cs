@@ -37,7 +37,7 @@ public sealed record SkillCorpusResult(IReadOnlyList<IReadOnlyList<SkillStatemen
 
 /// <summary>
 /// Pre-training text for the synthetic suite's skills: plain sentences stating the same kind of facts the
-/// instructions ask for ("apple spelled backwards is elppa.", "47 + 35 = 82", "The third word of "cat sun map" is
+/// instructions ask for ("apple spelled backwards is elppa.", "47 + 35 = 82.", "The third word of "cat sun map" is
 /// map."), never the instructions themselves. A base pre-trained on natural text mixed with it has the skills but has
 /// never seen an instruction or a chat turn, as a pre-trained LLM has read arithmetic and spelling without being
 /// asked to do them; instruction tuning then teaches following requests, which is the survey's account of what
@@ -59,7 +59,7 @@ public static class SkillCorpus
         var random = new SplitMix64(options.Seed);
         var paragraphs = new List<IReadOnlyList<SkillStatement>>();
         var paragraph = new List<SkillStatement>();
-        int target = Between(random, options.MinPerParagraph, options.MaxPerParagraph), decontaminated = 0;
+        int target = Between(random, options.MinPerParagraph, options.MaxPerParagraph), decontaminated = 0, skippedInARow = 0;
         for (int written = 0; written < options.Statements;)
         {
             var task = tasks[(int)random.NextLong(tasks.Count)];
@@ -68,7 +68,12 @@ public static class SkillCorpus
             do slots = task.Draw(random);
             while (excluded.Contains(task.InstanceKey(slots)) && ++tries < MaxRedraws);
             decontaminated += tries; // every draw counted here was a tested instance, left out
-            if (tries == MaxRedraws) continue; // a task whose every instance is tested on (never with the built-in tasks)
+            if (tries == MaxRedraws) // a task whose every instance is tested on (never one of the built-in tasks)
+            {
+                if (++skippedInARow > 100 * tasks.Count) throw new InvalidInputException("skill corpus: nearly every instance the tasks draw is a test instance; nothing left to state");
+                continue;
+            }
+            skippedInARow = 0;
             string text = task.RenderStatement((int)random.NextLong(task.Statements.Count), slots);
             paragraph.Add(new SkillStatement(task.Name, task.InstanceKey(slots), text));
             written++;
