@@ -13,7 +13,7 @@ public static class DataSkillsCommand
         var output = new Option<string>("--out") { Description = "Output text file.", Required = true };
         var statements = new Option<int>("--statements") { Description = "Statements to write.", DefaultValueFactory = _ => new SkillCorpusOptions().Statements };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the statements.", DefaultValueFactory = _ => new SkillCorpusOptions().Seed };
-        var suiteSeed = new Option<ulong>("--suite-seed") { Description = "Seed of the instruction suite whose test instances are left out (sft --data synthetic:SEED).", DefaultValueFactory = _ => 1UL };
+        var suiteSeed = new Option<ulong>("--suite-seed") { Description = "Seed of the instruction suite whose test instances are left out (sft --data synthetic:SEED).", DefaultValueFactory = _ => new SyntheticSuiteOptions().Seed };
         var noDecontamination = new Option<bool>("--no-decontamination") { Description = "Also state instances the suite tests on." };
         var mixWith = new Option<string?>("--mix-with") { Description = "A text corpus (path, URL or 'tinyshakespeare') whose paragraphs the statements are spread between." };
         var command = new Command("skills", "Pre-training text stating the synthetic tasks' facts (spellings, letter counts, sums), decontaminated against the suite's test instances.")

@@ -64,9 +64,10 @@ public static class SkillCorpus
         {
             var task = tasks[(int)random.NextLong(tasks.Count)];
             IReadOnlyDictionary<string, string> slots;
+            string instance;
             int tries = 0;
-            do slots = task.Draw(random);
-            while (excluded.Contains(task.InstanceKey(slots)) && ++tries < MaxRedraws);
+            do instance = task.InstanceKey(slots = task.Draw(random));
+            while (excluded.Contains(instance) && ++tries < MaxRedraws);
             decontaminated += tries; // every draw counted here was a tested instance, left out
             if (tries == MaxRedraws) // a task whose every instance is tested on (never one of the built-in tasks)
             {
@@ -75,7 +76,7 @@ public static class SkillCorpus
             }
             skippedInARow = 0;
             string text = task.RenderStatement((int)random.NextLong(task.Statements.Count), slots);
-            paragraph.Add(new SkillStatement(task.Name, task.InstanceKey(slots), text));
+            paragraph.Add(new SkillStatement(task.Name, instance, text));
             written++;
             if (paragraph.Count == target || written == options.Statements)
             {
