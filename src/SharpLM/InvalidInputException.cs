@@ -7,6 +7,7 @@ namespace SharpLM;
 /// </summary>
 public sealed class InvalidInputException : Exception
 {
+    /// <summary>An error with the one-line <paramref name="message"/> the user will see.</summary>
     public InvalidInputException(string message, Exception? inner = null) : base(message, inner) { }
 
     /// <summary>"{path}: {problem}" — the form every file error takes.</summary>

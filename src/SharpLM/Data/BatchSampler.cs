@@ -14,6 +14,12 @@ public sealed class BatchSampler
     readonly int batchSize, blockSize;
     readonly long[] buffer;
 
+    /// <summary>A sampler over <paramref name="shard"/> whose generator starts from <paramref name="seed"/>.</summary>
+    /// <param name="shard">The shard to draw from; every id in a drawn window must be below its vocabulary size.</param>
+    /// <param name="batchSize">Windows per batch.</param>
+    /// <param name="blockSize">Tokens per input row; each window reads one more token for the shifted targets.</param>
+    /// <param name="seed">Seed of <see cref="Random"/>.</param>
+    /// <exception cref="InvalidInputException">The shard holds no more than <paramref name="blockSize"/> tokens.</exception>
     public BatchSampler(TokenShard shard, int batchSize, int blockSize, ulong seed)
     {
         if (shard.Count <= blockSize)
@@ -25,6 +31,10 @@ public sealed class BatchSampler
         buffer = new long[blockSize + 1];
     }
 
+    /// <summary>
+    /// The generator that picks window starts. Its <see cref="SplitMix64.State"/> is what checkpoints save and restore,
+    /// so a resumed run draws the same batches as an uninterrupted one.
+    /// </summary>
     public SplitMix64 Random { get; }
 
     /// <summary>Inputs and targets, int64 [batch, block_size], on <paramref name="device"/>.</summary>

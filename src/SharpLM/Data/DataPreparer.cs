@@ -8,17 +8,28 @@ namespace SharpLM.Data;
 /// <summary>What <see cref="DataPreparer"/> wrote, saved as data.json beside the shards.</summary>
 public sealed record PreparedData
 {
+    /// <summary>Full path of the input the documents were read from.</summary>
     public required string Source { get; init; }
+    /// <summary>The tokenizer's <see cref="ITokenizer.Kind"/>: "char", "bpe" or "gpt2".</summary>
     public required string Tokenizer { get; init; }
+    /// <summary>Number of token ids, special tokens included; the shards' ids are all below it.</summary>
     public required int VocabSize { get; init; }
+    /// <summary>Number of (non-empty) documents tokenized.</summary>
     public required long Documents { get; init; }
+    /// <summary>Total UTF-8 size of the documents' text, in bytes.</summary>
     public required long Bytes { get; init; }
+    /// <summary>Tokens in train.bin: the first <see cref="TrainFraction"/> of the token stream.</summary>
     public required long TrainTokens { get; init; }
+    /// <summary>Tokens in val.bin: the rest of the token stream.</summary>
     public required long ValTokens { get; init; }
+    /// <summary>Share of the token stream that went to training, in (0, 1); 0.9 by default.</summary>
     public required double TrainFraction { get; init; }
 
+    /// <summary>This record's file name; written last, so its presence marks a completed preparation.</summary>
     public const string FileName = "data.json";
+    /// <summary>File name of the training shard.</summary>
     public const string TrainShard = "train.bin";
+    /// <summary>File name of the validation shard.</summary>
     public const string ValShard = "val.bin";
 }
 
@@ -29,11 +40,18 @@ public sealed record PreparedData
 /// </summary>
 public static class DataPreparer
 {
+    /// <summary>Tokenizes <paramref name="input"/> and writes the shards, tokenizer and data.json into <paramref name="outDir"/>.</summary>
+    /// <param name="input">A file, directory or glob in any format <see cref="DocumentReader"/> reads.</param>
     /// <param name="tokenizerSpec">
     /// "char" (alphabet of the input), "char-chat" (the input's alphabet, every printable ASCII character, and the
     /// ChatML and end-of-text special tokens: a base that instruction tuning can use without growing its
     /// vocabulary), "gpt2", or a tokenizer.json / directory.
     /// </param>
+    /// <param name="outDir">Created if missing; an earlier preparation there is replaced.</param>
+    /// <param name="jsonlField">The field of a JSON-lines record that holds the text.</param>
+    /// <param name="trainFraction">Share of tokens for train.bin, strictly between 0 and 1.</param>
+    /// <returns>What was written, as saved in data.json.</returns>
+    /// <exception cref="InvalidInputException">The fraction is out of range, or the input or tokenizer is bad.</exception>
     public static PreparedData Prepare(string input, string tokenizerSpec, string outDir, string jsonlField = "text", double trainFraction = 0.9)
     {
         if (trainFraction <= 0 || trainFraction >= 1) throw new InvalidInputException($"train fraction {trainFraction} must be in (0, 1)");

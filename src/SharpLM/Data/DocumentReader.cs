@@ -10,6 +10,10 @@ namespace SharpLM.Data;
 /// </summary>
 public static class DocumentReader
 {
+    /// <summary>Streams the documents of <paramref name="path"/> (a file, directory or glob), skipping empty ones.</summary>
+    /// <param name="path">A file, directory (searched recursively) or glob of .txt, .jsonl (optionally .gz) and .parquet files.</param>
+    /// <param name="jsonlField">The field of a JSON-lines record that holds the text.</param>
+    /// <exception cref="InvalidInputException">A file or record is bad; the message names where and why.</exception>
     public static IEnumerable<Document> Read(string path, string jsonlField = "text") =>
         new CorpusReader(new CorpusOptions { TextField = jsonlField }).Read(path, bad =>
         {

@@ -11,7 +11,9 @@ namespace SharpLM.Data;
 /// </summary>
 public sealed unsafe class TokenShard : IDisposable
 {
+    /// <summary>Bytes before the first token id.</summary>
     public const int HeaderSize = 32;
+    /// <summary>The header version this code writes and the only one it reads.</summary>
     public const uint FormatVersion = 1;
     static readonly byte[] Magic = Encoding.ASCII.GetBytes("SLMTOKEN");
 
@@ -30,11 +32,16 @@ public sealed unsafe class TokenShard : IDisposable
         VocabSize = vocabSize;
     }
 
+    /// <summary>The file the shard was opened from, as given; named in error messages.</summary>
     public string Path { get; }
+    /// <summary>Width of each stored id: 2 (uint16) or 4 (uint32).</summary>
     public int BytesPerToken { get; }
+    /// <summary>Number of token ids in the shard.</summary>
     public long Count { get; }
+    /// <summary>Size of the vocabulary the ids were written for, as the header records it.</summary>
     public int VocabSize { get; }
 
+    /// <summary>The token id at <paramref name="index"/> (0 … <see cref="Count"/>-1).</summary>
     public int this[long index]
     {
         get
@@ -60,6 +67,7 @@ public sealed unsafe class TokenShard : IDisposable
         }
     }
 
+    /// <summary>Bytes per stored id for a vocabulary of <paramref name="vocabSize"/>: 2 when every id fits in uint16, else 4.</summary>
     public static int BytesPerTokenFor(int vocabSize) => vocabSize <= 65536 ? 2 : 4;
 
     /// <summary>Opens and validates a shard; a bad file gives a one-line error naming it.</summary>
@@ -107,6 +115,7 @@ public sealed unsafe class TokenShard : IDisposable
         return header;
     }
 
+    /// <summary>Unmaps the file.</summary>
     public void Dispose()
     {
         if (view is not null)

@@ -13,6 +13,10 @@ public sealed class TokenShardWriter : IDisposable
     readonly int vocabSize, width;
     bool committed;
 
+    /// <summary>
+    /// Starts a shard for <paramref name="path"/> in a temporary file beside it (creating the directory). Ids must be
+    /// below <paramref name="vocabSize"/>, which also fixes the id width.
+    /// </summary>
     public TokenShardWriter(string path, int vocabSize)
     {
         this.path = Path.GetFullPath(path);
@@ -25,8 +29,11 @@ public sealed class TokenShardWriter : IDisposable
         writer.Write(TokenShard.Header(width, 0, vocabSize));
     }
 
+    /// <summary>Ids appended so far.</summary>
     public long Count { get; private set; }
 
+    /// <summary>Appends one id.</summary>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is outside 0 … vocabSize-1.</exception>
     public void Append(int id)
     {
         if ((uint)id >= (uint)vocabSize) throw new ArgumentException($"token id {id} outside vocabulary of {vocabSize}");
@@ -34,11 +41,14 @@ public sealed class TokenShardWriter : IDisposable
         Count++;
     }
 
+    /// <summary>Appends ids in order.</summary>
+    /// <exception cref="ArgumentException">An id is outside 0 … vocabSize-1.</exception>
     public void Append(ReadOnlySpan<int> ids)
     {
         foreach (int id in ids) Append(id);
     }
 
+    /// <summary>Writes the final count into the header, flushes to disk and renames the file to its final name, replacing any file there.</summary>
     public void Commit()
     {
         writer.Flush();
@@ -50,6 +60,7 @@ public sealed class TokenShardWriter : IDisposable
         committed = true;
     }
 
+    /// <summary>Closes the writer; without a <see cref="Commit"/>, deletes the temporary file.</summary>
     public void Dispose()
     {
         if (committed) return;

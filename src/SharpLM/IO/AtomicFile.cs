@@ -9,6 +9,10 @@ public static class AtomicFile
     /// <summary>Test hook: called after the temporary file is fully written and before the rename.</summary>
     internal static Action<string>? BeforeRename;
 
+    /// <summary>
+    /// Writes <paramref name="path"/> through <paramref name="write"/>, which gets a stream onto the temporary file,
+    /// creating the directory if needed. If anything throws, the temporary file is deleted and the target left as it was.
+    /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
@@ -31,9 +35,11 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark.</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, new System.Text.UTF8Encoding(false), leaveOpen: true); w.Write(text); });
 
+    /// <summary>Writes <paramref name="bytes"/>.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
         byte[] copy = bytes.ToArray();

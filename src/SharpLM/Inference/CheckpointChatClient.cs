@@ -23,6 +23,12 @@ public sealed class CheckpointChatClient : IChatClient
     readonly int? endOfTurnId;
     readonly ChatClientMetadata metadata;
 
+    /// <summary>A client for a model already loaded; <see cref="Load"/> builds one from a run directory.</summary>
+    /// <param name="model">The model that writes the replies.</param>
+    /// <param name="tokenizer">The tokenizer the model was trained with.</param>
+    /// <param name="template">Renders the messages; its end-of-turn string ends a reply.</param>
+    /// <param name="device">Where the model runs.</param>
+    /// <param name="modelId">The model id reported in metadata and in every response.</param>
     public CheckpointChatClient(LanguageModel model, ITokenizer tokenizer, ChatTemplate template, Device device, string modelId = "sharplm")
     {
         generator = new Generator(model, tokenizer, device);
@@ -46,6 +52,8 @@ public sealed class CheckpointChatClient : IChatClient
         return new CheckpointChatClient(model, tokenizer, ChatTemplate.Load(dir), device, $"checkpoint:{dir}");
     }
 
+    /// <summary>Generates the whole reply (synchronously, on the calling thread) and returns it as one assistant message.</summary>
+    /// <exception cref="NotSupportedException">The options ask for tools, or a message has a role other than system, user or assistant.</exception>
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var text = new System.Text.StringBuilder();
@@ -61,6 +69,8 @@ public sealed class CheckpointChatClient : IChatClient
         });
     }
 
+    /// <summary>Yields the reply's text as it becomes final; the last update carries the finish reason (Stop or Length).</summary>
+    /// <exception cref="NotSupportedException">The options ask for tools, or a message has a role other than system, user or assistant.</exception>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -133,11 +143,13 @@ public sealed class CheckpointChatClient : IChatClient
         yield return (rest[emitted..], atLimit ? ChatFinishReason.Length : ChatFinishReason.Stop);
     }
 
+    /// <summary>The client's <see cref="ChatClientMetadata"/>, or the client itself for a type it is; null for anything else or any key.</summary>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
         : serviceType == typeof(ChatClientMetadata) ? metadata
         : serviceType.IsInstanceOfType(this) ? this
         : null;
 
+    /// <summary>Does nothing: the model is not disposed with the client.</summary>
     public void Dispose() { }
 }

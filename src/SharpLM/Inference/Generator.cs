@@ -17,6 +17,7 @@ public sealed class Generator
     readonly ITokenizer tokenizer;
     readonly Device device;
 
+    /// <summary>A generator running <paramref name="model"/> on <paramref name="device"/>, with <paramref name="tokenizer"/> for text in and out.</summary>
     public Generator(LanguageModel model, ITokenizer tokenizer, Device device)
     {
         this.model = model;
@@ -105,6 +106,7 @@ public sealed class Generator
         if (rest.Length > emitted) yield return rest[emitted..];
     }
 
+    /// <summary>The whole generated text of <see cref="Stream"/>, stop string excluded.</summary>
     public string Generate(string prompt, SamplingOptions options) => string.Concat(Stream(prompt, options));
 
     internal static int FirstStop(string text, IReadOnlyList<string> stops, int from)

@@ -3,6 +3,7 @@ namespace SharpLM.Inference;
 /// <summary>How <see cref="Generator"/> picks each next token.</summary>
 public sealed record SamplingOptions
 {
+    /// <summary>Most tokens to generate after the prompt; generation can end sooner (end-of-text, a stop string).</summary>
     public int MaxNewTokens { get; init; } = 200;
     /// <summary>Softmax temperature; 0 means greedy (always the most likely token).</summary>
     public double Temperature { get; init; } = 0.8;
@@ -14,10 +15,13 @@ public sealed record SamplingOptions
     public double RepetitionPenalty { get; init; } = 1.0;
     /// <summary>Generation ends before the first occurrence of any of these strings.</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = Array.Empty<string>();
+    /// <summary>Seed of the sampler's generator: the same seed, prompt and settings give the same text on any device.</summary>
     public ulong Seed { get; init; } = 1337;
     /// <summary>Reuse keys and values of earlier positions; produces the same tokens as recomputing everything.</summary>
     public bool UseKvCache { get; init; } = true;
 
+    /// <summary>Checks every setting and returns the options unchanged.</summary>
+    /// <exception cref="InvalidInputException">A setting is out of range; the message names its command-line option.</exception>
     public SamplingOptions Validate()
     {
         if (MaxNewTokens < 0) throw new InvalidInputException($"--max-new-tokens {MaxNewTokens}: must not be negative");

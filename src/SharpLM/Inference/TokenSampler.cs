@@ -13,12 +13,16 @@ public sealed class TokenSampler
     readonly SamplingOptions options;
     readonly SplitMix64 random;
 
+    /// <summary>A sampler with <paramref name="options"/>, its generator seeded from <see cref="SamplingOptions.Seed"/>.</summary>
     public TokenSampler(SamplingOptions options)
     {
         this.options = options;
         random = new SplitMix64(options.Seed);
     }
 
+    /// <summary>Picks the next token id; advances the generator unless decoding is greedy.</summary>
+    /// <param name="logits">One logit per vocabulary id; the repetition penalty is applied to it in place.</param>
+    /// <param name="context">The ids so far (prompt and generated), which the repetition penalty discourages.</param>
     public int Next(float[] logits, IReadOnlyCollection<int> context)
     {
         if (options.RepetitionPenalty != 1.0)

@@ -19,6 +19,7 @@ public sealed class CausalSelfAttention : nn.Module
     readonly int nHead, nKvHead, headDim;
     readonly double dropout;
 
+    /// <summary>The attention sublayer for <paramref name="config"/>: n_head query heads, <see cref="ModelConfig.KvHeads"/> key/value heads.</summary>
     public CausalSelfAttention(ModelConfig config) : base(nameof(CausalSelfAttention))
     {
         nHead = config.NHead;

@@ -7,8 +7,10 @@ namespace SharpLM.Modeling;
 /// <summary>The position-wise feed-forward sublayer of a block: a plain <see cref="Mlp"/> or a gated <see cref="GluMlp"/>.</summary>
 public abstract class FeedForward : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Names the module <paramref name="name"/>.</summary>
     protected FeedForward(string name) : base(name) { }
 
+    /// <summary>The feed-forward network the config's activation calls for: a <see cref="GluMlp"/> for "swiglu" / "geglu", else an <see cref="Mlp"/>.</summary>
     public static FeedForward Create(ModelConfig config) =>
         Activations.IsGated(config.Activation) ? new GluMlp(config) : new Mlp(config);
 

@@ -15,6 +15,7 @@ public sealed class GluMlp : FeedForward
     readonly nn.Module<Tensor, Tensor> act;
     readonly Dropout? dropout;
 
+    /// <summary>A gated MLP for <paramref name="config"/>: hidden width <see cref="HiddenSize"/>; activation, bias and dropout as configured.</summary>
     public GluMlp(ModelConfig config) : base(nameof(GluMlp))
     {
         int hidden = HiddenSize(config);
@@ -38,6 +39,7 @@ public sealed class GluMlp : FeedForward
 
     internal override Linear OutputProjection => c_proj;
 
+    /// <summary>c_proj(act(c_gate(x)) ⊙ c_fc(x)) for x [..., n_embd], then dropout when the config has it (active only in training).</summary>
     public override Tensor forward(Tensor x)
     {
         Tensor y = LinearDeltas.Forward(c_proj, act.forward(LinearDeltas.Forward(c_gate, x)) * LinearDeltas.Forward(c_fc, x));

@@ -29,6 +29,8 @@ public class Gpt : LanguageModel
     IInputPrefix? inputPrefix;
     IKeyValuePrefix? keyValuePrefix;
 
+    /// <summary>A freshly initialised GPT as <paramref name="config"/> describes it.</summary>
+    /// <exception cref="ArgumentException">The config's type is not "transformer".</exception>
     public Gpt(ModelConfig config) : base(nameof(Gpt), config)
     {
         if (config.Type != "transformer") throw new ArgumentException($"Gpt is a Transformer; model type '{config.Type}' is built by LanguageModel.Create");
@@ -219,9 +221,11 @@ public class Gpt : LanguageModel
         weight.set_(cat(new Tensor[] { weight.detach(), mean.expand(added, -1) }, 0).contiguous());
     }
 
+    /// <summary>An empty <see cref="KvCache"/> for <paramref name="batch"/> sequences, in the dtype of the model's weights.</summary>
     public override DecodingState NewDecodingState(long batch, Device device) =>
         new KvCache(Config, batch, device, parameters().First().dtype);
 
+    /// <summary>Runs <paramref name="tokens"/> through the model, extending the <see cref="KvCache"/> <paramref name="state"/>; logits [B, n, V].</summary>
     public override Tensor Decode(Tensor tokens, DecodingState state) => Forward(tokens, (KvCache)state);
 
     /// <summary>

@@ -9,6 +9,7 @@ namespace SharpLM.Modeling;
 /// </summary>
 public interface IInputPrefix
 {
+    /// <summary>Number of prefix embeddings (positions the soft prompt takes).</summary>
     int Length { get; }
 
     /// <summary>The prefix embeddings, [Length, n_embd].</summary>
@@ -22,6 +23,7 @@ public interface IInputPrefix
 /// </summary>
 public interface IKeyValuePrefix
 {
+    /// <summary>Number of prefix keys and values per layer.</summary>
     int Length { get; }
 
     /// <summary>Per layer, keys and values [1, n_kv_head, Length, head_dim].</summary>

@@ -12,6 +12,10 @@ public sealed class KvCache : DecodingState
 {
     readonly Tensor[] keys, values;
 
+    /// <summary>
+    /// Zeroed key and value buffers [batch, kv_heads, block_size, head_dim] for each of the config's layers, of
+    /// <paramref name="dtype"/> on <paramref name="device"/>.
+    /// </summary>
     public KvCache(ModelConfig config, long batch, Device device, ScalarType dtype)
     {
         Capacity = config.BlockSize;
@@ -25,6 +29,7 @@ public sealed class KvCache : DecodingState
         }
     }
 
+    /// <summary>Positions the cache can hold: the config's block_size.</summary>
     public int Capacity { get; }
 
     /// <summary>Appends <paramref name="k"/>/<paramref name="v"/> ([B, H, T, D]) at the current length for one layer and returns all cached keys and values.</summary>
@@ -40,6 +45,7 @@ public sealed class KvCache : DecodingState
     /// <summary>Called once per forward pass, after every layer has appended its <paramref name="t"/> new positions.</summary>
     internal void Advance(int t) => Length += t;
 
+    /// <summary>Frees the key and value buffers.</summary>
     public override void Dispose()
     {
         foreach (var t in keys) t.Dispose();

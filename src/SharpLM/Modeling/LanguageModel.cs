@@ -13,8 +13,11 @@ namespace SharpLM.Modeling;
 /// </summary>
 public abstract class LanguageModel : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Names the module <paramref name="name"/> and keeps <paramref name="config"/> once it validates.</summary>
+    /// <exception cref="InvalidInputException">A field of <paramref name="config"/> is invalid.</exception>
     protected LanguageModel(string name, ModelConfig config) : base(name) => Config = config.Validate();
 
+    /// <summary>The config the model was built from (updated when it changes shape); saved with every checkpoint.</summary>
     public ModelConfig Config { get; private set; }
 
     /// <summary>A model that changes shape (a grown vocabulary) updates its config, so checkpoints describe it.</summary>
@@ -39,6 +42,7 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
         _ => throw new InvalidInputException($"model config: type '{config.Type}' is count-based, not a neural model; 'sharplm pretrain' trains it by counting (NGramTrainer)"),
     };
 
+    /// <summary>Total number of scalar values in the model's parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
     /// <summary>
@@ -99,6 +103,8 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
     protected static Tensor CrossEntropy(Tensor logits, Tensor targets) =>
         F.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1), ignore_index: -1);
 
+    /// <summary>Checks that <paramref name="prefix"/> leaves at least one token of the window <paramref name="idx"/> on each side.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">It does not.</exception>
     protected static void CheckPrefix(Tensor idx, int prefix)
     {
         if (prefix < 1 || prefix >= idx.shape[1])
@@ -115,5 +121,6 @@ public abstract class DecodingState : IDisposable
     /// <summary>Forgets everything (buffers may be reused).</summary>
     public virtual void Clear() => Length = 0;
 
+    /// <summary>Frees the state's tensors.</summary>
     public abstract void Dispose();
 }

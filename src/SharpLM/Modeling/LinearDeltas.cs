@@ -22,6 +22,7 @@ public interface ILinearDelta
 /// <summary>The one way modules call their Linear layers, so that deltas attached to a layer take part.</summary>
 public static class LinearDeltas
 {
+    /// <summary><paramref name="layer"/>'s output for <paramref name="x"/>, plus the delta of every <see cref="ILinearDelta"/> attached to it.</summary>
     public static Tensor Forward(Linear layer, Tensor x)
     {
         Tensor y = layer.forward(x);

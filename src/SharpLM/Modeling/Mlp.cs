@@ -11,6 +11,7 @@ public sealed class Mlp : FeedForward
     readonly nn.Module<Tensor, Tensor> act;
     readonly Dropout? dropout;
 
+    /// <summary>An MLP for <paramref name="config"/>: hidden width mlp_ratio × n_embd; activation, bias and dropout as configured.</summary>
     public Mlp(ModelConfig config) : base(nameof(Mlp))
     {
         int hidden = config.MlpRatio * config.NEmbd;
@@ -23,6 +24,7 @@ public sealed class Mlp : FeedForward
 
     internal override Linear OutputProjection => c_proj;
 
+    /// <summary>c_proj(act(c_fc(x))) for x [..., n_embd], then dropout when the config has it (active only in training).</summary>
     public override Tensor forward(Tensor x)
     {
         Tensor y = LinearDeltas.Forward(c_proj, act.forward(LinearDeltas.Forward(c_fc, x)));

@@ -41,19 +41,24 @@ public sealed record ModelConfig
     /// masked span. 0 = as many as a block_size window can need; an explicit value must be at least that.
     /// </summary>
     public int SentinelTokens { get; init; }
+    /// <summary>Number of token ids the embedding and output head cover; 65 by default (Shakespeare's characters).</summary>
     public int VocabSize { get; init; } = 65;
     /// <summary>Maximum context length (number of positions).</summary>
     public int BlockSize { get; init; } = 64;
+    /// <summary>Number of Transformer blocks (decoder blocks of an encoder_decoder), or stacked recurrent layers.</summary>
     public int NLayer { get; init; } = 4;
+    /// <summary>Number of attention (query) heads; must divide <see cref="NEmbd"/>.</summary>
     public int NHead { get; init; } = 4;
     /// <summary>
     /// Key/value heads; 0 means equal to <see cref="NHead"/> (multi-head attention), 1 is multi-query attention
     /// (Shazeer 2019), anything between that divides n_head is grouped-query attention (Ainslie et al. 2023).
     /// </summary>
     public int NKvHead { get; init; }
+    /// <summary>Width of the embeddings and the residual stream (the hidden size of an lstm / gru).</summary>
     public int NEmbd { get; init; } = 128;
     /// <summary>Hidden width of the MLP as a multiple of <see cref="NEmbd"/> (GLU variants use 2/3 of it, see <see cref="GluMlp.HiddenSize"/>).</summary>
     public int MlpRatio { get; init; } = 4;
+    /// <summary>Dropout probability in [0, 1), applied only while training; 0 (the default) turns dropout off.</summary>
     public double Dropout { get; init; }
     /// <summary>Bias in Linear layers and LayerNorms (RMSNorm never has one).</summary>
     public bool Bias { get; init; } = true;
@@ -63,6 +68,7 @@ public sealed record ModelConfig
     public string Norm { get; init; } = "layernorm";
     /// <summary>"pre" (GPT-2), "post" (original Transformer) or "sandwich" (norm before and after each sublayer).</summary>
     public string NormPlacement { get; init; } = "pre";
+    /// <summary>Epsilon added to the variance (or mean square) inside LayerNorm / RMSNorm for numerical stability.</summary>
     public double NormEps { get; init; } = 1e-5;
     /// <summary>"gelu" (exact erf form, as nn.GELU), "relu", "swish" / "silu", or the gated "swiglu" / "geglu".</summary>
     public string Activation { get; init; } = "gelu";
@@ -79,7 +85,9 @@ public sealed record ModelConfig
     /// <summary>Standard deviation of the GPT-2 normal initialisation.</summary>
     public double InitStd { get; init; } = 0.02;
 
+    /// <summary>Width of one attention head: n_embd / n_head.</summary>
     [JsonIgnore] public int HeadDim => NEmbd / NHead;
+    /// <summary>Key/value heads actually used: <see cref="NKvHead"/>, or n_head when it is 0.</summary>
     [JsonIgnore] public int KvHeads => NKvHead == 0 ? NHead : NKvHead;
 
     /// <summary>Encoder depth of an encoder_decoder (<see cref="NEncoderLayer"/>, 0 meaning n_layer).</summary>
@@ -90,6 +98,7 @@ public sealed record ModelConfig
     [JsonIgnore] public int RequiredSentinels =>
         Enumerable.Range(2, Math.Max(1, BlockSize - 1)).Max(t => Architectures.SpanCorruption.Counts(t, NoiseDensity, MeanNoiseSpanLength).Spans);
 
+    /// <summary>True for the recurrent types "lstm" and "gru".</summary>
     [JsonIgnore] public bool IsRecurrent => Type is "lstm" or "gru";
 
     static readonly string[] Types = { "transformer", "lstm", "gru", "ngram" };

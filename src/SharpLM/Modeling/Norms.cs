@@ -6,6 +6,8 @@ namespace SharpLM.Modeling;
 /// <summary>Maps <see cref="ModelConfig.Norm"/> names to normalisation modules. New norms are added here.</summary>
 public static class Norms
 {
+    /// <summary>A norm of width n_embd: LayerNorm for "layernorm" and "deepnorm", <see cref="RmsNorm"/> for "rmsnorm".</summary>
+    /// <exception cref="InvalidInputException">The config names another norm.</exception>
     public static nn.Module<Tensor, Tensor> Create(ModelConfig config) => config.Norm switch
     {
         // DeepNorm changes the residual and the initialisation (TransformerBlock, Gpt), not the norm itself.

@@ -13,6 +13,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     Parameter gain;
     readonly double eps;
 
+    /// <summary>A norm over the last dimension of width <paramref name="size"/>, gain initialised to 1.</summary>
+    /// <param name="size">Width of the last dimension, the length of the gain vector.</param>
+    /// <param name="eps">Added to the mean square before the square root, for numerical stability.</param>
     public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
     {
         gain = new Parameter(ones(size));
@@ -33,5 +36,6 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>x / sqrt(mean(x²) + eps) · g over the last dimension.</summary>
     public override Tensor forward(Tensor x) => x * rsqrt(x.square().mean(new long[] { -1 }, keepdim: true) + eps) * gain;
 }

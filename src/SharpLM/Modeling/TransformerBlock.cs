@@ -19,6 +19,7 @@ public sealed class TransformerBlock : nn.Module
     // Adapter tuning's bottleneck modules on each sublayer's output; null (and unregistered) until attached.
     nn.Module<Tensor, Tensor>? adapter_attn, adapter_mlp;
 
+    /// <summary>A block for <paramref name="config"/>: its norm, placement, attention and feed-forward network.</summary>
     public TransformerBlock(ModelConfig config) : base(nameof(TransformerBlock))
     {
         placement = config.NormPlacement;

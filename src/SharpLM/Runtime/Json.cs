@@ -6,6 +6,10 @@ namespace SharpLM.Runtime;
 /// <summary>One JSON convention for every file SharpLM writes: snake_case names (as nanoGPT / Hugging Face configs), indented.</summary>
 public static class Json
 {
+    /// <summary>
+    /// Options for reading and writing: snake_case, indented, NaN and infinities allowed as named literals, and an
+    /// unknown property is an error rather than silently ignored.
+    /// </summary>
     public static readonly JsonSerializerOptions Options = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

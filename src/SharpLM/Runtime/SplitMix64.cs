@@ -6,10 +6,13 @@ namespace SharpLM.Runtime;
 /// </summary>
 public sealed class SplitMix64
 {
+    /// <summary>A generator starting from <paramref name="state"/> (a seed, or a state saved earlier).</summary>
     public SplitMix64(ulong state) => State = state;
 
+    /// <summary>The whole state: read it to save the generator, set it to resume from where it was saved.</summary>
     public ulong State { get; set; }
 
+    /// <summary>The next 64 uniformly random bits; advances <see cref="State"/>.</summary>
     public ulong Next()
     {
         ulong z = State += 0x9E3779B97F4A7C15UL;

@@ -12,6 +12,10 @@ namespace SharpLM.Runtime;
 /// </summary>
 public static class YamlAsJson
 {
+    /// <summary>The single YAML document in <paramref name="yaml"/> as a JSON element.</summary>
+    /// <exception cref="YamlDotNet.Core.YamlException">
+    /// The text is not valid YAML, holds other than one document, or uses a non-scalar mapping key or an alias.
+    /// </exception>
     public static JsonElement Parse(string yaml)
     {
         var stream = new YamlStream();

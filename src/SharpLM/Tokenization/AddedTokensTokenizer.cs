@@ -26,6 +26,7 @@ public sealed class AddedTokensTokenizer : ITokenizer
     readonly Dictionary<string, int> specialIds;
     readonly SpecialTokenSplitter splitter;
 
+    /// <summary>Wraps <paramref name="baseTokenizer"/>, appending each of <paramref name="tokens"/> it does not already have as a special token.</summary>
     /// <exception cref="ArgumentException">A token is empty or listed twice, or the base cannot be wrapped.</exception>
     public AddedTokensTokenizer(ITokenizer baseTokenizer, IReadOnlyList<string> tokens)
     {
@@ -63,15 +64,19 @@ public sealed class AddedTokensTokenizer : ITokenizer
     /// <summary>The id of each of <see cref="AddedTokens"/> (the base's own id for a token it already had).</summary>
     public IReadOnlyList<int> AddedTokenIds => addedIds;
 
+    /// <summary>The base's kind: the added tokens are recorded in the same tokenizer.json.</summary>
     public string Kind => Base.Kind;
 
+    /// <summary>The base's vocabulary size plus the newly appended tokens.</summary>
     public int VocabSize => Base.VocabSize + added.Length;
 
     /// <summary>The base's, or else the id of an added &lt;|endoftext|&gt;.</summary>
     public int? EndOfTextId { get; }
 
+    /// <summary>The base's special tokens and the added ones, each with its id.</summary>
     public IReadOnlyDictionary<string, int> SpecialTokenIds => specialIds;
 
+    /// <summary>Cuts out special tokens (leftmost, longest first) and encodes the text between them with the base.</summary>
     public int[] Encode(string text)
     {
         var ids = new List<int>(text.Length / 2 + 1);

@@ -32,15 +32,19 @@ public sealed class CharTokenizer : ITokenizer
         return new CharTokenizer(distinct.Order().ToArray());
     }
 
+    /// <summary>"char", the kind name that checkpoints and tokenizer.json record.</summary>
     public string Kind => "char";
 
+    /// <summary>Number of distinct characters; ids are 0 … VocabSize-1 in code-point order.</summary>
     public int VocabSize => vocab.Length;
 
+    /// <summary>Always null: a character vocabulary has no end-of-text token (wrap it with special tokens for one).</summary>
     public int? EndOfTextId => null;
 
     /// <summary>The character of each id.</summary>
     public IReadOnlyList<Rune> Vocabulary => vocab;
 
+    /// <summary>One id per code point of <paramref name="text"/>.</summary>
     /// <exception cref="InvalidInputException">The text has a character outside the vocabulary.</exception>
     public int[] Encode(string text)
     {
@@ -54,6 +58,8 @@ public sealed class CharTokenizer : ITokenizer
         return ids.ToArray();
     }
 
+    /// <summary>The characters of <paramref name="ids"/>, concatenated.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside the vocabulary.</exception>
     public string Decode(ReadOnlySpan<int> ids)
     {
         var text = new StringBuilder(ids.Length);
@@ -65,6 +71,7 @@ public sealed class CharTokenizer : ITokenizer
         return text.ToString();
     }
 
+    /// <summary>Writes <c>{"type": "char", "vocab": […]}</c> to <c>directory/tokenizer.json</c> (atomically).</summary>
     public void Save(string directory)
     {
         string json = JsonSerializer.Serialize(new { type = Kind, vocab = vocab.Select(c => c.ToString()) });

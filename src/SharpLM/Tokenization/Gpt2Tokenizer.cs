@@ -18,8 +18,10 @@ public sealed class Gpt2Tokenizer : ITokenizer
 
     Gpt2Tokenizer() { }
 
+    /// <summary>The one shared instance, loaded on first use.</summary>
     public static Gpt2Tokenizer Instance => shared.Value;
 
+    /// <summary>"gpt2", the kind name that checkpoints and tokenizer.json record.</summary>
     public string Kind => "gpt2";
 
     /// <summary>256 byte tokens + 50,000 merges + &lt;|endoftext|&gt;.</summary>
@@ -28,10 +30,14 @@ public sealed class Gpt2Tokenizer : ITokenizer
     /// <summary>GPT-2's last id, which the tiktoken data maps &lt;|endoftext|&gt; to.</summary>
     public int? EndOfTextId => 50256;
 
+    /// <summary>&lt;|endoftext|&gt; → 50256, GPT-2's only special token.</summary>
     public IReadOnlyDictionary<string, int> SpecialTokenIds { get; } = new Dictionary<string, int> { [BpeTokenizer.EndOfText] = 50256 };
 
+    /// <summary>Encodes with tiktoken's GPT-2 ranks; &lt;|endoftext|&gt; in the text becomes 50256.</summary>
     public int[] Encode(string text) => tiktoken.EncodeToIds(text).ToArray();
 
+    /// <summary>Decodes ids back to text.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside 0 … 50256.</exception>
     public string Decode(ReadOnlySpan<int> ids)
     {
         foreach (int id in ids)
@@ -39,5 +45,6 @@ public sealed class Gpt2Tokenizer : ITokenizer
         return tiktoken.Decode(ids.ToArray());
     }
 
+    /// <summary>Writes <c>{"type":"gpt2"}</c> to <c>directory/tokenizer.json</c> (atomically).</summary>
     public void Save(string directory) => AtomicFile.WriteAllText(TokenizerFile.PathIn(directory), $$"""{"type":"{{Kind}}"}""");
 }

@@ -9,6 +9,7 @@ namespace SharpLM.Tokenization;
 /// </summary>
 public static class TokenizerFactory
 {
+    /// <summary>Opens the tokenizer <paramref name="spec"/> names.</summary>
     /// <param name="spec">"gpt2"; a directory holding <c>tokenizer.json</c>; or the path of such a file — a Hugging
     /// Face byte-level BPE file, or SharpLM's <c>{"type": "char" | "gpt2", …}</c>.</param>
     /// <exception cref="InvalidInputException">The file is missing, unreadable, not JSON, or of no known kind.</exception>

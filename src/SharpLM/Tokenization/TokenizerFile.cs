@@ -8,6 +8,7 @@ namespace SharpLM.Tokenization;
 /// </summary>
 public static class TokenizerFile
 {
+    /// <summary>"tokenizer.json", the file name every tokenizer saves under.</summary>
     public const string FileName = "tokenizer.json";
 
     /// <summary>Where a tokenizer saved to <paramref name="directory"/> lives.</summary>

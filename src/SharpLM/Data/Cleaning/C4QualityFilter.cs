@@ -9,9 +9,13 @@ public sealed record C4Options
     public int MinWordsPerLine { get; init; } = 3;
     /// <summary>Documents with fewer sentences left are rejected.</summary>
     public int MinSentences { get; init; } = 5;
+    /// <summary>Lines mentioning "javascript" (any case) are dropped.</summary>
     public bool DropJavascriptLines { get; init; } = true;
+    /// <summary>Lines mentioning terms of use, a privacy or cookie policy, or cookies are dropped.</summary>
     public bool DropPolicyLines { get; init; } = true;
+    /// <summary>Documents containing "lorem ipsum" (placeholder text) are rejected.</summary>
     public bool RejectLoremIpsum { get; init; } = true;
+    /// <summary>Documents containing '{' (most likely code) are rejected.</summary>
     public bool RejectCurlyBraces { get; init; } = true;
 }
 
@@ -26,10 +30,16 @@ public sealed class C4QualityFilter : IDocumentFilter
     static readonly string[] Policy = { "terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies" };
     readonly C4Options o;
 
+    /// <summary>A filter with <paramref name="options"/>, or C4's defaults when null.</summary>
     public C4QualityFilter(C4Options? options = null) => o = options ?? new C4Options();
 
+    /// <summary>"c4", the name reports use.</summary>
     public string Name => "c4";
 
+    /// <summary>
+    /// The document with only its kept lines (trimmed, joined by '\n'), or a rejection: "c4_lorem_ipsum",
+    /// "c4_curly_brace" or "c4_too_few_sentences".
+    /// </summary>
     public FilterResult Apply(Document document)
     {
         string lower = document.Text.ToLowerInvariant();

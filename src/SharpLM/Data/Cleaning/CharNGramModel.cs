@@ -16,12 +16,15 @@ public sealed class CharNGramModel
     readonly Dictionary<string, int> totals = new();
     readonly HashSet<int> vocabulary = new();
 
+    /// <summary>An empty model that conditions each character on up to <paramref name="order"/> − 1 preceding characters.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="order"/> is below 1.</exception>
     public CharNGramModel(int order = 5)
     {
         if (order < 1) throw new ArgumentOutOfRangeException(nameof(order));
         this.order = order;
     }
 
+    /// <summary>Adds the character n-gram counts of <paramref name="text"/>; call once per reference document.</summary>
     public void Train(string text)
     {
         var runes = Runes(text);
@@ -85,6 +88,15 @@ public sealed class PerplexityFilter : IDocumentFilter
 {
     readonly CharNGramModel model;
 
+    /// <summary>
+    /// Scores <paramref name="calibration"/> with <paramref name="model"/> and sets the band to the perplexities at the
+    /// two percentiles (0 and 100 leave that side open).
+    /// </summary>
+    /// <param name="model">The reference model that scores every document.</param>
+    /// <param name="calibration">Texts whose perplexities set the band, e.g. a sample from the head of the corpus.</param>
+    /// <param name="minPercentile">Lower edge of the band, 0–100.</param>
+    /// <param name="maxPercentile">Upper edge of the band, 0–100, above <paramref name="minPercentile"/>.</param>
+    /// <exception cref="InvalidInputException">The band is empty or outside 0–100, or no calibration text has a finite perplexity.</exception>
     public PerplexityFilter(CharNGramModel model, IEnumerable<string> calibration, double minPercentile, double maxPercentile)
     {
         if (minPercentile < 0 || maxPercentile > 100 || minPercentile >= maxPercentile)
@@ -96,10 +108,14 @@ public sealed class PerplexityFilter : IDocumentFilter
         High = maxPercentile == 100 ? double.PositiveInfinity : Percentile(scores, maxPercentile);
     }
 
+    /// <summary>Lowest perplexity kept; negative infinity when the band starts at the 0th percentile.</summary>
     public double Low { get; }
+    /// <summary>Highest perplexity kept; positive infinity when the band ends at the 100th percentile.</summary>
     public double High { get; }
+    /// <summary>"perplexity", the name reports use.</summary>
     public string Name => "perplexity";
 
+    /// <summary>Keeps the document unchanged, or rejects it as "perplexity_below_band" or "perplexity_above_band".</summary>
     public FilterResult Apply(Document document)
     {
         double ppl = model.Perplexity(document.Text);

@@ -34,11 +34,17 @@ namespace SharpLM.Data.Cleaning;
 /// </summary>
 public sealed class CleaningConfig
 {
+    /// <summary>The corpus to clean (file, directory or glob), resolved against the config's folder; null when not given.</summary>
     public string? Input { get; private set; }
+    /// <summary>The JSON-lines file for the kept documents (gzip when it ends in .gz); null when not given.</summary>
     public string? Output { get; private set; }
+    /// <summary>Where rejected documents go, each with the reason it was dropped; null writes none.</summary>
     public string? Rejected { get; private set; }
+    /// <summary>Where report.json goes; null leaves the choice to the caller (the CLI puts it beside the output).</summary>
     public string? Report { get; private set; }
+    /// <summary>How the input is read: text and id fields, paragraph splitting, size limit.</summary>
     public CorpusOptions Reader { get; private set; } = new();
+    /// <summary>The stages the file sets up: filters in order, decontamination, de-duplication, PII redaction, threads.</summary>
     public CleaningPipelineOptions Pipeline { get; private set; } = new();
 
     static readonly string[] FilterNames = ["language", "gopher_quality", "gopher_repetition", "c4", "keywords", "perplexity"];

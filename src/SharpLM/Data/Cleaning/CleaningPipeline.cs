@@ -10,8 +10,11 @@ namespace SharpLM.Data.Cleaning;
 /// <summary>The stages of a cleaning run, in the survey's order: quality filtering → de-duplication → privacy.</summary>
 public sealed record CleaningPipelineOptions
 {
+    /// <summary>Quality filters, run in this order; a document stops at the first that rejects it. Empty by default.</summary>
     public IReadOnlyList<IDocumentFilter> Filters { get; init; } = Array.Empty<IDocumentFilter>();
+    /// <summary>Drops documents that share text with evaluation sets; null (the default) turns it off.</summary>
     public Decontaminator? Decontaminator { get; init; }
+    /// <summary>Drops documents whose normalized text equals an earlier document's; on by default.</summary>
     public bool ExactDedup { get; init; } = true;
     /// <summary>Near-duplicate removal; null turns it off.</summary>
     public MinHashOptions? MinHash { get; init; } = new();
@@ -19,6 +22,7 @@ public sealed record CleaningPipelineOptions
     public LineDedupOptions? LineDedup { get; init; }
     /// <summary>PII redaction; null turns it off.</summary>
     public PiiOptions? Pii { get; init; } = new();
+    /// <summary>Cores for the parallel stages; 0 (the default) means all.</summary>
     public int Threads { get; init; }
     /// <summary>Documents read, filtered and hashed in parallel at a time: bounds memory besides the dedup index.</summary>
     public int BatchSize { get; init; } = 2048;
@@ -27,10 +31,15 @@ public sealed record CleaningPipelineOptions
 /// <summary>Counts of one stage: documents and UTF-8 bytes in and out, and rejections by reason.</summary>
 public sealed class StageReport
 {
+    /// <summary>Documents that reached the stage.</summary>
     public long DocumentsIn { get; set; }
+    /// <summary>Documents the stage passed on.</summary>
     public long DocumentsOut { get; set; }
+    /// <summary>UTF-8 bytes of the text that reached the stage.</summary>
     public long BytesIn { get; set; }
+    /// <summary>UTF-8 bytes of the text passed on; less than what came in when the stage rejects or shortens documents.</summary>
     public long BytesOut { get; set; }
+    /// <summary>Documents rejected, by reason (e.g. "gopher_too_few_words").</summary>
     public SortedDictionary<string, long> Rejected { get; } = new(StringComparer.Ordinal);
     /// <summary>UTF-8 bytes of the documents rejected, by reason.</summary>
     public SortedDictionary<string, long> RejectedBytes { get; } = new(StringComparer.Ordinal);
@@ -45,19 +54,31 @@ public sealed class StageReport
 /// <summary>report.json of a cleaning run.</summary>
 public sealed class CleaningReport
 {
+    /// <summary>The counts of each stage that ran, by stage name ("c4", "exact_dedup", "pii", …).</summary>
     public SortedDictionary<string, StageReport> Stages { get; } = new(StringComparer.Ordinal);
+    /// <summary>Stage names in the order the documents passed through them.</summary>
     public List<string> StageOrder { get; } = new();
+    /// <summary>Input records that could not be read as documents (malformed JSON, invalid UTF-8, …).</summary>
     public long BadRecords { get; set; }
+    /// <summary>The first 20 bad records, with where and why, to start a diagnosis from.</summary>
     public List<BadRecord> FirstBadRecords { get; } = new();
+    /// <summary>Redactions made in kept documents, by PII type ("Email", "Phone", …).</summary>
     public SortedDictionary<string, long> PiiRedactions { get; } = new(StringComparer.Ordinal);
     /// <summary>Lines (or paragraphs) removed by line-level de-duplication from documents that were kept.</summary>
     public long DuplicateLinesRemoved { get; set; }
+    /// <summary>Kept document id → ids of the near-duplicates removed in its favour (clusters with duplicates only).</summary>
     public Dictionary<string, List<string>> NearDuplicateClusters { get; set; } = new();
+    /// <summary>Documents dropped as contaminated, by benchmark name.</summary>
     public Dictionary<string, long> ContaminationByBenchmark { get; } = new();
+    /// <summary>The MinHash LSH banding and its error rates at the threshold, in words; null when near-dedup is off.</summary>
     public string? Lsh { get; set; }
+    /// <summary>Wall-clock time of the run, in seconds.</summary>
     public double Seconds { get; set; }
+    /// <summary>Input documents handled per second of wall-clock time.</summary>
     public double DocumentsPerSecond { get; set; }
+    /// <summary>Input text handled per second, in MB (10^6 bytes) of UTF-8.</summary>
     public double MegabytesPerSecond { get; set; }
+    /// <summary>The process's peak working set, in MB (10^6 bytes).</summary>
     public double PeakWorkingSetMb { get; set; }
 
     internal StageReport Stage(string name)
@@ -77,6 +98,7 @@ public sealed class CleaningPipeline
 {
     readonly CleaningPipelineOptions options;
 
+    /// <summary>A pipeline running the stages of <paramref name="options"/>.</summary>
     public CleaningPipeline(CleaningPipelineOptions options) => this.options = options;
 
     /// <summary>Runs the pipeline; <paramref name="progress"/> gets (documents, text bytes) handled so far after each batch is written.</summary>

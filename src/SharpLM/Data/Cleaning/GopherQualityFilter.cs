@@ -3,13 +3,19 @@ namespace SharpLM.Data.Cleaning;
 /// <summary>Thresholds of the Gopher quality rules (Rae et al. 2021, appendix A; defaults as datatrove).</summary>
 public sealed record GopherQualityOptions
 {
+    /// <summary>Documents with fewer words are rejected (in CJK text each character is a word).</summary>
     public int MinWords { get; init; } = 50;
+    /// <summary>Documents with more words are rejected.</summary>
     public int MaxWords { get; init; } = 100_000;
+    /// <summary>Lowest mean word length, in characters; not applied to CJK text.</summary>
     public double MinMeanWordLength { get; init; } = 3;
+    /// <summary>Highest mean word length, in characters; not applied to CJK text.</summary>
     public double MaxMeanWordLength { get; init; } = 10;
     /// <summary>Hash signs and ellipses per word.</summary>
     public double MaxSymbolWordRatio { get; init; } = 0.1;
+    /// <summary>Most of the non-blank lines that may start with a bullet (•, -, *, …).</summary>
     public double MaxBulletLineFraction { get; init; } = 0.9;
+    /// <summary>Most of the non-blank lines that may end in an ellipsis ("..." or "…").</summary>
     public double MaxEllipsisLineFraction { get; init; } = 0.3;
     /// <summary>At least this share of words must contain a letter.</summary>
     public double MinAlphabeticWordFraction { get; init; } = 0.8;
@@ -34,10 +40,13 @@ public sealed class GopherQualityFilter : IDocumentFilter
 
     readonly GopherQualityOptions o;
 
+    /// <summary>A filter with <paramref name="options"/>, or the Gopher defaults when null.</summary>
     public GopherQualityFilter(GopherQualityOptions? options = null) => o = options ?? new GopherQualityOptions();
 
+    /// <summary>"gopher_quality", the name reports use.</summary>
     public string Name => "gopher_quality";
 
+    /// <summary>Keeps the document unchanged, or rejects it with the reason <see cref="Check"/> gives.</summary>
     public FilterResult Apply(Document document)
     {
         var stats = TextStatistics.Of(document.Text);
@@ -45,6 +54,10 @@ public sealed class GopherQualityFilter : IDocumentFilter
         return reason is null ? FilterResult.Keep(document) : FilterResult.Reject(reason);
     }
 
+    /// <summary>
+    /// The first rule the text breaks, as a rejection reason ("gopher_too_few_words", "gopher_stop_words", …), or null
+    /// when it passes them all.
+    /// </summary>
     public string? Check(TextStatistics s)
     {
         int count = s.WordCount;

@@ -3,9 +3,13 @@ namespace SharpLM.Data.Cleaning;
 /// <summary>Thresholds of Gopher's repetition rules (Rae et al. 2021, table A1; defaults as datatrove).</summary>
 public sealed record GopherRepetitionOptions
 {
+    /// <summary>Most of the non-blank lines that may repeat an earlier line.</summary>
     public double MaxDuplicateLineFraction { get; init; } = 0.3;
+    /// <summary>Most of the paragraphs (separated by blank lines) that may repeat an earlier paragraph.</summary>
     public double MaxDuplicateParagraphFraction { get; init; } = 0.3;
+    /// <summary>Most of the text's characters that repeated lines may hold.</summary>
     public double MaxDuplicateLineCharFraction { get; init; } = 0.2;
+    /// <summary>Most of the text's characters that repeated paragraphs may hold.</summary>
     public double MaxDuplicateParagraphCharFraction { get; init; } = 0.2;
     /// <summary>n → most any single n-gram may cover, as a share of the text's characters.</summary>
     public IReadOnlyDictionary<int, double> MaxTopNGramCharFraction { get; init; } = new Dictionary<int, double> { [2] = 0.20, [3] = 0.18, [4] = 0.16 };
@@ -24,20 +28,27 @@ public sealed class GopherRepetitionFilter : IDocumentFilter
 
     readonly int maxN;
 
+    /// <summary>A filter with <paramref name="options"/>, or the Gopher defaults when null.</summary>
     public GopherRepetitionFilter(GopherRepetitionOptions? options = null)
     {
         o = options ?? new GopherRepetitionOptions();
         maxN = o.MaxTopNGramCharFraction.Keys.Concat(o.MaxDuplicateNGramCharFraction.Keys).DefaultIfEmpty(0).Max();
     }
 
+    /// <summary>"gopher_repetition", the name reports use.</summary>
     public string Name => "gopher_repetition";
 
+    /// <summary>Keeps the document unchanged, or rejects it with the reason <see cref="Check"/> gives.</summary>
     public FilterResult Apply(Document document)
     {
         string? reason = Check(TextStatistics.Of(document.Text));
         return reason is null ? FilterResult.Keep(document) : FilterResult.Reject(reason);
     }
 
+    /// <summary>
+    /// The first rule the text breaks (paragraphs, then lines, then n-grams by ascending n), as a rejection reason
+    /// ("gopher_duplicate_lines", "gopher_top_2gram", …), or null when it passes them all.
+    /// </summary>
     public string? Check(TextStatistics s)
     {
         double length = Math.Max(1, s.Text.Length);

@@ -3,6 +3,8 @@ using System.Text;
 namespace SharpLM.Data.Cleaning;
 
 /// <summary>A language guess: ISO 639-1 code (or "unknown") and a confidence in [0, 1].</summary>
+/// <param name="Language">"en", "de", "fr", "es", "zh", or "unknown".</param>
+/// <param name="Confidence">How sure the guess is, in [0, 1]; 0 for "unknown".</param>
 public sealed record LanguageGuess(string Language, double Confidence);
 
 /// <summary>
@@ -34,6 +36,7 @@ public static class LanguageIdentifier
         return map;
     }
 
+    /// <summary>Guesses the language of <paramref name="text"/>; "unknown" when it has no letters, fewer than 5 words, or too few stop words.</summary>
     public static LanguageGuess Identify(string text)
     {
         int han = 0, letters = 0;
@@ -94,14 +97,20 @@ public sealed class LanguageFilter : IDocumentFilter
     readonly HashSet<string> allowed;
     readonly double minConfidence;
 
+    /// <summary>A filter keeping <paramref name="allowedLanguages"/> (ISO 639-1 codes, any case) at <paramref name="minConfidence"/> or above.</summary>
     public LanguageFilter(IEnumerable<string> allowedLanguages, double minConfidence = 0.5)
     {
         allowed = new HashSet<string>(allowedLanguages, StringComparer.OrdinalIgnoreCase);
         this.minConfidence = minConfidence;
     }
 
+    /// <summary>"language", the name reports use.</summary>
     public string Name => "language";
 
+    /// <summary>
+    /// Keeps the document unchanged, or rejects it as "language_{code}" (a language not allowed, "unknown" included)
+    /// or "language_low_confidence".
+    /// </summary>
     public FilterResult Apply(Document document)
     {
         var guess = LanguageIdentifier.Identify(document.Text);

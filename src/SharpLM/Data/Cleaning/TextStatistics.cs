@@ -15,6 +15,7 @@ public sealed class TextStatistics
     int[] starts = new int[64], lengths = new int[64];
     ulong[] hashes = new ulong[64];
 
+    /// <summary>Splits <paramref name="text"/> into words in one pass; <see cref="Of"/> reuses a recent result.</summary>
     public TextStatistics(string text)
     {
         Text = text;
@@ -90,9 +91,13 @@ public sealed class TextStatistics
         return last = new TextStatistics(text);
     }
 
+    /// <summary>The text the statistics describe.</summary>
     public string Text { get; }
+    /// <summary>Number of words, each CJK character counting as one.</summary>
     public int WordCount { get; private set; }
+    /// <summary>Word <paramref name="index"/> (0 … <see cref="WordCount"/>-1), as a slice of <see cref="Text"/>.</summary>
     public ReadOnlySpan<char> Word(int index) => Text.AsSpan(starts[index], lengths[index]);
+    /// <summary>Length of word <paramref name="index"/> in UTF-16 units.</summary>
     public int WordLength(int index) => lengths[index];
     /// <summary>64-bit FNV-1a hashes of the words, for n-gram counting without building strings.</summary>
     public ReadOnlySpan<ulong> WordHashes => hashes.AsSpan(0, WordCount);
@@ -102,5 +107,6 @@ public sealed class TextStatistics
 
     /// <summary>Share of letters that are CJK characters: above one half the text is treated as CJK.</summary>
     public double CjkFraction { get; }
+    /// <summary>True when more than half the letters are CJK characters; rules then count characters as words.</summary>
     public bool IsCjk => CjkFraction > 0.5;
 }

@@ -3,6 +3,8 @@ using System.Text.Json;
 namespace SharpLM.Data.Dedup;
 
 /// <summary>A training document that shares text with an evaluation set.</summary>
+/// <param name="Benchmark">The benchmark of the first matching n-gram.</param>
+/// <param name="MatchedNGrams">How many of the document's n-gram positions match some evaluation n-gram.</param>
 public sealed record ContaminationHit(string Benchmark, int MatchedNGrams);
 
 /// <summary>
@@ -17,11 +19,14 @@ public sealed record ContaminationHit(string Benchmark, int MatchedNGrams);
 /// </summary>
 public sealed class Decontaminator
 {
+    /// <summary>The n-gram length, in tokens, that evaluation strings of at least this many tokens contribute (GPT-3's 13).</summary>
     public const int N = 13;
+    /// <summary>Shortest evaluation string, in tokens, that counts; strings shorter than <see cref="N"/> contribute n-grams of this length.</summary>
     public const int MinimumTokens = 8;
 
     readonly Dictionary<int, Dictionary<ulong, string>> byLength = new(); // n-gram length → hash → benchmark
 
+    /// <summary>Distinct evaluation n-grams held, over both lengths.</summary>
     public int NGrams => byLength.Values.Sum(d => d.Count);
 
     /// <summary>

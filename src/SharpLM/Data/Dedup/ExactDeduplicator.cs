@@ -37,6 +37,7 @@ public sealed class ExactDeduplicator
 
     [ThreadStatic] static char[]? keyBuffer;
 
+    /// <summary>The text as <see cref="Key"/> compares it: NFKC, lower case, whitespace runs collapsed to one space, trimmed.</summary>
     public static string Normalize(string text)
     {
         var buffer = Array.Empty<char>();

@@ -7,11 +7,18 @@ namespace SharpLM.Data.Dedup;
 
 /// <summary>What <see cref="LineDeduplicator"/> compares: single lines, or paragraphs (runs of lines between blank lines).</summary>
 [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<LineDedupUnit>))]
-public enum LineDedupUnit { Line, Paragraph }
+public enum LineDedupUnit
+{
+    /// <summary>Each non-blank line is a unit.</summary>
+    Line,
+    /// <summary>Each run of non-blank lines between blank lines is a unit.</summary>
+    Paragraph,
+}
 
 /// <summary>Settings for line/paragraph de-duplication.</summary>
 public sealed record LineDedupOptions
 {
+    /// <summary>Whether lines or paragraphs are compared; lines by default.</summary>
     public LineDedupUnit Unit { get; init; } = LineDedupUnit.Line;
 
     /// <summary>
@@ -29,18 +36,30 @@ public sealed record LineDedupOptions
 }
 
 /// <summary>One unit of a text: where it is (without its line break) and the 64-bit hash of its normalised text.</summary>
+/// <param name="Start">Index of the unit's first character in the text.</param>
+/// <param name="Length">Length of the unit in UTF-16 units, its final line break excluded.</param>
+/// <param name="NormalizedLength">Length of the unit's normalised text; units shorter than the minimum are never removed.</param>
+/// <param name="Hash">64-bit hash of the normalised text, what units are compared by.</param>
 public readonly record struct LineUnit(int Start, int Length, int NormalizedLength, ulong Hash)
 {
+    /// <summary>Index just past the unit's last character.</summary>
     public int End => Start + Length;
 }
 
 /// <summary>The units of one text, from <see cref="LineDeduplicator.Hashes"/>; only valid for that exact text.</summary>
+/// <param name="Text">The text the units were found in.</param>
+/// <param name="Units">Its units in text order.</param>
 public sealed record LineHashes(string Text, IReadOnlyList<LineUnit> Units);
 
 /// <summary>
 /// Outcome of <see cref="LineDeduplicator.Apply"/>: the document without its repeated units (the same instance when
 /// nothing was removed), or null with <see cref="Reason"/> when too little was left.
 /// </summary>
+/// <param name="Kept">The document to pass on, or null when rejected.</param>
+/// <param name="Reason"><see cref="LineDeduplicator.RejectReason"/> when rejected, else null.</param>
+/// <param name="Units">Units the document had.</param>
+/// <param name="UnitsRemoved">Units removed as repeats.</param>
+/// <param name="BytesRemoved">UTF-8 bytes removed; the whole document's size when rejected.</param>
 public sealed record LineDedupResult(Document? Kept, string? Reason, int Units, int UnitsRemoved, long BytesRemoved);
 
 /// <summary>
@@ -61,6 +80,7 @@ public sealed record LineDedupResult(Document? Kept, string? Reason, int Units, 
 /// </summary>
 public sealed class LineDeduplicator
 {
+    /// <summary>"line_duplicates": the reason reports give for a document with too little left after removal.</summary>
     public const string RejectReason = "line_duplicates";
 
     readonly LineDedupOptions options;
@@ -68,6 +88,8 @@ public sealed class LineDeduplicator
     readonly List<int> keptUnits = new();  // reused: Apply runs once per document, in order
     readonly List<ulong> addedHashes = new();
 
+    /// <summary>A deduplicator with nothing seen yet, using <paramref name="options"/> or the CCNet defaults when null.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A minimum in the options is negative.</exception>
     public LineDeduplicator(LineDedupOptions? options = null)
     {
         this.options = options ?? new LineDedupOptions();

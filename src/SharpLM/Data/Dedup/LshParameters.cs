@@ -6,8 +6,11 @@ namespace SharpLM.Data.Dedup;
 /// probability 1 − (1 − sʳ)ᵇ at Jaccard similarity s — an S-curve whose steepness trades false positives
 /// (dissimilar pairs that collide) against false negatives (similar pairs that never do).
 /// </summary>
+/// <param name="Bands">Number of bands (b).</param>
+/// <param name="Rows">Signature values per band (r).</param>
 public sealed record LshParameters(int Bands, int Rows)
 {
+    /// <summary>Signature values the banding uses: bands × rows.</summary>
     public int Permutations => Bands * Rows;
 
     /// <summary>Probability that a pair with Jaccard similarity <paramref name="s"/> shares at least one band.</summary>

@@ -5,15 +5,18 @@ public sealed record MinHashOptions
 {
     /// <summary>Tokens per shingle (words; characters in CJK text).</summary>
     public int ShingleSize { get; init; } = 5;
+    /// <summary>Hash functions per signature (k): more give a finer similarity estimate at proportional cost.</summary>
     public int Permutations { get; init; } = 128;
     /// <summary>Estimated Jaccard similarity at or above which a document is a near-duplicate.</summary>
     public double Threshold { get; init; } = 0.8;
     /// <summary>LSH banding; null chooses it from the threshold (<see cref="LshParameters.Optimal"/>).</summary>
     public LshParameters? Lsh { get; init; }
+    /// <summary>Seed of the hash functions; documents are only comparable under the same seed.</summary>
     public ulong Seed { get; init; } = 1;
 }
 
 /// <summary>What the deduplicator decided about one document.</summary>
+/// <param name="IsDuplicate">True when the document joins an earlier cluster and is to be dropped.</param>
 /// <param name="DuplicateOf">Id of the kept document whose cluster this one joins, or null if it is kept.</param>
 /// <param name="Similarity">Estimated Jaccard similarity to the closest earlier document found.</param>
 public sealed record DedupDecision(bool IsDuplicate, string? DuplicateOf, double Similarity);
@@ -38,6 +41,9 @@ public sealed class MinHashDeduplicator
     readonly Dictionary<int, List<string>> members = new();
     readonly HashSet<int> candidatesSeen = new(); // reused: Add runs once per document, in order
 
+    /// <summary>An empty index using <paramref name="options"/>, or the defaults when null.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The threshold is outside (0, 1].</exception>
+    /// <exception cref="ArgumentException">The LSH bands need more values than the signature has.</exception>
     public MinHashDeduplicator(MinHashOptions? options = null)
     {
         this.options = options ?? new MinHashOptions();
@@ -48,13 +54,17 @@ public sealed class MinHashDeduplicator
         bandHeads = Enumerable.Range(0, Lsh.Bands).Select(_ => new Dictionary<ulong, int>()).ToArray();
     }
 
+    /// <summary>The banding in use: the options' own, or the optimum for the threshold.</summary>
     public LshParameters Lsh { get; }
+    /// <summary>Documents added so far, duplicates included.</summary>
     public int Documents => ids.Count;
+    /// <summary>Documents added so far that were not duplicates.</summary>
     public int Kept { get; private set; }
 
     /// <summary>Kept document id → ids of the duplicates removed in its favour (clusters with duplicates only).</summary>
     public IReadOnlyDictionary<string, List<string>> Clusters => members.ToDictionary(kv => ids[kv.Key], kv => kv.Value);
 
+    /// <summary>The MinHash signature of <paramref name="text"/>'s shingles, for <see cref="Add"/>. Thread-safe.</summary>
     public uint[] Signature(string text)
     {
         var shingles = shingleBuffer ??= new List<ulong>();
@@ -66,6 +76,13 @@ public sealed class MinHashDeduplicator
     // Per thread, because signatures are computed on every core; reuse keeps allocation out of the hot loop.
     [ThreadStatic] static List<ulong>? shingleBuffer, tokenBuffer;
 
+    /// <summary>
+    /// Decides whether the document is a near-duplicate of an earlier one and indexes it either way. Call once per
+    /// document, in input order.
+    /// </summary>
+    /// <param name="id">The document id, reported in <see cref="Clusters"/> and in later decisions.</param>
+    /// <param name="signature">From <see cref="Signature"/> of this deduplicator.</param>
+    /// <exception cref="ArgumentException">The signature's length is not <see cref="MinHashOptions.Permutations"/>.</exception>
     public DedupDecision Add(string id, uint[] signature)
     {
         if (signature.Length != options.Permutations) throw new ArgumentException("signature from another MinHasher");

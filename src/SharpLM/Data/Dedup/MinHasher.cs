@@ -16,6 +16,8 @@ public sealed class MinHasher
     const ulong MersennePrime = (1UL << 61) - 1;
     readonly ulong[] a, b;
 
+    /// <summary>Draws <paramref name="permutations"/> hash functions from <paramref name="seed"/>; the same seed gives the same functions.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="permutations"/> is below 1.</exception>
     public MinHasher(int permutations = 128, ulong seed = 1)
     {
         if (permutations < 1) throw new ArgumentOutOfRangeException(nameof(permutations));
@@ -29,6 +31,7 @@ public sealed class MinHasher
         }
     }
 
+    /// <summary>Number of hash functions (k), the length of every signature.</summary>
     public int Permutations => a.Length;
 
     /// <summary>Signature of a shingle set; an empty set gives all-max values (similar to nothing but other empties).</summary>

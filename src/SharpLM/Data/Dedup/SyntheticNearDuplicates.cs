@@ -3,6 +3,8 @@ using SharpLM.Runtime;
 namespace SharpLM.Data.Dedup;
 
 /// <summary>One document of the synthetic benchmark, with the truth about it.</summary>
+/// <param name="Id">"doc0", "doc1", … in the order the documents are returned.</param>
+/// <param name="Text">The passage or an edited copy of it.</param>
 /// <param name="Cluster">Source passage it was derived from (unrelated documents have their own).</param>
 /// <param name="IsDuplicate">Some earlier document has exact shingle Jaccard ≥ the threshold with it.</param>
 /// <param name="BestEarlierJaccard">Highest exact Jaccard with any earlier document of its cluster.</param>
@@ -18,6 +20,20 @@ public sealed record SyntheticDocument(string Id, string Text, int Cluster, bool
 /// </summary>
 public static class SyntheticNearDuplicates
 {
+    /// <summary>
+    /// Cuts <paramref name="clusters"/> + <paramref name="unrelated"/> non-overlapping passages from
+    /// <paramref name="corpus"/>, adds <paramref name="copiesPerCluster"/> edited copies of each of the first
+    /// <paramref name="clusters"/>, shuffles everything and labels each document against the earlier ones.
+    /// </summary>
+    /// <param name="corpus">Real text, split on whitespace into words.</param>
+    /// <param name="clusters">Passages that get edited copies.</param>
+    /// <param name="copiesPerCluster">Edited copies per such passage; every third is heavily edited.</param>
+    /// <param name="unrelated">Passages without copies.</param>
+    /// <param name="threshold">Exact Jaccard at or above which a document counts as a duplicate.</param>
+    /// <param name="shingleSize">Words per shingle for the exact Jaccard.</param>
+    /// <param name="passageWords">Words per passage.</param>
+    /// <param name="seed">Seed of the edits and the shuffle.</param>
+    /// <exception cref="ArgumentException">The corpus has too few words for that many passages.</exception>
     public static List<SyntheticDocument> Generate(string corpus, int clusters, int copiesPerCluster, int unrelated,
         double threshold = 0.8, int shingleSize = 5, int passageWords = 180, ulong seed = 7)
     {
@@ -56,6 +72,7 @@ public static class SyntheticNearDuplicates
         return result;
     }
 
+    /// <summary>Exact Jaccard similarity |a ∩ b| / |a ∪ b| of two shingle sets; 1 when both are empty.</summary>
     public static double Jaccard(HashSet<ulong> a, HashSet<ulong> b)
     {
         if (a.Count == 0 && b.Count == 0) return 1;

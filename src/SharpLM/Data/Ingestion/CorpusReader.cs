@@ -17,6 +17,8 @@ public sealed record CorpusOptions
 }
 
 /// <summary>A record that could not become a document: where (file or file:line) and why.</summary>
+/// <param name="Location">The file, or one record in it ("file:line", "file#paragraph", …).</param>
+/// <param name="Problem">What is wrong, in a few words (e.g. "empty document", "invalid UTF-8").</param>
 public sealed record BadRecord(string Location, string Problem);
 
 /// <summary>
@@ -27,8 +29,11 @@ public sealed class ReadProgress
 {
     long read;
 
+    /// <summary>Size of all input files together, in bytes (compressed size for .gz).</summary>
     public long TotalBytes { get; internal set; }
+    /// <summary>File bytes read so far.</summary>
     public long BytesRead => Interlocked.Read(ref read);
+    /// <summary><see cref="BytesRead"/> over <see cref="TotalBytes"/>, in [0, 1]; 0 while the total is unknown or zero.</summary>
     public double Fraction => TotalBytes == 0 ? 0 : Math.Min(1, (double)BytesRead / TotalBytes);
 
     internal void Add(long bytes) => Interlocked.Add(ref read, bytes);
@@ -46,6 +51,7 @@ public sealed class CorpusReader
     static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     readonly CorpusOptions options;
 
+    /// <summary>A reader with <paramref name="options"/>, or the defaults (text in "text", id in "id") when null.</summary>
     public CorpusReader(CorpusOptions? options = null) => this.options = options ?? new CorpusOptions();
 
     /// <summary>The documents of <paramref name="input"/>; <paramref name="progress"/>, if given, follows the reading.</summary>

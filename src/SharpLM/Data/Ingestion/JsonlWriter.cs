@@ -16,6 +16,7 @@ public sealed class JsonlWriter : IDisposable
     readonly Utf8JsonWriter json;
     bool committed;
 
+    /// <summary>Opens a temporary file beside <paramref name="path"/> (creating the directory); nothing appears at the path until <see cref="Commit"/>.</summary>
     public JsonlWriter(string path)
     {
         this.path = Path.GetFullPath(path);
@@ -26,8 +27,12 @@ public sealed class JsonlWriter : IDisposable
         json = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
+    /// <summary>Documents written so far.</summary>
     public long Count { get; private set; }
 
+    /// <summary>Writes one document as a line, its metadata values unchanged (raw JSON).</summary>
+    /// <param name="document">Written as its id, its text, then its metadata.</param>
+    /// <param name="extra">String fields added after the metadata, e.g. the reason a document was rejected.</param>
     public void Write(Document document, IReadOnlyDictionary<string, string>? extra = null)
     {
         json.Reset();
@@ -48,6 +53,7 @@ public sealed class JsonlWriter : IDisposable
         Count++;
     }
 
+    /// <summary>Finishes the file (gzip trailer included), flushes it to disk and renames it to its final name, replacing any file there.</summary>
     public void Commit()
     {
         json.Dispose(); // flushes
@@ -58,6 +64,7 @@ public sealed class JsonlWriter : IDisposable
         committed = true;
     }
 
+    /// <summary>Closes the writer; without a <see cref="Commit"/>, deletes the temporary file.</summary>
     public void Dispose()
     {
         if (committed) return;

@@ -15,6 +15,7 @@ public enum MixtureUnit
 /// <summary>How <see cref="DataMixer"/> sizes, samples and orders a mixture.</summary>
 public sealed record MixtureOptions
 {
+    /// <summary>What proportions and totals count: UTF-8 bytes (the default) or tokens.</summary>
     public MixtureUnit Unit { get; init; } = MixtureUnit.Bytes;
 
     /// <summary>Tokens in a text; required when <see cref="Unit"/> is <see cref="MixtureUnit.Tokens"/>.</summary>

@@ -7,6 +7,9 @@ namespace SharpLM.Data.Mixture;
 /// read with <see cref="Ingestion.CorpusReader"/>, and a weight. Weights are any positive numbers; the mixer
 /// divides them by their sum, so 3 and 1 mean 75% and 25%.
 /// </summary>
+/// <param name="Name">The source's name, written into each of its documents' <c>source</c> field and the report.</param>
+/// <param name="Path">A file, directory or glob of the source's documents.</param>
+/// <param name="Weight">The source's relative share, any positive number.</param>
 public sealed record MixtureSource(string Name, string Path, double Weight)
 {
     /// <summary>

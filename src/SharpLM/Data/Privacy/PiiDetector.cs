@@ -33,12 +33,14 @@ public sealed class PiiDetector
 
     readonly (PiiType Type, DigitRunMatcher Match)[] digitRunMatchers;
 
+    /// <summary>A detector for the types <paramref name="options"/> enables; all types when null.</summary>
     public PiiDetector(PiiOptions? options = null)
     {
         Options = options ?? new PiiOptions();
         digitRunMatchers = AllDigitRunMatchers.Where(m => Options.IsEnabled(m.Type)).ToArray();
     }
 
+    /// <summary>The types this detector looks for.</summary>
     public PiiOptions Options { get; }
 
     /// <summary>Non-overlapping matches in text order; an empty list (not allocated) when there are none.</summary>

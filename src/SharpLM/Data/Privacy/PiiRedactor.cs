@@ -18,6 +18,10 @@ public sealed class PiiRedactor
     readonly PiiDetector detector;
     readonly string[] placeholders;
 
+    /// <summary>A redactor for the types <paramref name="options"/> enables (all when null).</summary>
+    /// <param name="options">The types to redact; null redacts all.</param>
+    /// <param name="placeholder">The replacement text of each type; null uses <see cref="DefaultPlaceholder"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="placeholder"/> returns null for a type.</exception>
     public PiiRedactor(PiiOptions? options = null, Func<PiiType, string>? placeholder = null)
     {
         detector = new PiiDetector(options);
@@ -27,6 +31,7 @@ public sealed class PiiRedactor
             .ToArray();
     }
 
+    /// <summary>The type's placeholder in the default scheme, e.g. "&lt;EMAIL&gt;" or "&lt;CN_ID&gt;".</summary>
     public static string DefaultPlaceholder(PiiType type) => type switch
     {
         PiiType.Email => "<EMAIL>",

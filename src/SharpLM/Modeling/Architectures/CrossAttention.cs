@@ -19,6 +19,7 @@ public sealed class CrossAttention : nn.Module
     readonly int nHead, nKvHead, headDim;
     readonly double dropout;
 
+    /// <summary>The cross-attention sublayer for <paramref name="config"/>: n_head query heads, <see cref="ModelConfig.KvHeads"/> key/value heads.</summary>
     public CrossAttention(ModelConfig config) : base(nameof(CrossAttention))
     {
         nHead = config.NHead;

@@ -18,6 +18,7 @@ public sealed class DecoderBlock : nn.Module
     readonly string placement;
     readonly double alpha;
 
+    /// <summary>A decoder block for <paramref name="config"/>: its norm, placement, attentions and feed-forward network.</summary>
     public DecoderBlock(ModelConfig config) : base(nameof(DecoderBlock))
     {
         placement = config.NormPlacement;

@@ -38,6 +38,8 @@ public sealed class EncoderDecoder : LanguageModel
     readonly Linear? lm_head;
     readonly long vocab, sentinel0;
 
+    /// <summary>A freshly initialised encoder-decoder as <paramref name="config"/> describes it.</summary>
+    /// <exception cref="ArgumentException">The config is not of type "transformer" with architecture "encoder_decoder".</exception>
     public EncoderDecoder(ModelConfig config) : base(nameof(EncoderDecoder), config)
     {
         if (config.Type != "transformer" || config.Architecture != "encoder_decoder")
@@ -179,9 +181,14 @@ public sealed class EncoderDecoder : LanguageModel
         return CrossEntropy(Vocabulary(logits), targets[.., (prefix - 1)..]);
     }
 
+    /// <summary>An empty <see cref="EncoderDecoderState"/> for <paramref name="batch"/> sequences, in the dtype of the model's weights.</summary>
     public override DecodingState NewDecodingState(long batch, Device device) =>
         new EncoderDecoderState(Config, batch, device, parameters().First().dtype);
 
+    /// <summary>
+    /// On a fresh state, encodes <paramref name="tokens"/> (the prompt) and returns the logits after the start token
+    /// sentinel 0; afterwards, feeds generated tokens to the decoder. Logits cover the vocabulary only, not the sentinels.
+    /// </summary>
     public override Tensor Decode(Tensor tokens, DecodingState state)
     {
         var s = (EncoderDecoderState)state;

@@ -34,6 +34,7 @@ public sealed class EncoderDecoderState : DecodingState
 
     internal void Fed(int tokens) => Length += tokens;
 
+    /// <summary>Forgets the encoded prompt (freeing its keys and values) and empties the self-attention cache.</summary>
     public override void Clear()
     {
         base.Clear();
@@ -52,6 +53,7 @@ public sealed class EncoderDecoderState : DecodingState
         memory = null;
     }
 
+    /// <summary>Frees the encoded prompt's keys and values and the self-attention cache.</summary>
     public override void Dispose()
     {
         DisposeMemory();

@@ -18,6 +18,8 @@ namespace SharpLM.Modeling.Architectures;
 /// </summary>
 public sealed class PrefixDecoder : Gpt
 {
+    /// <summary>A freshly initialised prefix decoder as <paramref name="config"/> describes it.</summary>
+    /// <exception cref="ArgumentException">The config's architecture is not "prefix_decoder".</exception>
     public PrefixDecoder(ModelConfig config) : base(config)
     {
         if (config.Architecture != "prefix_decoder")
@@ -31,6 +33,11 @@ public sealed class PrefixDecoder : Gpt
     /// <summary>The prefix length the objective uses for one row of a window: uniform in [1, T−1], from the row's tokens.</summary>
     public static int PrefixLength(ReadOnlySpan<long> row) => new RowSeed(row).Between(1, row.Length - 1);
 
+    /// <summary>
+    /// The prefix-LM objective: each row gets its own prefix length (<see cref="PrefixLength"/>), and cross-entropy
+    /// counts only the tokens after the prefix.
+    /// </summary>
+    /// <exception cref="ArgumentException">The window is shorter than 2 tokens.</exception>
     public override Tensor Loss(Tensor idx, Tensor targets)
     {
         long b = idx.shape[0], t = idx.shape[1];
@@ -45,6 +52,7 @@ public sealed class PrefixDecoder : Gpt
         return CrossEntropy(logits, targets.masked_fill(given, -1));
     }
 
+    /// <summary>Mean cross-entropy on targets[:, prefix−1 ..], with the first <paramref name="prefix"/> positions attending bidirectionally.</summary>
     public override Tensor ContinuationLoss(Tensor idx, Tensor targets, int prefix)
     {
         CheckPrefix(idx, prefix);

@@ -5,6 +5,9 @@ namespace SharpLM.Modeling.NGram;
 /// <see cref="D2"/> from counts of 2 and <see cref="D3Plus"/> from counts of 3 or more (Chen &amp; Goodman 1998's
 /// modified Kneser-Ney; plain Kneser-Ney uses one value for all three).
 /// </summary>
+/// <param name="D1">Subtracted from an adjusted count of 1.</param>
+/// <param name="D2">Subtracted from an adjusted count of 2.</param>
+/// <param name="D3Plus">Subtracted from an adjusted count of 3 or more.</param>
 public sealed record KneserNeyDiscounts(double D1, double D2, double D3Plus)
 {
     /// <summary>

@@ -90,6 +90,7 @@ public sealed class KneserNeyModel : NGramLanguageModel
     public static KneserNeyModel Modified(NGramCounts counts) =>
         new(counts, KneserNeyVariant.Modified, (a, k) => KneserNeyDiscounts.Estimate(a.CountOfCounts(k)));
 
+    /// <summary>Which estimator built the model: one fixed discount (plain) or modified Kneser-Ney's estimated ones.</summary>
     public KneserNeyVariant Variant { get; }
 
     /// <summary>The counts the model was estimated from (frozen).</summary>

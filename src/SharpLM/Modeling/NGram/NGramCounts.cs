@@ -11,6 +11,7 @@ public sealed class NGramCounts
     readonly List<long>[] counts;
     bool frozen;
 
+    /// <summary>Empty counts of orders 1..<paramref name="order"/> over <paramref name="vocabulary"/>; add sentences with <see cref="AddLine"/> or <see cref="AddSentence"/>.</summary>
     public NGramCounts(NGramVocabulary vocabulary, int order,
         NGramTokenization tokenization = NGramTokenization.Words, SentencePadding padding = SentencePadding.KenLm)
     {
@@ -48,6 +49,7 @@ public sealed class NGramCounts
         return result;
     }
 
+    /// <summary>The token types counted; tokens outside it are counted as <c>&lt;unk&gt;</c>.</summary>
     public NGramVocabulary Vocabulary { get; }
 
     /// <summary>The highest n-gram order counted, N.</summary>
@@ -56,6 +58,7 @@ public sealed class NGramCounts
     /// <summary>How lines are split into tokens by <see cref="AddLine"/> and by models scoring text.</summary>
     public NGramTokenization Tokenization { get; }
 
+    /// <summary>How each sentence is bracketed with <c>&lt;s&gt;</c> and <c>&lt;/s&gt;</c> before counting.</summary>
     public SentencePadding Padding { get; }
 
     internal NGramTrie Trie { get; }

@@ -7,6 +7,7 @@ namespace SharpLM.Modeling.NGram;
 /// </summary>
 public abstract class NGramLanguageModel
 {
+    /// <summary>Sets the vocabulary, order and text conventions the model scores with.</summary>
     protected NGramLanguageModel(NGramVocabulary vocabulary, int order, NGramTokenization tokenization, SentencePadding padding)
     {
         Vocabulary = vocabulary;
@@ -15,8 +16,10 @@ public abstract class NGramLanguageModel
         Padding = padding;
     }
 
+    /// <summary>The token types the model knows; others are read as <c>&lt;unk&gt;</c>.</summary>
     public NGramVocabulary Vocabulary { get; }
 
+    /// <summary>The model's order N: it conditions on at most N − 1 previous tokens.</summary>
     public int Order { get; }
 
     /// <summary>How <see cref="Evaluate(string)"/> and friends split a line into tokens.</summary>

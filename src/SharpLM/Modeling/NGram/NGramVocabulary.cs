@@ -8,7 +8,9 @@ namespace SharpLM.Modeling.NGram;
 /// </summary>
 public sealed class NGramVocabulary
 {
+    /// <summary>The spellings of the unknown-token, sentence-start and sentence-end markers (KenLM's and SRILM's).</summary>
     public const string Unknown = "<unk>", SentenceStart = "<s>", SentenceEnd = "</s>";
+    /// <summary>The ids of <c>&lt;unk&gt;</c>, <c>&lt;s&gt;</c> and <c>&lt;/s&gt;</c>: always 0, 1 and 2.</summary>
     public const int UnknownId = 0, SentenceStartId = 1, SentenceEndId = 2;
 
     readonly List<string> tokens = [Unknown, SentenceStart, SentenceEnd];
@@ -45,12 +47,16 @@ public sealed class NGramVocabulary
     /// <summary>Number of token types, the three markers included.</summary>
     public int Count => tokens.Count;
 
+    /// <summary>The token of each id: the three markers, then the others in order of first appearance.</summary>
     public IReadOnlyList<string> Tokens => tokens;
 
     /// <summary>The id of <paramref name="token"/>, or <see cref="UnknownId"/> when it is not in the vocabulary.</summary>
     public int Id(string token) => ids.TryGetValue(token, out int id) ? id : UnknownId;
 
+    /// <summary>The token with id <paramref name="id"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is outside 0 … <see cref="Count"/>-1.</exception>
     public string Token(int id) => tokens[id];
 
+    /// <summary>Whether <paramref name="token"/> has an id of its own (is not read as <c>&lt;unk&gt;</c>); true for the markers.</summary>
     public bool Contains(string token) => ids.ContainsKey(token);
 }

@@ -21,6 +21,7 @@ public sealed class RecurrentLanguageModel : LanguageModel
     readonly Linear? lm_head;
     readonly bool lstm;
 
+    /// <summary>A freshly initialised LSTM or GRU model as <paramref name="config"/> describes it (type "lstm" or "gru").</summary>
     public RecurrentLanguageModel(ModelConfig config) : base(nameof(RecurrentLanguageModel), config)
     {
         lstm = config.Type == "lstm";
@@ -43,6 +44,7 @@ public sealed class RecurrentLanguageModel : LanguageModel
         }
     }
 
+    /// <summary>Logits [B, T, V] for token ids <paramref name="idx"/> [B, T], starting from a zero hidden state.</summary>
     public override Tensor forward(Tensor idx) => Run(idx, null).Logits;
 
     /// <summary>
@@ -70,8 +72,10 @@ public sealed class RecurrentLanguageModel : LanguageModel
     public override double TrainingFlopsPerToken() =>
         6.0 * (ParameterCount - (lm_head is null ? 0 : wte.weight!.numel()));
 
+    /// <summary>An empty state: the hidden state starts at zeros on the first <see cref="Decode"/> call, whatever the batch.</summary>
     public override DecodingState NewDecodingState(long batch, Device device) => new RecurrentState();
 
+    /// <summary>Continues from the state's hidden state over <paramref name="tokens"/> [B, n] and stores the new one; logits [B, n, V].</summary>
     public override Tensor Decode(Tensor tokens, DecodingState state)
     {
         var recurrent = (RecurrentState)state;

@@ -32,6 +32,7 @@ public sealed class BpeTokenizer : ITokenizer
     readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> cacheBySpan;
     int cachedWords;
 
+    /// <summary>A tokenizer from a vocabulary, its merge rules and its special tokens.</summary>
     /// <param name="vocab">Token of each id: byte-level symbols (see <see cref="ByteLevelAlphabet"/>) for ordinary
     /// tokens, plain text for special tokens. Must contain all 256 byte symbols.</param>
     /// <param name="merges">Merge rules, highest priority first; each pair's concatenation must be in the vocab.</param>
@@ -81,10 +82,13 @@ public sealed class BpeTokenizer : ITokenizer
         cacheBySpan = cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>"bpe", the kind name that checkpoints record.</summary>
     public string Kind => "bpe";
 
+    /// <summary>Number of tokens in <see cref="Vocab"/>, special tokens included.</summary>
     public int VocabSize => vocab.Length;
 
+    /// <summary>The id of &lt;|endoftext|&gt; when it is one of the special tokens, else null.</summary>
     public int? EndOfTextId { get; }
 
     /// <summary>Token of each id (byte-level symbols, or the text of a special token).</summary>
@@ -96,11 +100,16 @@ public sealed class BpeTokenizer : ITokenizer
     /// <summary>Tokens matched verbatim in text, e.g. &lt;|endoftext|&gt;.</summary>
     public IReadOnlyList<string> SpecialTokens => specialTokens;
 
+    /// <summary>Each of <see cref="SpecialTokens"/> with its id.</summary>
     public IReadOnlyDictionary<string, int> SpecialTokenIds => specialIds;
 
     /// <summary>Looks up the id of a token as stored in the vocab (byte-level symbols, e.g. "Ġthe").</summary>
     public bool TryGetId(string token, out int id) => idOfToken.TryGetValue(token, out id);
 
+    /// <summary>
+    /// Encodes any string: special tokens are cut out first and become their ids, the rest goes through GPT-2
+    /// pre-tokenization and byte-level BPE.
+    /// </summary>
     public int[] Encode(string text)
     {
         var ids = new List<int>(text.Length / 3 + 1);

@@ -24,6 +24,12 @@ public sealed class BpeTrainer
     readonly Dictionary<string, long> wordCounts = new(StringComparer.Ordinal);
     readonly Dictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> wordCountsBySpan;
 
+    /// <summary>A trainer with no words counted yet.</summary>
+    /// <exception cref="ArgumentException">
+    /// A special token is empty, holds a line break or is listed twice, or the vocabulary size is below 256 plus the
+    /// special tokens.
+    /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">The minimum frequency is negative.</exception>
     public BpeTrainer(BpeTrainerOptions options)
     {
         foreach (string special in options.SpecialTokens)

@@ -89,8 +89,10 @@ public static class GptPreTokenizer
 
         internal Enumerator(ReadOnlySpan<char> text) => rest = text;
 
+        /// <summary>The current piece, a slice of the input.</summary>
         public ReadOnlySpan<char> Current { get; private set; }
 
+        /// <summary>Advances to the next piece; false once the input is used up.</summary>
         public bool MoveNext()
         {
             if (rest.IsEmpty) return false;
@@ -100,6 +102,7 @@ public static class GptPreTokenizer
             return true;
         }
 
+        /// <summary>Itself, so that <c>foreach</c> can run over the pieces.</summary>
         public readonly Enumerator GetEnumerator() => this;
     }
 }
