@@ -9,13 +9,17 @@ namespace SharpLM.Evaluation;
 /// <summary>Perplexity of a text under a model, with the byte- and token-normalised forms.</summary>
 public sealed record PerplexityResult
 {
+    /// <summary>Tokens the text encodes to (without the end-of-text token put in front).</summary>
     public required long Tokens { get; init; }
     /// <summary>Tokens that were predicted (all but the first).</summary>
     public required long PredictedTokens { get; init; }
+    /// <summary>UTF-8 bytes the scored tokens cover: the whole text, less the first token's when it was context only.</summary>
     public required long Bytes { get; init; }
+    /// <summary>Total negative log-likelihood of the predicted tokens, in nats.</summary>
     public required double NllSum { get; init; }
     /// <summary>exp(mean negative log-likelihood per predicted token).</summary>
     public required double Perplexity { get; init; }
+    /// <summary>Mean negative log-likelihood per predicted token, in bits.</summary>
     public required double BitsPerToken { get; init; }
     /// <summary>Total negative log-likelihood in bits over the UTF-8 bytes it covers: comparable across tokenizers.</summary>
     public required double BitsPerByte { get; init; }
@@ -33,6 +37,15 @@ public sealed record PerplexityResult
 /// </summary>
 public static class Perplexity
 {
+    /// <summary>The perplexity of a text under a model, scored as the class summary describes.</summary>
+    /// <param name="model">The model; put in eval mode.</param>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="text">The text to score.</param>
+    /// <param name="device">The model's device.</param>
+    /// <param name="batchSize">Windows per forward pass; results do not depend on it.</param>
+    /// <param name="stride">Positions between window starts, 1 … block_size; null for block_size (no overlap).</param>
+    /// <exception cref="InvalidInputException">The text encodes to fewer than two tokens (with the end-of-text token), or
+    /// the stride is out of range.</exception>
     public static PerplexityResult Evaluate(LanguageModel model, ITokenizer tokenizer, string text, Device device, int batchSize = 8, int? stride = null)
     {
         int[] encoded = tokenizer.Encode(text);

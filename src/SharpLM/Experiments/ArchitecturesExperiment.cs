@@ -14,21 +14,37 @@ namespace SharpLM.Experiments;
 /// </summary>
 public sealed class ArchitecturesExperiment
 {
+    /// <summary>The input text (e.g. tinyshakespeare's input.txt), prepared once at character level into OUT/data.</summary>
     public required string Data { get; init; }
+    /// <summary>The output directory: data, one run directory per variant, the report and the plots.</summary>
     public required string OutDir { get; init; }
+    /// <summary>Training steps of every variant; at least 10. The schedule decays over them.</summary>
     public int Steps { get; init; } = 300;
+    /// <summary>Seeds every variant's training; all variants use the same seed.</summary>
     public int Seed { get; init; } = 1337;
+    /// <summary>Receives a progress line before and after each variant; null for silence.</summary>
     public Action<string>? Log { get; init; }
     /// <summary>The run every variant starts from; the shakespeare-char preset unless given.</summary>
     public PretrainConfig? Baseline { get; init; }
 
+    /// <summary>File names of the two plots in the output directory: validation loss against step for the
+    /// architectures, and for the component grid.</summary>
     public const string ArchitecturesPlot = "architectures.png", ComponentsPlot = "components.png";
 
+    /// <summary>The attention patterns compared, as <see cref="ModelConfig.Architecture"/> values.</summary>
     public static readonly string[] ArchitectureNames = { "causal_decoder", "prefix_decoder", "encoder_decoder" };
+    /// <summary>The normalisations of the component grid.</summary>
     public static readonly string[] GridNorms = { "layernorm", "rmsnorm" };
+    /// <summary>The feed-forward activations of the component grid.</summary>
     public static readonly string[] GridActivations = { "gelu", "swiglu" };
+    /// <summary>The position encodings of the component grid.</summary>
     public static readonly string[] GridPositions = { "learned", "rope", "alibi" };
 
+    /// <summary>
+    /// Trains the three architectures and the twelve components of the grid (replacing any earlier runs of the same
+    /// names), then writes report.json, report.md and both plots.
+    /// </summary>
+    /// <exception cref="InvalidInputException">Fewer than 10 steps, or data that cannot be prepared.</exception>
     public (IReadOnlyList<ComparisonResult> Architectures, IReadOnlyList<ComparisonResult> Components) Run()
     {
         if (Steps < 10) throw new InvalidInputException($"--steps {Steps}: must be at least 10");

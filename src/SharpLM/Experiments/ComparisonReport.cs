@@ -12,6 +12,7 @@ namespace SharpLM.Experiments;
 /// </summary>
 public static class ComparisonReport
 {
+    /// <summary>The report's file names in the output directory: report.json (every figure) and report.md (the table).</summary>
     public const string JsonFile = "report.json", MarkdownFile = "report.md";
 
     /// <summary>report.json (<paramref name="report"/>: settings and every result) and report.md (title and table).</summary>
@@ -32,6 +33,8 @@ public static class ComparisonReport
         return sb.ToString();
     }
 
+    /// <summary><paramref name="value"/> formatted with <paramref name="format"/> in the invariant culture, or "—" when it
+    /// is missing or not finite: a table cell.</summary>
     public static string F(double? value, string format) =>
         value is double v && double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "—";
 

@@ -14,13 +14,21 @@ namespace SharpLM.Experiments;
 /// </summary>
 public sealed class LmGenerationsExperiment
 {
+    /// <summary>The input text (e.g. tinyshakespeare's input.txt), prepared once at character level into OUT/data.</summary>
     public required string Data { get; init; }
+    /// <summary>The output directory: data, one run directory per model, the report and the plot.</summary>
     public required string OutDir { get; init; }
+    /// <summary>Wall-clock seconds for the whole comparison; what is left at each neural model is split evenly among
+    /// those still to run, less their overhead.</summary>
     public required double BudgetSeconds { get; init; }
+    /// <summary>Seeds the default models' training; not used when <see cref="Models"/> is given.</summary>
     public int Seed { get; init; } = 1337;
+    /// <summary>An observer for each model's run, by model name; null for none.</summary>
     public Func<string, ITrainingObserver>? ObserverFor { get; init; }
+    /// <summary>Receives a progress line before and after each model; null for silence.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>The plot's file name in the output directory: validation loss against training seconds.</summary>
     public const string PlotFile = "val_loss.png";
 
     /// <summary>The compared models; <see cref="DefaultModels"/> unless given.</summary>
@@ -31,6 +39,11 @@ public sealed class LmGenerationsExperiment
     /// </summary>
     public double OverheadSeconds { get; init; } = 14;
 
+    /// <summary>
+    /// Kneser-Ney n-grams of orders 3 and 5, an LSTM, a GRU and the llama-style Transformer, the neural ones with the
+    /// preset's training settings, <paramref name="seed"/>, an evaluation every 100 steps and no step limit that a
+    /// time budget would reach.
+    /// </summary>
     public static IReadOnlyList<ComparedModel> DefaultModels(int seed)
     {
         var transformer = PretrainConfig.Preset("llama-style");
@@ -50,6 +63,11 @@ public sealed class LmGenerationsExperiment
         };
     }
 
+    /// <summary>
+    /// Prepares the data if needed, trains and scores each model in turn (replacing earlier runs of the same names),
+    /// then writes report.json, report.md and the plot.
+    /// </summary>
+    /// <exception cref="InvalidInputException">The budget would leave a neural model less than 5 seconds.</exception>
     public IReadOnlyList<ComparisonResult> Run()
     {
         var wall = Stopwatch.StartNew();

@@ -15,12 +15,17 @@ public sealed record ComparedModel(string Name, PretrainConfig Config);
 /// <summary>What one compared model achieved.</summary>
 public sealed record ComparisonResult
 {
+    /// <summary>The model's name in the comparison, also its run directory's name.</summary>
     public required string Name { get; init; }
     /// <summary>"ngram", "lstm", "gru" or "transformer" (with its architecture).</summary>
     public required string Kind { get; init; }
+    /// <summary>Parameters of the model (for an n-gram model, the n-grams it stores).</summary>
     public required long Params { get; init; }
+    /// <summary>Seconds in the training loop (steps and evaluations); for an n-gram model, the counting.</summary>
     public required double TrainSeconds { get; init; }
+    /// <summary>Optimizer steps taken (1 for an n-gram model).</summary>
     public required int Iters { get; init; }
+    /// <summary>Median milliseconds per step (<see cref="TrainingSummary.MedianMsPerIter"/>); 0 for an n-gram model.</summary>
     public double MsPerIter { get; init; }
     /// <summary>The trainer's last validation loss, in the model's own objective (nats per predicted token).</summary>
     public required double ValLoss { get; init; }
@@ -34,6 +39,10 @@ public sealed record ComparisonResult
     public required IReadOnlyList<CurvePoint> Curve { get; init; }
 }
 
+/// <summary>One point of a validation-loss curve.</summary>
+/// <param name="Seconds">Seconds into the training loop when the loss was measured.</param>
+/// <param name="Step">The step it was measured at.</param>
+/// <param name="ValLoss">Validation loss, nats per token.</param>
 public sealed record CurvePoint(double Seconds, int Step, double ValLoss);
 
 /// <summary>
@@ -51,8 +60,17 @@ public sealed class ModelComparison(string dataDir, string outDir, Func<string, 
     /// </summary>
     public int EvalOverlap { get; init; } = 2;
 
+    /// <summary>Where the run of the model called <paramref name="name"/> lives: OUT/runs/NAME.</summary>
     public string RunDirectory(string name) => Path.Combine(outDir, "runs", name);
 
+    /// <summary>
+    /// Trains <paramref name="compared"/> in its run directory (which must not hold a run yet) and measures it. An
+    /// n-gram model is counted and always gets bits per character; a neural model is trained with <see cref="Trainer"/>.
+    /// </summary>
+    /// <param name="compared">The model to train.</param>
+    /// <param name="bitsPerCharacter">Also score the whole validation split (<see cref="ComparisonResult.ValBitsPerCharacter"/>);
+    /// meaningful for character-level data.</param>
+    /// <param name="continuation">Also measure <see cref="ComparisonResult.ContinuationLoss"/>.</param>
     public ComparisonResult Run(ComparedModel compared, bool bitsPerCharacter, bool continuation)
     {
         string runDir = RunDirectory(compared.Name);

@@ -18,17 +18,28 @@ namespace SharpLM.Experiments;
 /// </summary>
 public sealed class PeftExperiment
 {
+    /// <summary>The base checkpoint every method starts from; its tokenizer needs the chat tokens for the PEFT methods
+    /// (e.g. a base pre-trained with the chat-base preset).</summary>
     public required string Base { get; init; }
+    /// <summary>The output directory: the report, and one run directory per method under methods/.</summary>
     public required string OutDir { get; init; }
+    /// <summary>Training steps of every method.</summary>
     public int Steps { get; init; } = 800;
+    /// <summary>Packed rows per step, for every method.</summary>
     public int BatchSize { get; init; } = 16;
+    /// <summary>Seeds every method's training and its fresh weights.</summary>
     public int Seed { get; init; } = 1337;
     /// <summary>Held-out prompts scored per evaluation (0 = all).</summary>
     public int EvalLimit { get; init; } = 180;
+    /// <summary>The synthetic suite trained and tested on; its seed picks the data.</summary>
     public SyntheticSuiteOptions Suite { get; init; } = new();
+    /// <summary>Runs one method's options into a run directory and returns its summary; <see cref="SftRun.Run"/> in this
+    /// process by default.</summary>
     public Func<SftRunOptions, string, SftRunSummary> Runner { get; init; } = (o, dir) => SftRun.Run(o, dir);
+    /// <summary>Receives a progress line before and after each method; null for silence.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>The subdirectory of the output directory that holds each method's run directory.</summary>
     public const string MethodsFile = "methods";
 
     /// <summary>
@@ -60,6 +71,10 @@ public sealed class PeftExperiment
         return new[] { Run("full", 2e-3), Run("lora", 1e-2), Run("adapter", 5e-3), Run("prefix", 1e-2), Run("prompt", 3e-2) };
     }
 
+    /// <summary>
+    /// Runs <see cref="Runs"/> in order through <see cref="Runner"/> (replacing earlier runs), then writes report.json
+    /// and report.md; returns the summaries in that order, full fine-tuning first.
+    /// </summary>
     public IReadOnlyList<SftRunSummary> Run()
     {
         var wall = Stopwatch.StartNew();

@@ -21,7 +21,9 @@ public sealed class BatchSharding
         ThreadsPerShard = threadsPerShard;
     }
 
+    /// <summary>Parts each batch is split into: 2 when sharding, else 1.</summary>
     public int Shards { get; }
+    /// <summary>libtorch intra-op threads each shard runs with (half the run's threads when sharding).</summary>
     public int ThreadsPerShard { get; }
 
     /// <summary>

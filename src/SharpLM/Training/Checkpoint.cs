@@ -14,23 +14,35 @@ namespace SharpLM.Training;
 /// </summary>
 public sealed record CheckpointManifest
 {
+    /// <summary>Version of the checkpoint layout; only 1 is read.</summary>
     public int FormatVersion { get; init; } = 1;
+    /// <summary>Optimizer steps completed when the checkpoint was written.</summary>
     public required int Step { get; init; }
+    /// <summary>The model's config: the architecture the weights load into.</summary>
     public required ModelConfig Model { get; init; }
+    /// <summary>The weight file's name in the run directory, e.g. model-000250.bin.</summary>
     public required string ModelFile { get; init; }
+    /// <summary>SHA-256 (lowercase hex) of the weight file, checked on load.</summary>
     public required string ModelSha256 { get; init; }
+    /// <summary>The optimizer-state file's name; null when none was saved (a fine-tuned model, say).</summary>
     public string? OptimizerFile { get; init; }
+    /// <summary>SHA-256 (lowercase hex) of the optimizer-state file; null with it.</summary>
     public string? OptimizerSha256 { get; init; }
+    /// <summary>State of the training batch sampler's generator, so a resumed run draws the same batches.</summary>
     public ulong TrainSamplerState { get; init; }
+    /// <summary>State of the validation batch sampler's generator.</summary>
     public ulong ValSamplerState { get; init; }
     /// <summary>libtorch's CPU generator state (dropout), base64.</summary>
     public string? TorchRngState { get; init; }
     /// <summary>Bytes of metrics.jsonl that belong to steps up to this checkpoint; a resume truncates to it.</summary>
     public long MetricsLength { get; init; }
+    /// <summary>Rollbacks so far in the run; a resumed run keeps counting them against max_rollbacks.</summary>
     public int Rollbacks { get; init; }
     /// <summary>Running mean of the training loss, which the spike guard compares against.</summary>
     public double? LossEma { get; init; }
+    /// <summary>The last validation loss measured (nats per token); null when none was.</summary>
     public double? ValLoss { get; init; }
+    /// <summary>When the checkpoint was written, in UTC.</summary>
     public DateTime SavedAtUtc { get; init; }
 }
 
@@ -42,13 +54,22 @@ public sealed record CheckpointManifest
 /// </summary>
 public static class Checkpoint
 {
+    /// <summary>The manifest's file name in the run directory.</summary>
     public const string ManifestFile = "checkpoint.json";
 
     /// <summary>Test hook: runs after the weight files are written and before the manifest switches to them.</summary>
     internal static Action? BeforeManifest;
 
+    /// <summary>Whether <paramref name="dir"/> holds a checkpoint manifest.</summary>
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, ManifestFile));
 
+    /// <summary>Writes the weights (and optimizer state, when given) for <paramref name="state"/>'s step, then the
+    /// manifest naming them, then deletes older weight files.</summary>
+    /// <param name="dir">The run directory.</param>
+    /// <param name="model">The model whose weights are saved.</param>
+    /// <param name="optimizer">Its optimizer, whose state a resumed run needs; null saves none.</param>
+    /// <param name="state">The run state to record; the model config, file names, hashes and save time are filled in.</param>
+    /// <returns>The manifest as written.</returns>
     public static CheckpointManifest Save(string dir, LanguageModel model, FlatAdamW? optimizer, CheckpointManifest state)
     {
         string modelFile = $"model-{state.Step:D6}.bin";
@@ -85,6 +106,8 @@ public static class Checkpoint
         return name.StartsWith("model-", StringComparison.Ordinal) || name.StartsWith("optimizer-", StringComparison.Ordinal);
     }
 
+    /// <summary>The manifest in <paramref name="dir"/>, checked: a known format version and a valid model config.</summary>
+    /// <exception cref="InvalidInputException">No such directory or manifest, or a malformed one; names the file.</exception>
     public static CheckpointManifest ReadManifest(string dir)
     {
         string path = Path.Combine(dir, ManifestFile);
@@ -166,12 +189,14 @@ public static class Checkpoint
         return Convert.ToHexStringLower(SHA256.HashData(s));
     }
 
+    /// <summary>libtorch's global generator state, base64-encoded, for <see cref="CheckpointManifest.TorchRngState"/>.</summary>
     public static string SaveRng()
     {
         using var state = torch.get_rng_state();
         return Convert.ToBase64String(state.data<byte>().ToArray());
     }
 
+    /// <summary>Sets libtorch's global generator to a state from <see cref="SaveRng"/>; null leaves it alone.</summary>
     public static void RestoreRng(string? state)
     {
         if (state is null) return;

@@ -83,6 +83,7 @@ public sealed class ContiguousParameters : IDisposable
         return value;
     }
 
+    /// <summary>Frees both buffers; the parameters are views of them, so the model must not be used afterwards.</summary>
     public void Dispose()
     {
         Data.Dispose();

@@ -14,6 +14,12 @@ public sealed class FlatAdamW : IDisposable
     readonly double[] weightDecay, learningRateScale;
     readonly Tensor expAvg, expAvgSq, denominator;
 
+    /// <param name="parameters">The parameters and gradients, in groups.</param>
+    /// <param name="weightDecayPerGroup">Decoupled weight decay of each group (typically 0 for the group of biases,
+    /// norms and embeddings).</param>
+    /// <param name="beta1">First-moment decay rate.</param>
+    /// <param name="beta2">Second-moment decay rate.</param>
+    /// <param name="eps">Added to the denominator.</param>
     /// <param name="learningRateScalePerGroup">Each group's learning rate as a multiple of <see cref="LearningRate"/>
     /// (LoRA+ steps B faster than A); all 1 when null.</param>
     public FlatAdamW(ContiguousParameters parameters, IReadOnlyList<double> weightDecayPerGroup, double beta1, double beta2, double eps,
@@ -32,13 +38,19 @@ public sealed class FlatAdamW : IDisposable
         denominator = zeros_like(parameters.Data).DetachFromDisposeScope(); // scratch, so a step allocates nothing
     }
 
+    /// <summary>Decay rate of the first moment (running mean of the gradient), e.g. 0.9.</summary>
     public double Beta1 { get; }
+    /// <summary>Decay rate of the second moment (running mean of the squared gradient), e.g. 0.99.</summary>
     public double Beta2 { get; }
+    /// <summary>Added to the bias-corrected root of the second moment, so the step never divides by zero.</summary>
     public double Eps { get; }
+    /// <summary>The base learning rate of the next <see cref="Step"/> (each group's scale multiplies it); set it every
+    /// step from the schedule.</summary>
     public double LearningRate { get; set; } = 1e-3;
     /// <summary>Updates taken so far (for bias correction).</summary>
     public long Steps { get; private set; }
 
+    /// <summary>One AdamW update of every group from the gradients in <see cref="ContiguousParameters.Grad"/>.</summary>
     public void Step()
     {
         using var scope = NewDisposeScope();
@@ -70,6 +82,9 @@ public sealed class FlatAdamW : IDisposable
         WriteTensor(w, expAvgSq);
     }
 
+    /// <summary>Restores what <see cref="Save"/> wrote into this optimizer, whose buffers must have the same size.</summary>
+    /// <exception cref="InvalidDataException">Not FlatAdamW state, or state for a different number of values.</exception>
+    /// <exception cref="EndOfStreamException">The state is truncated.</exception>
     public void Load(BinaryReader r)
     {
         string tag = r.ReadString();
@@ -101,6 +116,7 @@ public sealed class FlatAdamW : IDisposable
 
     }
 
+    /// <summary>Frees the moment buffers.</summary>
     public void Dispose()
     {
         expAvg.Dispose();

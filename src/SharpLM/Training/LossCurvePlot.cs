@@ -5,8 +5,10 @@ namespace SharpLM.Training;
 /// <summary>loss.png: per-step training loss (light), evaluated train and validation loss (markers) against step.</summary>
 public static class LossCurvePlot
 {
+    /// <summary>The plot's file name in the run directory.</summary>
     public const string FileName = "loss.png";
 
+    /// <summary>Draws the curves (900 × 540 pixels) and writes <c>dir/loss.png</c> atomically.</summary>
     public static void Write(string dir, IReadOnlyList<StepRecord> steps, IReadOnlyList<EvalRecord> evals)
     {
         var plot = new ScottPlot.Plot();

@@ -13,6 +13,12 @@ namespace SharpLM.Training;
 /// </summary>
 public static class MatmulPeak
 {
+    /// <summary>Peak matmul throughput in GFLOP/s, from square fp32 matmuls of side <paramref name="size"/>. Leaves
+    /// libtorch using <paramref name="threads"/> threads.</summary>
+    /// <param name="device">The device to measure.</param>
+    /// <param name="threads">Threads the run may use.</param>
+    /// <param name="size">Side of the square matrices multiplied.</param>
+    /// <param name="repeats">Timed runs per way, after one warm-up; the fastest counts.</param>
     public static double MeasureGflops(Device device, int threads, int size = 1536, int repeats = 5)
     {
         double shared = Throughput(device, size, repeats, streams: 1, threadsPerStream: threads);

@@ -10,9 +10,14 @@ namespace SharpLM.Training;
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
+    /// <summary>The log's file name in the run directory.</summary>
     public const string FileName = "metrics.jsonl";
     readonly FileStream stream;
 
+    /// <summary>Opens <c>dir/metrics.jsonl</c> for appending.</summary>
+    /// <param name="dir">The run directory.</param>
+    /// <param name="truncateTo">A resumed run's recorded length: the file is cut to it and extended; null starts a new,
+    /// empty file.</param>
     public MetricsLog(string dir, long? truncateTo)
     {
         string path = Path.Combine(dir, FileName);
@@ -24,6 +29,7 @@ public sealed class MetricsLog : IDisposable
         }
     }
 
+    /// <summary>Bytes written so far, the value a checkpoint records for resuming.</summary>
     public long Length => stream.Position;
 
     /// <summary>Drops everything after <paramref name="length"/> bytes (a rollback forgets the steps it undid).</summary>
@@ -33,6 +39,7 @@ public sealed class MetricsLog : IDisposable
         stream.Position = stream.Length;
     }
 
+    /// <summary>Appends <paramref name="record"/> as one JSON line (snake_case names) and flushes it.</summary>
     public void Write(object record)
     {
         byte[] line = JsonSerializer.SerializeToUtf8Bytes(record, record.GetType(), Json.Line);
@@ -56,5 +63,6 @@ public sealed class MetricsLog : IDisposable
         return (steps, evals);
     }
 
+    /// <summary>Closes the file.</summary>
     public void Dispose() => stream.Dispose();
 }

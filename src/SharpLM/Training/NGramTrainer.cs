@@ -17,8 +17,15 @@ namespace SharpLM.Training;
 /// </summary>
 public static class NGramTrainer
 {
+    /// <summary>The ARPA file the model is written to in the run directory.</summary>
     public const string ModelFile = "model.arpa";
 
+    /// <summary>
+    /// Counts the model, scores both splits (loss in nats per character) and writes model.arpa, the run config, the
+    /// tokenizer, metrics.jsonl and summary.json into <paramref name="outDir"/>. One "iteration" and one evaluation.
+    /// </summary>
+    /// <exception cref="InvalidInputException">The data is not prepared or not character-level, or the output
+    /// directory already holds an n-gram model.</exception>
     public static TrainingSummary Run(PretrainConfig config, string dataDir, string outDir, ITrainingObserver? observer = null)
     {
         var wall = Stopwatch.StartNew();

@@ -9,14 +9,21 @@ namespace SharpLM.Training;
 /// <summary>Everything that defines a pre-training run; saved as config.json in the run directory.</summary>
 public sealed record PretrainConfig
 {
+    /// <summary>What the run or preset is for, in words; not used by training.</summary>
     public string Description { get; init; } = "";
     /// <summary>"char", "gpt2", or a tokenizer.json path, used when raw text must be prepared.</summary>
     public string Tokenizer { get; init; } = "char";
+    /// <summary>The architecture; its vocab_size is replaced by the tokenizer's when the run starts.</summary>
     public ModelConfig Model { get; init; } = new();
+    /// <summary>The optimisation settings.</summary>
     public TrainingConfig Training { get; init; } = new();
 
+    /// <summary>The file the config is saved as in the run directory.</summary>
     public const string FileName = "config.json";
 
+    /// <summary>Checks the model and training settings and returns this config.</summary>
+    /// <param name="source">Where the config came from, the prefix of the error.</param>
+    /// <exception cref="InvalidInputException">A setting is out of range; names it.</exception>
     public PretrainConfig Validate(string source)
     {
         Model.Validate(source);
@@ -29,6 +36,8 @@ public sealed record PretrainConfig
         .Where(n => n.StartsWith("SharpLM.Presets.", StringComparison.Ordinal))
         .Select(n => n["SharpLM.Presets.".Length..^".json".Length]).OrderBy(n => n, StringComparer.Ordinal).ToList();
 
+    /// <summary>The bundled preset <paramref name="name"/> (see <see cref="PresetNames"/>), validated.</summary>
+    /// <exception cref="InvalidInputException">No such preset, or an invalid one.</exception>
     public static PretrainConfig Preset(string name)
     {
         using Stream? s = typeof(PretrainConfig).Assembly.GetManifestResourceStream($"SharpLM.Presets.{name}.json");
@@ -36,6 +45,8 @@ public sealed record PretrainConfig
         return (JsonSerializer.Deserialize<PretrainConfig>(s, Json.Options) ?? new()).Validate($"preset {name}");
     }
 
+    /// <summary>Reads and validates a config file (JSON, snake_case fields).</summary>
+    /// <exception cref="InvalidInputException">The file is missing, malformed or invalid; names it.</exception>
     public static PretrainConfig Load(string path) => Json.ReadFile<PretrainConfig>(path).Validate(path);
 
     /// <summary>

@@ -25,6 +25,10 @@ public sealed class Trainer
     readonly string dataDir, outDir;
     readonly ITrainingObserver observer;
 
+    /// <param name="config">The model and training settings.</param>
+    /// <param name="dataDir">Prepared data: train.bin, val.bin, data.json and the tokenizer.</param>
+    /// <param name="outDir">The run directory: checkpoints, metrics.jsonl, loss.png and summary.json.</param>
+    /// <param name="observer">Told about progress; null for none.</param>
     public Trainer(PretrainConfig config, string dataDir, string outDir, ITrainingObserver? observer = null)
     {
         this.config = config;
@@ -35,6 +39,17 @@ public sealed class Trainer
 
     sealed class NullObserver : ITrainingObserver { }
 
+    /// <summary>
+    /// Trains to max_iters (or the time budget), evaluating and checkpointing on the way, then writes loss.png and
+    /// summary.json. A step whose loss is not finite or spikes is never applied: the run reloads the last
+    /// checkpoint (when there is one) and goes on, up to max_rollbacks times.
+    /// </summary>
+    /// <param name="resume">Continue the checkpoint in the output directory (or start over a run that has none yet);
+    /// without it, an output directory that already holds a run is an error.</param>
+    /// <param name="cancel">Stops the run between steps.</param>
+    /// <exception cref="InvalidInputException">Unprepared data, a config that differs from the resumed run's, or an
+    /// occupied output directory.</exception>
+    /// <exception cref="InvalidOperationException">The loss diverged more than max_rollbacks times.</exception>
     public TrainingSummary Run(bool resume, CancellationToken cancel = default)
     {
         var wall = Stopwatch.StartNew();

@@ -5,9 +5,11 @@ namespace SharpLM.Training;
 /// <summary>Optimisation settings of a pre-training run (nanoGPT's names where it has one).</summary>
 public sealed record TrainingConfig
 {
+    /// <summary>Sequences of block_size tokens per micro-batch.</summary>
     public int BatchSize { get; init; } = 12;
     /// <summary>Micro-batches per optimizer step; the effective batch is batch_size × this.</summary>
     public int GradientAccumulationSteps { get; init; } = 1;
+    /// <summary>Optimizer steps in the run (the run may stop sooner with <see cref="MaxSeconds"/>).</summary>
     public int MaxIters { get; init; } = 2000;
     /// <summary>
     /// Wall-clock budget in seconds, 0 = none: the run stops at max_iters or when this much time has passed,
@@ -15,26 +17,36 @@ public sealed record TrainingConfig
     /// over steps (the step count is not known in advance). Such runs are not bit-reproducible.
     /// </summary>
     public double MaxSeconds { get; init; }
+    /// <summary>Peak learning rate, reached at the end of warm-up.</summary>
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>Floor the cosine schedule decays to.</summary>
     public double MinLr { get; init; } = 1e-4;
+    /// <summary>Steps of linear warm-up from near 0 to <see cref="LearningRate"/>.</summary>
     public int WarmupIters { get; init; } = 100;
+    /// <summary>Step at which the cosine decay reaches <see cref="MinLr"/>; at least warmup_iters. Usually max_iters.</summary>
     public int LrDecayIters { get; init; } = 2000;
+    /// <summary>AdamW's first-moment decay rate, in [0, 1).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>AdamW's second-moment decay rate, in [0, 1).</summary>
     public double Beta2 { get; init; } = 0.99;
+    /// <summary>AdamW's denominator term, keeping the step finite where the second moment is near 0; positive.</summary>
     public double Eps { get; init; } = 1e-8;
     /// <summary>Decoupled weight decay for matrices; biases, norms and embeddings get none.</summary>
     public double WeightDecay { get; init; } = 0.1;
     /// <summary>Global gradient-norm clip; 0 disables.</summary>
     public double GradClip { get; init; } = 1.0;
+    /// <summary>Steps between measurements of train and validation loss (and, by default, checkpoints); the last step is
+    /// always evaluated.</summary>
     public int EvalInterval { get; init; } = 250;
     /// <summary>Batches averaged per split at each evaluation.</summary>
     public int EvalIters { get; init; } = 20;
     /// <summary>Steps between checkpoints; 0 means at every evaluation.</summary>
     public int CheckpointInterval { get; init; }
+    /// <summary>Seeds libtorch (initial weights, dropout) and the batch samplers.</summary>
     public int Seed { get; init; } = 1337;
     /// <summary>Intra-op threads; 0 means all cores.</summary>
     public int Threads { get; init; }
+    /// <summary>Where to train: "cpu", "cuda" or "cuda:N".</summary>
     public string Device { get; init; } = "cpu";
     /// <summary>Halves of each batch run concurrently on separate cores: 0 = automatic, 1 = off, 2 = on (see BatchSharding).</summary>
     public int BatchShards { get; init; }
@@ -45,8 +57,13 @@ public sealed record TrainingConfig
     /// <summary>Steps between forced .NET garbage collections, which return freed native tensor memory promptly.</summary>
     public int GcInterval { get; init; } = 50;
 
+    /// <summary>Steps between checkpoints in force: <see cref="CheckpointInterval"/>, or <see cref="EvalInterval"/> when
+    /// that is 0.</summary>
     [JsonIgnore] public int EffectiveCheckpointInterval => CheckpointInterval > 0 ? CheckpointInterval : EvalInterval;
 
+    /// <summary>Checks every setting and returns this config.</summary>
+    /// <param name="source">Where the config came from, the prefix of the error.</param>
+    /// <exception cref="InvalidInputException">A setting is out of range; names it.</exception>
     public TrainingConfig Validate(string source = "training config")
     {
         void Require(bool ok, string field, string problem)

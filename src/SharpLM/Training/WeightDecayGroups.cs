@@ -10,6 +10,8 @@ namespace SharpLM.Training;
 /// </summary>
 public static class WeightDecayGroups
 {
+    /// <summary>The trainable parameters of <paramref name="model"/> in two lists, in model order: weight matrices
+    /// (rank 2 or more, not embeddings) to decay, and the rest; frozen parameters are in neither.</summary>
     public static (List<Parameter> Decay, List<Parameter> NoDecay) Split(nn.Module model)
     {
         // By name: a module's weight property and parameters() need not hand out the same wrapper object.

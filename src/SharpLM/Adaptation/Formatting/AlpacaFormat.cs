@@ -27,6 +27,7 @@ public static class AlpacaFormat
     public static IReadOnlyList<AlpacaRecord> Read(string path) =>
         JsonRecordFile.Read(path).Select(r => FromJson(r.Value, $"{path}:{r.Line}")).ToList();
 
+    /// <param name="record">The parsed JSON record.</param>
     /// <param name="where">"file:line", the prefix of every error.</param>
     public static AlpacaRecord FromJson(JsonElement record, string where)
     {

@@ -21,6 +21,12 @@ public static class ChatDataReader
         return records.Select(r => FromJson(r.Value, format, $"{path}:{r.Line}")).ToList();
     }
 
+    /// <summary>One record in a concrete format as a conversation.</summary>
+    /// <param name="record">The parsed JSON record.</param>
+    /// <param name="format">ShareGPT, messages or Alpaca.</param>
+    /// <param name="where">"file:line", the prefix of every error.</param>
+    /// <exception cref="InvalidInputException">The record does not fit the format; names the field.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="format"/> is <see cref="ChatDataFormat.Auto"/>.</exception>
     public static Conversation FromJson(JsonElement record, ChatDataFormat format, string where) => format switch
     {
         ChatDataFormat.ShareGpt => ShareGptFormat.FromJson(record, where),

@@ -15,6 +15,7 @@ namespace SharpLM.Adaptation.Formatting;
 /// </summary>
 public sealed record ChatTemplate
 {
+    /// <summary>The file the template is saved as, next to the tokenizer.</summary>
     public const string FileName = "chat_template.json";
 
     /// <summary>The only format so far; the file names it so later formats can be told apart.</summary>
@@ -46,6 +47,7 @@ public sealed record ChatTemplate
         return new RenderedChat(text.ToString(), spans);
     }
 
+    /// <summary>Renders <paramref name="conversation"/>'s turns, as <see cref="Render(IReadOnlyList{Turn}, bool)"/>.</summary>
     public RenderedChat Render(Conversation conversation, bool addGenerationPrompt = false) => Render(conversation.Turns, addGenerationPrompt);
 
     /// <summary>
@@ -71,6 +73,8 @@ public sealed record ChatTemplate
         return new TokenizedChat(ids.ToArray(), trainedMask.ToArray());
     }
 
+    /// <summary>Token ids and loss mask of <paramref name="conversation"/>, without a generation prompt, as
+    /// <see cref="Tokenize(ITokenizer, IReadOnlyList{Turn}, bool)"/>.</summary>
     public TokenizedChat Tokenize(ITokenizer tokenizer, Conversation conversation) => Tokenize(tokenizer, conversation.Turns);
 
     // The single description of the format: pieces of text in order, each marked trained or not.
@@ -124,6 +128,8 @@ public sealed record ChatTemplate
         return turns;
     }
 
+    /// <summary>Reads ChatML text back into messages, as <see cref="Parse(string, out bool)"/>, ignoring whether it ends
+    /// with a generation prompt.</summary>
     public static IReadOnlyList<Turn> Parse(string text) => Parse(text, out _);
 
     /// <summary>Writes <c>directory/chat_template.json</c> atomically.</summary>
@@ -141,6 +147,7 @@ public sealed record ChatTemplate
         return new ChatTemplate { DefaultSystemMessage = file.DefaultSystemMessage };
     }
 
+    /// <summary>Where the template file of <paramref name="directory"/> is (whether or not it exists).</summary>
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
 
     internal sealed record ChatTemplateFile(string Format, string? DefaultSystemMessage);

@@ -14,6 +14,7 @@ public sealed class Conversation : IEquatable<Conversation>
         Turns = turns.ToArray();
     }
 
+    /// <summary>The messages in order: the optional system message first, then user and assistant alternating.</summary>
     public IReadOnlyList<Turn> Turns { get; }
 
     /// <summary>The system message, or null.</summary>
@@ -43,11 +44,15 @@ public sealed class Conversation : IEquatable<Conversation>
         return null;
     }
 
+    /// <summary>Whether <paramref name="other"/> has the same turns, role and content, in the same order.</summary>
     public bool Equals(Conversation? other) => other is not null && Turns.SequenceEqual(other.Turns);
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as Conversation);
 
+    /// <inheritdoc/>
     public override int GetHashCode() => Turns.Aggregate(0, (h, t) => HashCode.Combine(h, t));
 
+    /// <summary>The turns as "role: content", separated by " | ", for debugging.</summary>
     public override string ToString() => string.Join(" | ", Turns.Select(t => $"{t.Role}: {t.Content}"));
 }

@@ -13,6 +13,7 @@ public sealed class InstructionFormatter
     readonly InstructionTemplate template;
     readonly SplitMix64 random;
 
+    /// <param name="template">The task's phrasings and response.</param>
     /// <param name="seed">Seeds the choice of phrasings and exemplars.</param>
     public InstructionFormatter(InstructionTemplate template, ulong seed = 0)
     {
@@ -50,6 +51,7 @@ public sealed class InstructionFormatter
         return new InstructionInstance(template.Task, phrasing, prompt, template.RenderResponse(record));
     }
 
+    /// <summary>Formats each record in turn, as <see cref="Format"/>; lazily, so the draws happen as the sequence is read.</summary>
     public IEnumerable<InstructionInstance> FormatAll(IEnumerable<IReadOnlyDictionary<string, string>> records) => records.Select(Format);
 
     int DrawPhrasing()

@@ -16,6 +16,7 @@ public sealed partial record InstructionTemplate
 {
     /// <summary>Task name, e.g. "multi30k_en_de".</summary>
     public required string Task { get; init; }
+    /// <summary>What the task is, for people reading the template; not used in rendering. Null when the file gives none.</summary>
     public string? Description { get; init; }
     /// <summary>The record fields the phrasings and response may use.</summary>
     public required List<string> Fields { get; init; }
@@ -41,6 +42,7 @@ public sealed partial record InstructionTemplate
     private static partial Regex Slot();
 
     /// <summary>Parses a YAML or JSON template (by <paramref name="origin"/>'s extension) and validates it.</summary>
+    /// <param name="text">The template file's contents.</param>
     /// <param name="origin">File name or path, named in errors.</param>
     public static InstructionTemplate Parse(string text, string origin)
     {

@@ -9,6 +9,7 @@ namespace SharpLM.Adaptation.Formatting;
 /// </summary>
 public static class OpenAiMessagesFormat
 {
+    /// <param name="record">The parsed JSON record.</param>
     /// <param name="where">"file:line", the prefix of every error.</param>
     /// <exception cref="InvalidInputException">As <see cref="ShareGptFormat.FromJson"/>.</exception>
     public static Conversation FromJson(JsonElement record, string where)
@@ -29,6 +30,7 @@ public static class OpenAiMessagesFormat
         return ChatDataReader.Checked(turns, where, "messages");
     }
 
+    /// <summary>The conversation as a <c>{"messages": [...]}</c> record, one object with role and content per turn.</summary>
     public static JsonObject ToJson(Conversation conversation) => new()
     {
         ["messages"] = new JsonArray(conversation.Turns.Select(t => (JsonNode)new JsonObject

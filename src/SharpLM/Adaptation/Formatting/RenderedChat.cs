@@ -3,6 +3,7 @@ namespace SharpLM.Adaptation.Formatting;
 /// <summary>A character range [Start, Start + Length) of a rendered text.</summary>
 public readonly record struct TextSpan(int Start, int Length)
 {
+    /// <summary>The first index after the range: <c>Start + Length</c>.</summary>
     public int End => Start + Length;
 }
 

@@ -6,6 +6,8 @@ namespace SharpLM.Adaptation.Formatting;
 /// <summary>Settings of a <see cref="SelfInstruct"/> run; the defaults are the paper's.</summary>
 public sealed record SelfInstructOptions
 {
+    /// <summary>Seeds the sampling of tasks shown in each prompt, and the chat seed of each request when
+    /// <see cref="ChatOptions"/> sets none.</summary>
     public ulong Seed { get; init; } = 42;
     /// <summary>Stop once this many new tasks are kept.</summary>
     public int TargetTasks { get; init; } = 100;
@@ -13,6 +15,8 @@ public sealed record SelfInstructOptions
     public int MaxRequests { get; init; } = 1000;
     /// <summary>Tasks in each prompt: the paper uses 8, of which up to 2 machine-generated.</summary>
     public int TasksPerPrompt { get; init; } = 8;
+    /// <summary>At most this many of the tasks in each prompt are machine-generated ones (the rest are seed tasks); the
+    /// paper's 2. Must be between 0 and <see cref="TasksPerPrompt"/>.</summary>
     public int GeneratedTasksPerPrompt { get; init; } = 2;
     /// <summary>Show and ask for instances (input/output) with each instruction.</summary>
     public bool WithInstances { get; init; } = true;
@@ -32,6 +36,7 @@ public sealed record SelfInstructResult(
     public IReadOnlyDictionary<SelfInstructRejection, int> RejectedByReason =>
         Rejected.GroupBy(r => r.Reason).ToDictionary(g => g.Key, g => g.Count());
 
+    /// <summary>Number of new tasks kept (the length of <see cref="Generated"/>).</summary>
     public int Kept => Generated.Count;
 }
 

@@ -8,15 +8,25 @@ namespace SharpLM.Adaptation.Formatting;
 /// <summary>Why <see cref="SelfInstructFilter"/> rejected a proposed task.</summary>
 public enum SelfInstructRejection
 {
+    /// <summary>The instruction is empty after trimming.</summary>
     Empty,
+    /// <summary>The instruction has <see cref="SelfInstructFilter.MaxWordsTooShort"/> words or fewer.</summary>
     TooShort,
+    /// <summary>The instruction has more than <see cref="SelfInstructFilter.MaxWords"/> words.</summary>
     TooLong,
+    /// <summary>The instruction contains a keyword of <see cref="SelfInstructFilter.Blacklist"/> as a whole word.</summary>
     Blacklisted,
+    /// <summary>The instruction starts with "Write a program".</summary>
     WriteAProgram,
+    /// <summary>The instruction starts with a punctuation character (Python's <c>string.punctuation</c>).</summary>
     StartsWithPunctuation,
+    /// <summary>The instruction starts with a non-ASCII character.</summary>
     StartsWithNonAscii,
+    /// <summary>Outputs are required and the task's output is empty.</summary>
     EmptyOutput,
+    /// <summary>The instruction is already in the pool, exactly.</summary>
     Duplicate,
+    /// <summary>ROUGE-L F-measure against some pool instruction reached <see cref="SelfInstructFilter.SimilarityThreshold"/>.</summary>
     TooSimilar,
 }
 
@@ -36,17 +46,21 @@ public sealed partial class SelfInstructFilter
     readonly RougeScorer rouge = new(["rougeL"]);
     readonly Regex blacklist;
 
+    /// <param name="blacklist">Keywords that reject an instruction (matched as whole words, ignoring case); null uses
+    /// <see cref="DefaultBlacklist"/>.</param>
     public SelfInstructFilter(IReadOnlyList<string>? blacklist = null)
     {
         Blacklist = blacklist ?? DefaultBlacklist;
         this.blacklist = new Regex($@"\b({string.Join("|", Blacklist.Select(Regex.Escape))})\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
     }
 
+    /// <summary>The keywords that reject an instruction, matched as whole words ignoring case.</summary>
     public IReadOnlyList<string> Blacklist { get; }
     /// <summary>Kept only when ROUGE-L F against every pool instruction is below this.</summary>
     public double SimilarityThreshold { get; init; } = 0.7;
     /// <summary>Instructions of this many words or fewer are rejected (the paper's code: ≤ 3).</summary>
     public int MaxWordsTooShort { get; init; } = 3;
+    /// <summary>Instructions of more than this many words are rejected (the paper's code: 150).</summary>
     public int MaxWords { get; init; } = 150;
     /// <summary>Reject tasks whose output is empty (when instances are generated with the instruction).</summary>
     public bool RequireOutput { get; init; }

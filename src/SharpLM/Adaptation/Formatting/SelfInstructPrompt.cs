@@ -10,6 +10,7 @@ namespace SharpLM.Adaptation.Formatting;
 /// </summary>
 public static partial class SelfInstructPrompt
 {
+    /// <summary>The first line of every prompt, the paper's wording.</summary>
     public const string Header = "Come up with a series of tasks:";
 
     /// <summary>Shown as the input of a task that has none (Alpaca's marker).</summary>

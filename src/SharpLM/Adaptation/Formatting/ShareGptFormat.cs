@@ -14,6 +14,7 @@ public static class ShareGptFormat
         ["human"] = Roles.User, ["gpt"] = Roles.Assistant, ["system"] = Roles.System,
     };
 
+    /// <param name="record">The parsed JSON record.</param>
     /// <param name="where">"file:line", the prefix of every error.</param>
     /// <exception cref="InvalidInputException">A field is missing or of the wrong type, a role is unknown, or the
     /// turns are empty or do not alternate; names the field.</exception>
@@ -35,6 +36,8 @@ public static class ShareGptFormat
         return ChatDataReader.Checked(turns, where, "conversations");
     }
 
+    /// <summary>The conversation as a <c>{"conversations": [...]}</c> record, with user as "human" and assistant as
+    /// "gpt".</summary>
     public static JsonObject ToJson(Conversation conversation) => new()
     {
         ["conversations"] = new JsonArray(conversation.Turns.Select(t => (JsonNode)new JsonObject

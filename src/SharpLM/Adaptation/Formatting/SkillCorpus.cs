@@ -5,11 +5,13 @@ namespace SharpLM.Adaptation.Formatting;
 /// <summary>How <see cref="SkillCorpus.Generate"/> writes its statements.</summary>
 public sealed record SkillCorpusOptions
 {
+    /// <summary>Seeds every draw: tasks, instances, phrasings and paragraph lengths.</summary>
     public ulong Seed { get; init; } = 7;
     /// <summary>Statements in all.</summary>
     public int Statements { get; init; } = 100_000;
     /// <summary>Statements per paragraph are drawn between these bounds.</summary>
     public int MinPerParagraph { get; init; } = 3;
+    /// <summary>Upper bound (inclusive) of the statements in a paragraph; see <see cref="MinPerParagraph"/>.</summary>
     public int MaxPerParagraph { get; init; } = 8;
     /// <summary>The tasks stated; null means <see cref="SyntheticTasks.All"/>.</summary>
     public IReadOnlyList<SyntheticTask>? Tasks { get; init; }
@@ -20,6 +22,8 @@ public sealed record SkillCorpusOptions
     /// </summary>
     public SyntheticSuiteOptions? DecontaminateAgainst { get; init; } = new();
 
+    /// <summary>Checks the counts and returns these options.</summary>
+    /// <exception cref="InvalidInputException">Statements is not positive, or not 1 ≤ min ≤ max per paragraph.</exception>
     public SkillCorpusOptions Validate()
     {
         if (Statements < 1) throw new InvalidInputException("skill corpus: statements must be positive");
@@ -49,6 +53,13 @@ public static class SkillCorpus
     /// <summary>How many times a draw that hits a decontaminated instance is repeated before that task is skipped for the statement.</summary>
     const int MaxRedraws = 50;
 
+    /// <summary>
+    /// Writes <see cref="SkillCorpusOptions.Statements"/> statements of randomly drawn tasks, instances and phrasings,
+    /// grouped into paragraphs, leaving out the instances decontamination excludes (each such draw is counted in
+    /// <see cref="SkillCorpusResult.Decontaminated"/>). Tasks without statements are skipped.
+    /// </summary>
+    /// <exception cref="InvalidInputException">Bad options, no task has statements, or nearly every draw is a test
+    /// instance.</exception>
     public static SkillCorpusResult Generate(SkillCorpusOptions options)
     {
         options.Validate();

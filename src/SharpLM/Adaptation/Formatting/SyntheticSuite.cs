@@ -5,10 +5,13 @@ namespace SharpLM.Adaptation.Formatting;
 /// <summary>How <see cref="SyntheticSuite.Build"/> splits the synthetic tasks.</summary>
 public sealed record SyntheticSuiteOptions
 {
+    /// <summary>Seeds every choice: held-out phrasings, phrasings per example and slot values.</summary>
     public ulong Seed { get; init; } = 1;
     /// <summary>The tasks to use; null means <see cref="SyntheticTasks.All"/>.</summary>
     public IReadOnlyList<SyntheticTask>? Tasks { get; init; }
+    /// <summary>Training examples drawn for each task that is not held out.</summary>
     public int TrainPerTask { get; init; } = 200;
+    /// <summary>Examples drawn for each task in each test split it appears in (seen, held-out templates, held-out tasks).</summary>
     public int TestPerTask { get; init; } = 50;
     /// <summary>Phrasings of each training task never used in training (chosen by the seed), tested separately.</summary>
     public int HeldOutTemplatesPerTask { get; init; } = 1;

@@ -13,6 +13,12 @@ public sealed class SyntheticTask
     readonly Func<SplitMix64, Dictionary<string, string>> draw;
     readonly Func<IReadOnlyDictionary<string, string>, string> solve;
 
+    /// <param name="name">The task's name, e.g. "reverse"; identifies it in splits, scores and instance keys.</param>
+    /// <param name="templates">Phrasings of the instruction with <c>{slot}</c>s; at least two, so one can be held out.</param>
+    /// <param name="draw">Draws the slot values of one instance.</param>
+    /// <param name="solve">Computes the exact answer from the slot values.</param>
+    /// <param name="statements">Declarative sentences of the facts, with <c>{answer}</c>; null for none.</param>
+    /// <exception cref="ArgumentException">Fewer than two templates.</exception>
     public SyntheticTask(string name, IReadOnlyList<string> templates, Func<SplitMix64, Dictionary<string, string>> draw,
         Func<IReadOnlyDictionary<string, string>, string> solve, IReadOnlyList<string>? statements = null)
     {
@@ -24,6 +30,7 @@ public sealed class SyntheticTask
         this.solve = solve;
     }
 
+    /// <summary>The task's name, e.g. "reverse" or "nth_word".</summary>
     public string Name { get; }
 
     /// <summary>Phrasings of the instruction; slots such as {word}, {a}, {b}, {n}, {sentence}.</summary>
@@ -76,5 +83,6 @@ public sealed record SyntheticExample(string Task, int Template, string Prompt, 
     /// <summary>The instance as a one-exchange conversation.</summary>
     public Conversation ToConversation() => new([Turn.User(Prompt), Turn.Assistant(Answer)]);
 
+    /// <summary>The instance as an <see cref="InstructionInstance"/>, with the template index as its phrasing.</summary>
     public InstructionInstance ToInstance() => new(Task, Template, Prompt, Answer);
 }

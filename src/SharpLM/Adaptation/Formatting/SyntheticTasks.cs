@@ -33,6 +33,7 @@ public static class SyntheticTasks
 
     static Func<IReadOnlyDictionary<string, string>, string> OnWord(Func<string, string> answer) => slots => answer(slots["word"]);
 
+    /// <summary>Spell a word backwards.</summary>
     public static SyntheticTask Reverse { get; } = new("reverse",
     [
         "Reverse the word {word}.", "Write {word} backwards.", "What is {word} spelled backwards?",
@@ -40,6 +41,7 @@ public static class SyntheticTasks
     ], OneWord, OnWord(w => new string(w.Reverse().ToArray())),
     ["{word} spelled backwards is {answer}.", "Read backwards, {word} becomes {answer}.", "The reverse of {word} is {answer}."]);
 
+    /// <summary>Write a word's letters in alphabetical order.</summary>
     public static SyntheticTask SortLetters { get; } = new("sort_letters",
     [
         "Sort the letters of {word}.", "Put the letters of {word} in alphabetical order.",
@@ -47,6 +49,7 @@ public static class SyntheticTasks
     ], OneWord, OnWord(w => new string(w.Order().ToArray())),
     ["The letters of {word} in alphabetical order are {answer}.", "{word} with its letters sorted is {answer}.", "Alphabetized, {word} gives {answer}."]);
 
+    /// <summary>Write a lowercase word in capitals.</summary>
     public static SyntheticTask Uppercase { get; } = new("uppercase",
     [
         "Uppercase the word {word}.", "Write {word} in capital letters.", "Convert {word} to upper case.",
@@ -62,6 +65,7 @@ public static class SyntheticTasks
     ], r => new() { ["word"] = Word(r).ToUpperInvariant() }, OnWord(w => w.ToLowerInvariant()),
     ["{word} in small letters is {answer}.", "The lower case form of {word} is {answer}.", "{word} written in lowercase is {answer}."]);
 
+    /// <summary>Count the letters of a word; the answer is a decimal number.</summary>
     public static SyntheticTask CountCharacters { get; } = new("count_chars",
     [
         "How many letters are in {word}?", "Count the characters of {word}.", "What is the length of {word}?",
@@ -69,6 +73,7 @@ public static class SyntheticTasks
     ], OneWord, OnWord(w => Int(w.Length)),
     ["{word} has {answer} letters.", "The word {word} is {answer} characters long.", "There are {answer} letters in {word}."]);
 
+    /// <summary>Give a word's first letter.</summary>
     public static SyntheticTask FirstLetter { get; } = new("first_letter",
     [
         "What is the first letter of {word}?", "Give the initial of {word}.", "First letter: {word}",
@@ -76,6 +81,7 @@ public static class SyntheticTasks
     ], OneWord, OnWord(w => w[..1]),
     ["{word} starts with {answer}.", "The first letter of {word} is {answer}.", "The initial of {word} is {answer}."]);
 
+    /// <summary>Add two numbers from 0 to 99.</summary>
     public static SyntheticTask Add { get; } = new("add",
     [
         "What is {a} plus {b}?", "Add {a} and {b}.", "{a} + {b} =", "Compute the sum of {a} and {b}.",

@@ -11,6 +11,8 @@ namespace SharpLM.Adaptation.InstructionTuning;
 /// </summary>
 public sealed record PackedRows(long[] Tokens, long[] Labels, bool[] LossMask, long[] Segments, int Rows, int Length)
 {
+    /// <summary>The four arrays as [Rows, Length] tensors on <paramref name="device"/>: token ids, labels and segment ids
+    /// as int64, the loss mask as bool.</summary>
     public (Tensor Tokens, Tensor Labels, Tensor LossMask, Tensor Segments) ToTensors(Device device)
     {
         long[] shape = { Rows, Length };
@@ -30,6 +32,9 @@ public static class SequencePacking
     /// <paramref name="length"/> tokens (the response end, which carries the loss). Padding tokens are id 0 in a
     /// segment of their own (−1 labels).
     /// </summary>
+    /// <param name="examples">The examples, in the order they are packed.</param>
+    /// <param name="length">Tokens per row (block_size); at least 2.</param>
+    /// <param name="rowsPerBatch">Rows per returned batch; the last batch may have fewer.</param>
     /// <param name="onePerRow">No packing: each example gets a row of its own (padding after it), for models that
     /// cannot separate segments, such as a prompt-tuned one whose soft prompt belongs to the row's one example.</param>
     public static List<PackedRows> Pack(IReadOnlyList<SftExample> examples, int length, int rowsPerBatch, bool onePerRow = false)

@@ -21,5 +21,6 @@ public sealed record SftExample(int[] Tokens, bool[] Trained)
     /// <summary>Tokens that carry loss.</summary>
     public int TrainedCount => Trained.Count(t => t);
 
+    /// <summary>Number of tokens, prompt and response together.</summary>
     public int Length => Tokens.Length;
 }

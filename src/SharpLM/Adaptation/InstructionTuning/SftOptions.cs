@@ -3,21 +3,31 @@ namespace SharpLM.Adaptation.InstructionTuning;
 /// <summary>Optimisation settings of an instruction-tuning run (TRL SFTTrainer's knobs that matter at this scale).</summary>
 public sealed record SftOptions
 {
+    /// <summary>Optimizer steps in the run; the learning rate decays to <see cref="MinLr"/> at the last.</summary>
     public int MaxIters { get; init; } = 300;
     /// <summary>Packed rows per step.</summary>
     public int BatchSize { get; init; } = 16;
+    /// <summary>Peak learning rate, reached after warm-up.</summary>
     public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Learning rate at the end of the cosine decay; between 0 and <see cref="LearningRate"/>.</summary>
     public double MinLr { get; init; } = 1e-4;
+    /// <summary>Steps of linear warm-up to <see cref="LearningRate"/> (capped at <see cref="MaxIters"/>).</summary>
     public int WarmupIters { get; init; } = 20;
+    /// <summary>AdamW weight decay of the weight matrices (biases, norm gains and embeddings are never decayed); 0 by default.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Gradients are clipped to this global norm; 0 turns clipping off.</summary>
     public double GradClip { get; init; } = 1.0;
     /// <summary>Steps between held-out evaluations (exact match); the end of the run is always evaluated.</summary>
     public int EvalInterval { get; init; } = 100;
+    /// <summary>Seeds libtorch's generator and the shuffling of examples each epoch.</summary>
     public int Seed { get; init; } = 1337;
     /// <summary>Intra-op threads; 0 = all cores.</summary>
     public int Threads { get; init; }
+    /// <summary>Where to train: "cpu", "cuda" or "cuda:N".</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>Checks every setting and returns these options.</summary>
+    /// <exception cref="InvalidInputException">A setting is out of range; names it.</exception>
     public SftOptions Validate()
     {
         void Require(bool ok, string field, string problem)

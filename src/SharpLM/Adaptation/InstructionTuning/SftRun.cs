@@ -17,36 +17,52 @@ namespace SharpLM.Adaptation.InstructionTuning;
 /// <summary>How to instruction-tune: the base, the data, the method and its options.</summary>
 public sealed record SftRunOptions
 {
+    /// <summary>Directory of the base checkpoint: a decoder-only Transformer with its tokenizer.</summary>
     public required string Base { get; init; }
+    /// <summary>The data file, or "synthetic" / "synthetic:SEED" with format "tasks".</summary>
     public required string Data { get; init; }
     /// <summary>alpaca, chatml, sharegpt, messages or tasks (see <see cref="SftData.Load"/>).</summary>
     public required string Format { get; init; }
     /// <summary>full, lora, adapter, prefix or prompt.</summary>
     public string Method { get; init; } = "full";
+    /// <summary>Used when <see cref="Method"/> is "lora".</summary>
     public LoraOptions Lora { get; init; } = new();
+    /// <summary>Used when <see cref="Method"/> is "adapter".</summary>
     public AdapterOptions Adapter { get; init; } = new();
+    /// <summary>Used when <see cref="Method"/> is "prefix".</summary>
     public PrefixOptions Prefix { get; init; } = new();
+    /// <summary>Used when <see cref="Method"/> is "prompt".</summary>
     public PromptOptions Prompt { get; init; } = new();
+    /// <summary>Optimisation settings, including the seed and the device.</summary>
     public SftOptions Training { get; init; } = new();
+    /// <summary>The synthetic suite's settings for format "tasks"; null uses the defaults (a seed in
+    /// <see cref="Data"/> replaces theirs).</summary>
     public SyntheticSuiteOptions? Suite { get; init; }
     /// <summary>Held-out prompts scored at each evaluation (all when 0).</summary>
     public int EvalLimit { get; init; }
 
+    /// <summary>The values <see cref="Method"/> may take.</summary>
     public static readonly string[] Methods = { "full", "lora", "adapter", "prefix", "prompt" };
 }
 
 /// <summary>sft_summary.json: the run's figures, with the exact match of the base before tuning.</summary>
 public sealed record SftRunSummary
 {
+    /// <summary>The method trained: full, lora, adapter, prefix or prompt.</summary>
     public required string Method { get; init; }
+    /// <summary>What the training loop reported.</summary>
     public required SftSummary Training { get; init; }
+    /// <summary>Exact match (0–1) of the base on the held-out prompts, before tuning.</summary>
     public required double BaseExactMatch { get; init; }
+    /// <summary>Exact match (0–1) per task after tuning, on the held-out prompts ("chat" for chat files).</summary>
     public required IReadOnlyDictionary<string, double> PerTaskExactMatch { get; init; }
     /// <summary>Exact match on instructions in phrasings never trained on (synthetic suite only).</summary>
     public double? HeldOutPhrasingExactMatch { get; init; }
+    /// <summary>Training conversations the tokenizer could encode, and so trained on.</summary>
     public required int TrainExamples { get; init; }
     /// <summary>Training conversations left out because the tokenizer cannot encode them.</summary>
     public int SkippedExamples { get; init; }
+    /// <summary>Held-out prompts scored at each evaluation (after <see cref="SftRunOptions.EvalLimit"/>).</summary>
     public required int HeldOutPrompts { get; init; }
     /// <summary>Bytes of what the run saved: the full checkpoint's weights, or the adapter's.</summary>
     public required long SavedBytes { get; init; }
@@ -60,8 +76,20 @@ public sealed record SftRunSummary
 /// </summary>
 public static class SftRun
 {
+    /// <summary>The summary's file name in the output directory.</summary>
     public const string SummaryFile = "sft_summary.json";
 
+    /// <summary>
+    /// Runs instruction tuning as <c>sharplm sft</c> does and writes everything to <paramref name="outDir"/>, which must
+    /// not already hold a checkpoint or an adapter. When the base's tokenizer lacks the chat tokens, full fine-tuning adds
+    /// them and grows the vocabulary; a PEFT method cannot.
+    /// </summary>
+    /// <param name="options">The base, data, method and training settings.</param>
+    /// <param name="outDir">Output directory; created if missing.</param>
+    /// <param name="onStep">Also called after every step (each step is logged to metrics.jsonl either way).</param>
+    /// <param name="onEval">Also called after every held-out evaluation.</param>
+    /// <exception cref="InvalidInputException">An unknown method, an occupied output directory, an unsuitable base, or
+    /// data with nothing the tokenizer can encode.</exception>
     public static SftRunSummary Run(SftRunOptions options, string outDir, Action<SftStep>? onStep = null, Action<SftEval>? onEval = null)
     {
         if (!SftRunOptions.Methods.Contains(options.Method))

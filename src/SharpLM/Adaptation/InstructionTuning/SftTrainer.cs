@@ -18,14 +18,23 @@ public sealed record SftEval(int Step, double ExactMatch, double Seconds);
 /// <summary>What an instruction-tuning run did.</summary>
 public sealed record SftSummary
 {
+    /// <summary>Parameters the optimizer updated (those with requires_grad).</summary>
     public required long TrainableParameters { get; init; }
+    /// <summary>Parameters of the whole model, frozen ones included.</summary>
     public required long TotalParameters { get; init; }
+    /// <summary>Trainable parameters as a percentage (0–100) of all.</summary>
     public double TrainablePercent => 100.0 * TrainableParameters / TotalParameters;
+    /// <summary>Optimizer steps taken.</summary>
     public required int Iters { get; init; }
+    /// <summary>Wall-clock seconds of the training steps and the evaluations between them (not the final one); rounded to 0.01.</summary>
     public required double TrainSeconds { get; init; }
+    /// <summary>Loss of the last step: mean cross-entropy (nats) over its trained tokens.</summary>
     public required double FinalLoss { get; init; }
+    /// <summary>Held-out exact match (0–1) of the last evaluation; null when there was no evaluator.</summary>
     public double? FinalExactMatch { get; init; }
+    /// <summary>Largest working set seen after a step, in MiB; rounded to 0.1.</summary>
     public required double PeakRssMb { get; init; }
+    /// <summary>Every held-out evaluation, in step order; empty when there was no evaluator.</summary>
     public required IReadOnlyList<SftEval> Evaluations { get; init; }
 }
 
@@ -40,7 +49,9 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
 {
     /// <summary>Called at every evaluation (every eval_interval steps and at the end); returns held-out exact match.</summary>
     public Func<double>? EvaluateExactMatch { get; init; }
+    /// <summary>Called after every optimizer step.</summary>
     public Action<SftStep>? OnStep { get; init; }
+    /// <summary>Called after every held-out evaluation.</summary>
     public Action<SftEval>? OnEval { get; init; }
     /// <summary>A parameter's learning rate as a multiple of the schedule's, by name (LoRA+); 1 for all when null.</summary>
     public Func<string, double>? LearningRateScale { get; init; }
@@ -57,6 +68,12 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
         return F.cross_entropy(logits.reshape(-1, logits.shape[^1]), counted.reshape(-1), ignore_index: -1);
     }
 
+    /// <summary>
+    /// Trains for <see cref="SftOptions.MaxIters"/> steps with AdamW on the warm-up-then-cosine schedule, evaluating
+    /// every eval_interval steps and once at the end, and leaves the model in eval mode on the options' device.
+    /// </summary>
+    /// <exception cref="InvalidInputException">Bad options, no examples, no trained token in any example, or no
+    /// trainable parameter.</exception>
     public SftSummary Run(CancellationToken cancel = default)
     {
         options.Validate();

@@ -17,10 +17,16 @@ namespace SharpLM.Adaptation.Peft;
 /// </summary>
 public static class AdapterDirectory
 {
+    /// <summary>The name of the config file in an adapter directory.</summary>
     public const string ConfigFile = "adapter_config.json";
+    /// <summary>The name of the weight file in an adapter directory.</summary>
     public const string WeightsFile = "adapter_model.bin";
     const string Magic = "SLMPEFT1";
 
+    /// <summary>
+    /// Writes <paramref name="tensors"/> to adapter_model.bin, then <paramref name="config"/> with the weight file's
+    /// name, SHA-256 and the save time filled in, both atomically, into the existing directory <paramref name="dir"/>.
+    /// </summary>
     public static void Save(string dir, PeftConfig config, IReadOnlyList<(string Name, Tensor Value)> tensors)
     {
         string weights = Path.Combine(dir, WeightsFile);
@@ -31,6 +37,10 @@ public static class AdapterDirectory
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), JsonSerializer.Serialize(final, Json.Options));
     }
 
+    /// <summary>The adapter_config.json in <paramref name="dir"/>, checked: a known format version and method, a valid
+    /// base model config, and the options block the method needs.</summary>
+    /// <exception cref="InvalidInputException">The directory or the file is missing, or the file is malformed; names the
+    /// file.</exception>
     public static PeftConfig ReadConfig(string dir)
     {
         string path = Path.Combine(dir, ConfigFile);

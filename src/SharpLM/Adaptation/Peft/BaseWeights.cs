@@ -14,6 +14,8 @@ namespace SharpLM.Adaptation.Peft;
 /// </summary>
 public static class BaseWeights
 {
+    /// <summary>The base weights' SHA-256 as lowercase hex.</summary>
+    /// <exception cref="InvalidOperationException"><paramref name="model"/> already has a PEFT method applied.</exception>
     public static string Sha256(Gpt model)
     {
         if (PeftMethod.IsAdapted(model))

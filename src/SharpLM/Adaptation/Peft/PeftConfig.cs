@@ -13,20 +13,30 @@ namespace SharpLM.Adaptation.Peft;
 /// </summary>
 public sealed record PeftConfig
 {
+    /// <summary>Version of the adapter directory layout; only 1 is read.</summary>
     public int FormatVersion { get; init; } = 1;
     /// <summary>"lora", "adapter", "prefix" or "prompt".</summary>
     public required string Method { get; init; }
+    /// <summary>SHA-256 (hex) of the base weights the adapter was trained on (<see cref="BaseWeights"/>).</summary>
     public required string BaseSha256 { get; init; }
     /// <summary>Where the base came from when it was known (a checkpoint directory); for messages only.</summary>
     public string? BaseCheckpoint { get; init; }
+    /// <summary>The base's model config; loading checks it against the given base (dropout aside).</summary>
     public required ModelConfig BaseModel { get; init; }
+    /// <summary>LoRA's options, when <see cref="Method"/> is "lora".</summary>
     public LoraOptions? Lora { get; init; }
+    /// <summary>The bottleneck adapter's options, when <see cref="Method"/> is "adapter".</summary>
     public AdapterOptions? Adapter { get; init; }
+    /// <summary>Prefix tuning's options, when <see cref="Method"/> is "prefix".</summary>
     public PrefixOptions? Prefix { get; init; }
+    /// <summary>Prompt tuning's options, when <see cref="Method"/> is "prompt".</summary>
     public PromptOptions? Prompt { get; init; }
+    /// <summary>The weight file's name, relative to the adapter directory.</summary>
     public required string WeightsFile { get; init; }
+    /// <summary>SHA-256 (lowercase hex) of the weight file, checked on load.</summary>
     public required string WeightsSha256 { get; init; }
     /// <summary>Values in the weight file (prefix tuning saves its collapsed prefix, not the re-parameterisation).</summary>
     public long TrainableParameters { get; init; }
+    /// <summary>When the adapter was saved, in UTC.</summary>
     public DateTime SavedAtUtc { get; init; }
 }

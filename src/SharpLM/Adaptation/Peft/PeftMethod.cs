@@ -20,6 +20,11 @@ public abstract class PeftMethod
 {
     readonly HashSet<string> baseNames;
 
+    /// <summary>Records the hash of the base weights and freezes all of them; the subclass then adds its own
+    /// modules.</summary>
+    /// <param name="model">The base model, adapted in place.</param>
+    /// <param name="baseCheckpoint">Where the base came from, for messages; null when unknown.</param>
+    /// <exception cref="InvalidOperationException"><paramref name="model"/> already has a method applied.</exception>
     protected PeftMethod(Gpt model, string? baseCheckpoint)
     {
         BaseSha256 = BaseWeights.Sha256(model); // also refuses a model that already has a method applied
@@ -29,6 +34,7 @@ public abstract class PeftMethod
         foreach (var p in model.parameters()) p.requires_grad = false;
     }
 
+    /// <summary>The adapted model: the base with the method's modules inside it.</summary>
     public Gpt Model { get; }
 
     /// <summary>A trainable parameter's learning rate as a multiple of the run's, by name; 1 unless a method says otherwise.</summary>
@@ -51,6 +57,7 @@ public abstract class PeftMethod
     public IReadOnlyList<(string Name, Parameter Parameter)> BaseParameters =>
         Model.named_parameters().Where(p => baseNames.Contains(p.name)).Select(p => (p.name, p.parameter)).ToList();
 
+    /// <summary>Number of values in <see cref="TrainableParameters"/>.</summary>
     public long TrainableParameterCount => TrainableParameters.Sum(p => p.Parameter.numel());
 
     /// <summary>Every parameter of the adapted model: base plus method.</summary>

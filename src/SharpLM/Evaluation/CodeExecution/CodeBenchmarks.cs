@@ -6,17 +6,22 @@ namespace SharpLM.Evaluation.CodeExecution;
 /// <summary>A HumanEval problem (openai/human-eval's HumanEval.jsonl.gz record).</summary>
 public sealed record HumanEvalProblem
 {
+    /// <summary>The problem's id, e.g. "HumanEval/0".</summary>
     public required string TaskId { get; init; }
     /// <summary>Imports, the function signature and its docstring: the model continues it.</summary>
     public required string Prompt { get; init; }
+    /// <summary>The reference completion of <see cref="Prompt"/> (the function body).</summary>
     public required string CanonicalSolution { get; init; }
     /// <summary>Defines check(candidate).</summary>
     public required string Test { get; init; }
+    /// <summary>Name of the function under test, passed to check().</summary>
     public required string EntryPoint { get; init; }
 
     /// <summary>The program human-eval's execution.py runs: prompt + completion + "\n" + test + "\n" + check(entry_point).</summary>
     public string Program(string completion) => Prompt + completion + "\n" + Test + "\n" + $"check({EntryPoint})";
 
+    /// <summary>One record, with snake_case fields as in the JSONL file.</summary>
+    /// <exception cref="InvalidInputException">The record is JSON null.</exception>
     public static HumanEvalProblem FromJson(JsonElement record) => JsonLines.Deserialize<HumanEvalProblem>(record);
 
     /// <summary>Reads HumanEval.jsonl or HumanEval.jsonl.gz.</summary>
@@ -26,6 +31,7 @@ public sealed record HumanEvalProblem
 /// <summary>An MBPP problem (google-research mbpp's JSONL record; the sanitized subset has the same fields).</summary>
 public sealed record MbppProblem
 {
+    /// <summary>The problem's number in the MBPP release.</summary>
     public required int TaskId { get; init; }
     /// <summary>The task description given to the model.</summary>
     public string Text { get; init; } = "";
@@ -33,6 +39,7 @@ public sealed record MbppProblem
     public required string Code { get; init; }
     /// <summary>assert statements, one per test.</summary>
     public required IReadOnlyList<string> TestList { get; init; }
+    /// <summary>Code run before the asserts (empty for most problems).</summary>
     public string TestSetupCode { get; init; } = "";
     /// <summary>
     /// Imports the asserts rely on (e.g. "import math" for math.isclose): the sanitized release's test_imports. Files
@@ -47,6 +54,8 @@ public sealed record MbppProblem
     public string Program(string completion) =>
         string.Concat(TestImports.Select(i => i + "\n")) + TestSetupCode + "\n" + completion + "\n" + string.Join("\n", TestList) + "\n";
 
+    /// <summary>One record, with snake_case fields as in the JSONL file.</summary>
+    /// <exception cref="InvalidInputException">The record is JSON null.</exception>
     public static MbppProblem FromJson(JsonElement record) => JsonLines.Deserialize<MbppProblem>(record);
 
     /// <summary>Reads mbpp.jsonl, mbpp_sanitized_427.jsonl (or the same gzipped).</summary>

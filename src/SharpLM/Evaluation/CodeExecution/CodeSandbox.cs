@@ -30,7 +30,9 @@ public sealed class CodeSandbox
             .Select(l => $"; {l} unavailable: {host.Why(l)}"));
     }
 
+    /// <summary>The limits and interpreter every program runs with.</summary>
     public SandboxOptions Options { get; }
+    /// <summary>The isolation level in use and what it does.</summary>
     public SandboxIsolation Isolation { get; }
     /// <summary>The interpreter's version, e.g. "3.11.7".</summary>
     public string PythonVersion { get; }

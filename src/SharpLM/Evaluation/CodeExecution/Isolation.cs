@@ -17,6 +17,8 @@ public enum IsolationLevel
 }
 
 /// <summary>An isolation level that was tried here and works, with what it protects.</summary>
+/// <param name="Level">The level.</param>
+/// <param name="Description">One line for reports: what the level protects, and what it does not.</param>
 /// <param name="ProcessLimitEnforced">Whether RLIMIT_NPROC stops forks here (the kernel exempts root).</param>
 public sealed record SandboxIsolation(IsolationLevel Level, string Description, bool ProcessLimitEnforced)
 {

@@ -39,6 +39,9 @@ public sealed record SandboxOptions
 
 /// <summary>What one sandboxed run did.</summary>
 /// <param name="ExitCode">The interpreter's exit code (or its wrapper's: 128 + signal when killed).</param>
+/// <param name="TimedOut">The program passed <see cref="SandboxOptions.Timeout"/> and was killed.</param>
+/// <param name="Stdout">What it wrote to stdout, decoded as UTF-8; at most <see cref="SandboxOptions.MaxOutputBytes"/> bytes kept.</param>
+/// <param name="Stderr">What it wrote to stderr (a failed assert's traceback), kept the same way.</param>
 /// <param name="OutputTruncated">Stdout or stderr was longer than <see cref="SandboxOptions.MaxOutputBytes"/>.</param>
 /// <param name="Duration">From start until the program exited or was killed.</param>
 /// <param name="Isolation">What protected the host during this run.</param>

@@ -5,8 +5,14 @@ namespace SharpLM.Evaluation.Harness;
 /// <summary>The task's filters applied in order to a generation (lm-evaluation-harness's filter pipeline).</summary>
 public static class AnswerExtraction
 {
+    /// <summary>The answer when a regex filter finds no match (lm-eval's marker).</summary>
     public const string Invalid = "[invalid]";
 
+    /// <summary>
+    /// <paramref name="generated"/> after each filter in turn: a regex keeps its first (or last) match's first
+    /// non-empty group, else the whole match; then first line, strip and lowercase as set.
+    /// </summary>
+    /// <returns>The extracted answer, or <see cref="Invalid"/> when a regex does not match.</returns>
     public static string Apply(IReadOnlyList<FilterSpec> filters, string generated)
     {
         string text = generated;

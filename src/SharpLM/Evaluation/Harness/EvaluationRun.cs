@@ -9,20 +9,30 @@ namespace SharpLM.Evaluation.Harness;
 /// <summary>The scores of one task: metric → value and its standard error, with what produced them.</summary>
 public sealed record TaskResult
 {
+    /// <summary>The task's name, e.g. "hellaswag".</summary>
     public required string Task { get; init; }
+    /// <summary>The model's report name (<see cref="IEvaluationModel.Name"/>).</summary>
     public required string Model { get; init; }
+    /// <summary>"sha256:" and 16 hex digits identifying the dataset files the task read.</summary>
     public required string DataHash { get; init; }
+    /// <summary>Documents scored (after the limit); 0 when skipped.</summary>
     public int Documents { get; init; }
+    /// <summary>Few-shot exemplars in each prompt.</summary>
     public int NumFewshot { get; init; }
+    /// <summary>The run's seed: it draws the few-shot exemplars and seeds sampling and bootstrap standard errors.</summary>
     public ulong Seed { get; init; }
+    /// <summary>The run's limit on documents per task; null when all were scored.</summary>
     public int? Limit { get; init; }
+    /// <summary>Metric name → value, e.g. "acc", "exact_match", "bleu", "pass@1", "bits_per_byte".</summary>
     public SortedDictionary<string, double> Metrics { get; init; } = new(StringComparer.Ordinal);
     /// <summary>Standard errors of the metrics that have one (mean-type metrics: std/√n; corpus metrics: bootstrap).</summary>
     public SortedDictionary<string, double> Stderr { get; init; } = new(StringComparer.Ordinal);
     /// <summary>Why the task was not scored (e.g. no python3 for code tasks); null when it was.</summary>
     public string? Skipped { get; init; }
+    /// <summary>The task definition the scores came from.</summary>
     public required TaskConfig Config { get; init; }
 
+    /// <summary>The result of a task that could not be scored, recording <paramref name="why"/>.</summary>
     public static TaskResult Skip(TaskConfig task, string model, string dataHash, EvaluationOptions options, string why) =>
         new() { Task = task.Task, Model = model, DataHash = dataHash, Seed = options.Seed, Limit = options.Limit, Skipped = why, Config = task };
 }
@@ -33,6 +43,11 @@ public sealed record TaskResult
 /// </summary>
 public static class EvaluationRun
 {
+    /// <summary>
+    /// Runs <paramref name="tasks"/> in order and writes results.json, samples.jsonl and results.md into
+    /// <paramref name="outDir"/> (created if needed), each atomically once every task has run. <paramref name="log"/>,
+    /// when given, receives a progress line as each task starts and ends.
+    /// </summary>
     public static async Task<IReadOnlyList<TaskResult>> RunAsync(IEvaluationModel model, IReadOnlyList<TaskConfig> tasks, EvaluationOptions options,
         string outDir, Action<string>? log = null, CancellationToken cancellation = default)
     {

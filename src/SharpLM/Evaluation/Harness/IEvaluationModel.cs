@@ -9,7 +9,11 @@ public sealed record LoglikelihoodRequest(string Context, string Continuation);
 public sealed record LoglikelihoodResult(double LogProbability, bool IsGreedy, int Tokens);
 
 /// <summary>Text generation until a stop string or a token budget, as lm-evaluation-harness's generate_until.</summary>
+/// <param name="Context">The prompt the model continues.</param>
+/// <param name="Stop">Stop strings: the text is cut before the first of them.</param>
+/// <param name="MaxTokens">Most tokens to generate.</param>
 /// <param name="Temperature">0 is greedy decoding (what benchmark scoring uses).</param>
+/// <param name="Seed">Seeds sampling when the temperature is above 0.</param>
 public sealed record GenerationRequest(string Context, IReadOnlyList<string> Stop, int MaxTokens, double Temperature = 0, ulong Seed = 0);
 
 /// <summary>The log-probability of a whole text (every token predicted), for perplexity and bits-per-byte.</summary>
@@ -25,8 +29,10 @@ public interface IEvaluationModel
     /// <summary>A name for reports ("checkpoint:out/run", "openai:http://127.0.0.1:8080/v1 model=x").</summary>
     string Name { get; }
 
+    /// <summary>log P(continuation | context) for each request, with whether the continuation is the greedy one.</summary>
     Task<IReadOnlyList<LoglikelihoodResult>> LoglikelihoodAsync(IReadOnlyList<LoglikelihoodRequest> requests, CancellationToken cancellation = default);
 
+    /// <summary>The log-probability of each whole text, every token predicted.</summary>
     Task<IReadOnlyList<RollingLoglikelihoodResult>> LoglikelihoodRollingAsync(IReadOnlyList<string> texts, CancellationToken cancellation = default);
 
     /// <summary>Generated text per request, without the context, cut before the first stop string.</summary>

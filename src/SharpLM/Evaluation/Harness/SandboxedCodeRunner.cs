@@ -14,16 +14,24 @@ public sealed class SandboxedCodeRunner : ICodeRunner
 
     SandboxedCodeRunner(CodeSandbox? sandbox, string? unavailable) => (this.sandbox, Unavailable) = (sandbox, unavailable);
 
+    /// <summary>Why code cannot run here (no usable python3), or null when it can.</summary>
     public string? Unavailable { get; }
     /// <summary>What isolates the programs here (bubblewrap, a network namespace, or a Python guard only).</summary>
     public string? Isolation => sandbox?.Summary;
 
+    /// <summary>A runner on a <see cref="CodeSandbox"/> with <paramref name="options"/>; without a usable python3 one
+    /// whose <see cref="Unavailable"/> says why, rather than an exception.</summary>
+    /// <exception cref="NotSupportedException">The isolation level the options ask for does not work here.</exception>
     public static async Task<SandboxedCodeRunner> CreateAsync(SandboxOptions? options = null, CancellationToken cancellation = default)
     {
         try { return new SandboxedCodeRunner(await CodeSandbox.CreateAsync(options, cancellation), null); }
         catch (PythonNotFoundException e) { return new SandboxedCodeRunner(null, $"code tasks need python3: {e.Message}"); }
     }
 
+    /// <summary>Assembles each task's program from its document and completion, runs them in parallel in the sandbox,
+    /// and returns whether each passed, in order.</summary>
+    /// <exception cref="InvalidOperationException">The runner is unavailable.</exception>
+    /// <exception cref="InvalidInputException">A task's program kind is neither "humaneval" nor "mbpp".</exception>
     public async Task<IReadOnlyList<bool>> RunAsync(IReadOnlyList<(TaskConfig Task, JsonElement Document, string Completion)> programs, CancellationToken cancellation)
     {
         if (sandbox is null) throw new InvalidOperationException(Unavailable);

@@ -33,6 +33,7 @@ public sealed record DatasetSpec
 /// <summary>Few-shot examples: drawn from the task's own documents (never the document itself), or a fixed prompt file.</summary>
 public sealed record FewShotSpec
 {
+    /// <summary>Exemplars before each question (0: zero-shot); the run's NumFewshot overrides it.</summary>
     public int Num { get; init; }
     /// <summary>A fixed few-shot prompt put before every question (BBH's chain-of-thought prompts); the text after a line "-----" if it has one.</summary>
     public string? PromptFile { get; init; }
@@ -43,8 +44,11 @@ public sealed record FewShotSpec
 /// <summary>Generation settings of generate_until and code tasks.</summary>
 public sealed record GenerationSpec
 {
+    /// <summary>Stop strings: generation ends before the first of them.</summary>
     public List<string> Until { get; init; } = ["\n\n"];
+    /// <summary>Most tokens generated per answer.</summary>
     public int MaxTokens { get; init; } = 256;
+    /// <summary>Sampling temperature; 0 (the default) is greedy decoding.</summary>
     public double Temperature { get; init; }
     /// <summary>Samples per problem (code tasks: n for pass@k).</summary>
     public int Samples { get; init; } = 1;
@@ -57,8 +61,11 @@ public sealed record FilterSpec
     public string? Regex { get; init; }
     /// <summary>With <see cref="Regex"/>: take the last match instead of the first.</summary>
     public bool Last { get; init; }
+    /// <summary>Keep only the first line of the text (after leading newlines).</summary>
     public bool FirstLine { get; init; }
+    /// <summary>Trim surrounding whitespace.</summary>
     public bool Strip { get; init; }
+    /// <summary>Lowercase the text (invariant culture).</summary>
     public bool Lowercase { get; init; }
 }
 
@@ -70,21 +77,31 @@ public sealed record FilterSpec
 /// </summary>
 public sealed record TaskConfig
 {
+    /// <summary>The task's name, used in reports and in samples.jsonl.</summary>
     public required string Task { get; init; }
+    /// <summary>How the model is asked, and so which metrics apply.</summary>
     public required OutputType OutputType { get; init; }
+    /// <summary>Where the documents come from.</summary>
     public required DatasetSpec Dataset { get; init; }
     /// <summary>Text put once before the few-shot examples.</summary>
     public string Description { get; init; } = "";
+    /// <summary>The question of a document: a template with {{field}} placeholders.</summary>
     public string DocToText { get; init; } = "";
     /// <summary>The answer: text, a list of acceptable texts, or (multiple choice) the index of the right choice.</summary>
     public string? DocToTarget { get; init; }
     /// <summary>Multiple choice: a template that names a list field ("{{choices}}"), or a list of templates.</summary>
     public JsonElement? DocToChoice { get; init; }
+    /// <summary>Between a question and its answer, in exemplars and before each multiple-choice option scored.</summary>
     public string TargetDelimiter { get; init; } = " ";
+    /// <summary>Between few-shot exemplars, and between the last one and the question.</summary>
     public string FewshotDelimiter { get; init; } = "\n\n";
+    /// <summary>How few-shot exemplars are chosen.</summary>
     public FewShotSpec Fewshot { get; init; } = new();
+    /// <summary>Generation settings (generate_until and code tasks).</summary>
     public GenerationSpec Generation { get; init; } = new();
+    /// <summary>Answer extraction steps, applied in order to each generation.</summary>
     public List<FilterSpec> Filters { get; init; } = [];
+    /// <summary>The metrics to report; each must apply to <see cref="OutputType"/> (checked on load).</summary>
     public List<string> Metrics { get; init; } = [];
     /// <summary>Code tasks: how a program is assembled and tested ("humaneval" or "mbpp").</summary>
     public string? Program { get; init; }

@@ -10,12 +10,17 @@ public static class TaskScoring
 {
     static readonly RougeScorer RougeScorer = new(["rouge1", "rouge2", "rougeL", "rougeLsum"], useStemmer: true);
 
+    /// <summary>Sets the sample's "acc" (the most likely choice is <paramref name="gold"/>) and "acc_norm" (the same
+    /// with log-likelihoods normalised by choice length).</summary>
     public static void ScoreChoice(SampleRecord sample, IReadOnlyList<double> lls, IReadOnlyList<string> choices, int gold)
     {
         sample.Scores["acc"] = ChoiceMetrics.Accuracy(lls, gold);
         sample.Scores["acc_norm"] = ChoiceMetrics.NormalizedAccuracy(lls, choices, gold);
     }
 
+    /// <summary>Sets the sample's per-document scores for the task's metrics: exact_match, f1 and the ROUGE variants
+    /// (F-measure), each against the best of <paramref name="targets"/>; BLEU and chrF are corpus-level and left to
+    /// <see cref="Aggregate"/>.</summary>
     public static void ScoreGeneration(TaskConfig task, SampleRecord sample, string extracted, IReadOnlyList<string> targets)
     {
         foreach (string metric in task.Metrics)
@@ -29,6 +34,8 @@ public static class TaskScoring
             }
     }
 
+    /// <summary>Sets the sample's "n" (programs generated for the problem), "correct" (how many passed) and the
+    /// unbiased pass@k estimate for every k of the task up to <paramref name="n"/>.</summary>
     public static void ScoreCode(TaskConfig task, SampleRecord sample, int n, int correct)
     {
         sample.Scores["n"] = n;
@@ -36,6 +43,8 @@ public static class TaskScoring
         foreach (int k in task.PassK.Where(k => k <= n)) sample.Scores[$"pass@{k}"] = PassAtK.Estimate(n, correct, k);
     }
 
+    /// <summary>The task's metrics and standard errors over <paramref name="samples"/>, by output type, with what
+    /// produced them (<paramref name="shots"/> is the few-shot count recorded).</summary>
     public static TaskResult Aggregate(TaskConfig task, string model, string dataHash, int shots, EvaluationOptions options, List<SampleRecord> samples)
     {
         var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal);

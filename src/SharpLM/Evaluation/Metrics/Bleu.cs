@@ -18,11 +18,15 @@ public enum BleuSmoothing
 /// <summary>sacrebleu's <c>BLEU(...)</c> arguments. The defaults are sacrebleu's <c>corpus_bleu</c> defaults.</summary>
 public sealed record BleuOptions
 {
+    /// <summary>How segments are split into tokens before n-grams are counted; 13a by default.</summary>
     public BleuTokenizer Tokenizer { get; init; } = BleuTokenizer.Mteval13a;
+    /// <summary>Lowercase hypotheses and references first (sacrebleu's <c>lowercase=True</c>, case "lc" in the signature).</summary>
     public bool Lowercase { get; init; }
+    /// <summary>How zero n-gram precisions are smoothed; exp by default.</summary>
     public BleuSmoothing Smoothing { get; init; } = BleuSmoothing.Exp;
     /// <summary>floor's value or add-k's k; null takes sacrebleu's default (0.1 and 1). Ignored by exp and none.</summary>
     public double? SmoothValue { get; init; }
+    /// <summary>The highest n-gram order counted (BLEU-4 by default); at least 1.</summary>
     public int MaxNgramOrder { get; init; } = 4;
     /// <summary>Average only over the orders the hypothesis has n-grams of (needed for short sentences).</summary>
     public bool EffectiveOrder { get; init; }
@@ -59,6 +63,7 @@ public sealed record BleuScore(
     double Score, IReadOnlyList<int> Counts, IReadOnlyList<int> Totals, IReadOnlyList<double> Precisions,
     double BrevityPenalty, int SysLen, int RefLen)
 {
+    /// <summary>Hypothesis length over reference length (<c>SysLen / RefLen</c>); 0 when the references are empty.</summary>
     public double Ratio => RefLen > 0 ? (double)SysLen / RefLen : 0;
 
     /// <summary>sacrebleu's signature; null for a score computed from bare statistics, where nrefs is unknown.</summary>

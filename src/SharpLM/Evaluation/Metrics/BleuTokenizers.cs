@@ -15,6 +15,7 @@ public abstract class BleuTokenizer
     /// <summary>The name sacrebleu writes in the signature and accepts as <c>tokenize=</c>.</summary>
     public abstract string Name { get; }
 
+    /// <summary>The segment as space-separated tokens.</summary>
     public abstract string Tokenize(string line);
 
     /// <summary>mteval-v13a.pl's tokenizer, WMT's standard and sacrebleu's default.</summary>
@@ -40,6 +41,7 @@ public abstract class BleuTokenizer
             $"unknown BLEU tokenizer '{name}'; expected one of 13a, intl, char, none, zh", nameof(name)),
     };
 
+    /// <summary>The tokenizer's sacrebleu name, as <see cref="Name"/>.</summary>
     public override string ToString() => Name;
 }
 

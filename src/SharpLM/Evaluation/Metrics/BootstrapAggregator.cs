@@ -20,6 +20,9 @@ public sealed class BootstrapAggregator
     private readonly ulong _seed;
     private readonly Dictionary<string, List<RougeScore>> _scores = [];
 
+    /// <param name="confidenceInterval">Width of the interval, in [0, 1]; 0.95 gives the 2.5th and 97.5th percentiles.</param>
+    /// <param name="nSamples">Resamples of the corpus; at least 1.</param>
+    /// <param name="seed">Seeds the resampling.</param>
     public BootstrapAggregator(double confidenceInterval = 0.95, int nSamples = 1000, ulong seed = 0)
     {
         if (!(confidenceInterval >= 0 && confidenceInterval <= 1))

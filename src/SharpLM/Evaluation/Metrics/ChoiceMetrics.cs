@@ -82,6 +82,7 @@ public static class ChoiceMetrics
     /// </summary>
     /// <param name="logLikelihoods">Per question, each choice's log-likelihood.</param>
     /// <param name="golds">Per question, the index of the right choice.</param>
+    /// <param name="bins">Equal-width confidence bins over [0, 1]; at least 1.</param>
     public static double ExpectedCalibrationError(IReadOnlyList<IReadOnlyList<double>> logLikelihoods,
         IReadOnlyList<int> golds, int bins = 10)
     {

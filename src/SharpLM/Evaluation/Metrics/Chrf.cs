@@ -5,11 +5,13 @@ namespace SharpLM.Evaluation.Metrics;
 /// <summary>sacrebleu's <c>CHRF(...)</c> arguments, with its defaults (chrF2: character 6-grams, no word n-grams, β = 2).</summary>
 public sealed record ChrfOptions
 {
+    /// <summary>Character n-gram order: n-grams of 1 to this many characters are counted.</summary>
     public int CharOrder { get; init; } = 6;
     /// <summary>Word n-gram order; 2 gives chrF++.</summary>
     public int WordOrder { get; init; }
     /// <summary>Weight of recall relative to precision.</summary>
     public int Beta { get; init; } = 2;
+    /// <summary>Lowercase hypotheses and references first (case "lc" in the signature).</summary>
     public bool Lowercase { get; init; }
     /// <summary>Keep whitespace inside character n-grams (sacrebleu removes it by default).</summary>
     public bool Whitespace { get; init; }
@@ -42,6 +44,7 @@ public sealed record ChrfScore(double Score, int CharOrder, int WordOrder, int B
     /// <summary>sacrebleu's signature, e.g. <c>nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0</c>.</summary>
     public required string Signature { get; init; }
 
+    /// <summary>sacrebleu's rendering, e.g. <c>chrF2 = 58.37</c>.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} = {Score:F2}");
 }
 

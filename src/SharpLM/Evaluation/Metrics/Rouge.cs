@@ -6,6 +6,7 @@ namespace SharpLM.Evaluation.Metrics;
 /// <summary>Precision, recall and F-measure of one ROUGE type (rouge_score's <c>scoring.Score</c>).</summary>
 public sealed record RougeScore(double Precision, double Recall, double FMeasure)
 {
+    /// <summary>All three measures 0: the score when the prediction or the target has no tokens.</summary>
     public static RougeScore Zero { get; } = new(0, 0, 0);
 
     /// <summary>rouge_score's <c>scoring.fmeasure</c>: the harmonic mean, 0 when precision and recall are both
@@ -43,6 +44,7 @@ public sealed partial class RougeScorer
         _tokenize = tokenizer ?? new RougeTokenizer(useStemmer).Tokenize;
     }
 
+    /// <summary>The ROUGE types scored, as given to the constructor.</summary>
     public IReadOnlyList<string> RougeTypes => _rougeTypes;
 
     /// <summary>Scores a prediction against one target, one <see cref="RougeScore"/> per ROUGE type.</summary>

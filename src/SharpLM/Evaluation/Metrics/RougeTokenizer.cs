@@ -8,8 +8,10 @@ namespace SharpLM.Evaluation.Metrics;
 /// </summary>
 public sealed class RougeTokenizer(bool useStemmer = false)
 {
+    /// <summary>Whether tokens longer than three characters are Porter-stemmed.</summary>
     public bool UseStemmer { get; } = useStemmer;
 
+    /// <summary>The lowercased runs of [a-z0-9] in <paramref name="text"/>, stemmed when <see cref="UseStemmer"/>.</summary>
     public IReadOnlyList<string> Tokenize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);

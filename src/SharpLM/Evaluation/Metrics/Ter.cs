@@ -28,6 +28,7 @@ public sealed record TerScore(double Score, int NumEdits, double RefLength)
     /// <summary>sacrebleu's signature, e.g. <c>nrefs:1|case:lc|tok:tercom|norm:no|punct:yes|asian:no|version:2.6.0</c>.</summary>
     public required string Signature { get; init; }
 
+    /// <summary>sacrebleu's rendering, e.g. <c>TER = 41.18</c>.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"TER = {Score:F2}");
 }
 

@@ -21,6 +21,12 @@ public sealed class CheckpointModel : IEvaluationModel
     readonly Device device;
     readonly int batchSize;
 
+    /// <summary>Wraps an already loaded model; the tokenizer is made lenient (<see cref="LenientTokenizer"/>).</summary>
+    /// <param name="model">The model, on <paramref name="device"/>.</param>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="device">Where inputs are sent.</param>
+    /// <param name="name">The name for reports.</param>
+    /// <param name="batchSize">Rows scored per forward pass; at least 1. Results do not depend on it.</param>
     public CheckpointModel(LanguageModel model, ITokenizer tokenizer, Device device, string name, int batchSize = 16)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
@@ -41,11 +47,16 @@ public sealed class CheckpointModel : IEvaluationModel
         return new CheckpointModel(model, tokenizer, device, $"checkpoint:{dir}", batchSize);
     }
 
+    /// <summary>The name for reports; "checkpoint:DIR" when loaded with <see cref="Load"/>.</summary>
     public string Name { get; }
 
     /// <summary>Characters of prompts and answers the tokenizer has no id for, which the model therefore never saw.</summary>
     public long DroppedCharacters => tokenizer.DroppedCharacters;
 
+    /// <summary>log P(continuation | context) per request, as the class summary describes, and whether every
+    /// continuation token is the model's argmax.</summary>
+    /// <exception cref="InvalidInputException">A continuation encodes to no tokens, or an empty context cannot be
+    /// stood in for.</exception>
     public Task<IReadOnlyList<LoglikelihoodResult>> LoglikelihoodAsync(IReadOnlyList<LoglikelihoodRequest> requests, CancellationToken cancellation = default)
     {
         // A request is one row (or, past the window, several: see Encode); rows are scored and summed back per request.
@@ -136,6 +147,8 @@ public sealed class CheckpointModel : IEvaluationModel
         return results;
     }
 
+    /// <summary>Each text's log-probability over its predicted tokens, scored by <see cref="Perplexity.Evaluate"/> in
+    /// consecutive windows (lm-evaluation-harness's rolling log-likelihood).</summary>
     public Task<IReadOnlyList<RollingLoglikelihoodResult>> LoglikelihoodRollingAsync(IReadOnlyList<string> texts, CancellationToken cancellation = default)
     {
         var results = new RollingLoglikelihoodResult[texts.Count];
@@ -148,6 +161,8 @@ public sealed class CheckpointModel : IEvaluationModel
         return Task.FromResult<IReadOnlyList<RollingLoglikelihoodResult>>(results);
     }
 
+    /// <summary>Generates each request in turn with <see cref="Inference.Generator"/>: greedy at temperature 0, else
+    /// sampled with the request's seed; an empty context is replaced by "\n".</summary>
     public Task<IReadOnlyList<string>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellation = default)
     {
         var generator = new Inference.Generator(model, tokenizer, device);

@@ -16,6 +16,8 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
     readonly bool ownsTransport;
     readonly ChatClientMetadata metadata;
 
+    /// <summary>A client with its own connection, limits and retries, from <paramref name="options"/>.</summary>
+    /// <exception cref="InvalidInputException">The options are invalid.</exception>
     public OpenAiCompatibleChatClient(OpenAiCompatibleOptions options) : this(new OpenAiTransport(options), ownsTransport: true) { }
 
     internal OpenAiCompatibleChatClient(OpenAiTransport transport, bool ownsTransport)
@@ -25,6 +27,11 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         metadata = new ChatClientMetadata("openai-compatible", transport.Options.BaseUrl, transport.Options.Model);
     }
 
+    /// <summary>Sends the messages (with <see cref="ChatOptions.Instructions"/> as a leading system message) and returns
+    /// the single choice's reply.</summary>
+    /// <exception cref="NotSupportedException">The options carry tools.</exception>
+    /// <exception cref="OpenAiCompatibleException">The request failed (after the retries it allows), or the response is
+    /// malformed.</exception>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var response = await transport.PostAsync<ChatResponseWire>(Path, Request(messages, options, stream: false), cancellationToken);
@@ -36,6 +43,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         };
     }
 
+    /// <summary>As <see cref="GetResponseAsync"/>, streamed: one update per server-sent chunk that has a choice.</summary>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -83,12 +91,15 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
         _ => new ChatFinishReason(reason),
     };
 
+    /// <summary>This client, or its <see cref="ChatClientMetadata"/> (provider "openai-compatible", the base URL and
+    /// model); null for anything else or any key.</summary>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
         : serviceType == typeof(ChatClientMetadata) ? metadata
         : serviceType.IsInstanceOfType(this) ? this
         : null;
 
+    /// <summary>Releases the HTTP connection, unless it is shared with an <see cref="OpenAiCompatibleModel"/>.</summary>
     public void Dispose()
     {
         if (ownsTransport) transport.Dispose();

@@ -23,25 +23,35 @@ public sealed class OpenAiCompatibleModel : IEvaluationModel, IDisposable
     // whose generated token is then ignored. Switched on the first refusal.
     volatile bool scoringNeedsOneToken;
 
+    /// <summary>A model with its own connection, limits and retries, from <paramref name="options"/>.</summary>
+    /// <exception cref="InvalidInputException">The options are invalid.</exception>
     public OpenAiCompatibleModel(OpenAiCompatibleOptions options)
     {
         transport = new OpenAiTransport(options);
         chat = new OpenAiCompatibleChatClient(transport, ownsTransport: false);
     }
 
+    /// <summary>The server, model and limits this model uses.</summary>
     public OpenAiCompatibleOptions Options => transport.Options;
 
+    /// <summary>"openai:BASEURL", then " model=NAME" when a model is named and " chat" in chat mode.</summary>
     public string Name => $"openai:{Options.BaseUrl}" + (Options.Model is { } m ? $" model={m}" : "") + (Options.Chat ? " chat" : "");
 
     /// <summary>The chat endpoint as a general <see cref="IChatClient"/>, sharing this model's connection limits.</summary>
     public IChatClient ChatClient => chat;
 
+    /// <summary>Scores each context + continuation by echoing it through <c>/completions</c> and summing the
+    /// continuation's token log-probabilities.</summary>
+    /// <exception cref="ModelCapabilityException">Chat mode, or a server that refuses echo with logprobs.</exception>
     public Task<IReadOnlyList<LoglikelihoodResult>> LoglikelihoodAsync(IReadOnlyList<LoglikelihoodRequest> requests, CancellationToken cancellation = default)
     {
         RefuseScoringInChatMode();
         return ForEach(requests, (r, ct) => ScoreAsync(r.Context, r.Continuation, rolling: false, ct), cancellation);
     }
 
+    /// <summary>Each text's log-probability, echoed through <c>/completions</c> (the first token is unscored, having no
+    /// context).</summary>
+    /// <exception cref="ModelCapabilityException">Chat mode, or a server that refuses echo with logprobs.</exception>
     public async Task<IReadOnlyList<RollingLoglikelihoodResult>> LoglikelihoodRollingAsync(IReadOnlyList<string> texts, CancellationToken cancellation = default)
     {
         RefuseScoringInChatMode();
@@ -49,6 +59,8 @@ public sealed class OpenAiCompatibleModel : IEvaluationModel, IDisposable
         return scored.Select(s => new RollingLoglikelihoodResult(s.LogProbability, s.Tokens)).ToArray();
     }
 
+    /// <summary>Generates through <c>/completions</c>, or <c>/chat/completions</c> in chat mode; the server gets the first
+    /// <see cref="ServerStopLimit"/> stop strings and the text is cut here at the earliest of all of them.</summary>
     public Task<IReadOnlyList<string>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellation = default) =>
         ForEach(requests, async (r, ct) => CutAtStop(Options.Chat ? await ChatAsync(r, ct) : await CompleteAsync(r, ct), r.Stop), cancellation);
 
@@ -174,6 +186,7 @@ public sealed class OpenAiCompatibleModel : IEvaluationModel, IDisposable
         }
     }
 
+    /// <summary>Releases the HTTP connection.</summary>
     public void Dispose()
     {
         chat.Dispose();

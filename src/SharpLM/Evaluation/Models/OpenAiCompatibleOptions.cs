@@ -21,6 +21,7 @@ public sealed record OpenAiCompatibleOptions
     /// <summary>Limit for one attempt of one request, reading the whole response included.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>Requests in flight at once, over all calls sharing this connection; at least 1.</summary>
     public int MaxConcurrentRequests { get; init; } = 4;
 
     /// <summary>Further attempts after a timeout, a connection failure, HTTP 408, 429 or 5xx.</summary>
@@ -29,8 +30,11 @@ public sealed record OpenAiCompatibleOptions
     /// <summary>Wait before the first retry; it doubles with each retry, up to <see cref="MaxRetryDelay"/>.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The longest wait between attempts, whatever the doubling or a server's Retry-After asks for.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Checks the settings and returns them.</summary>
+    /// <exception cref="InvalidInputException">A URL that is not absolute http(s), or a limit out of range.</exception>
     public OpenAiCompatibleOptions Validate()
     {
         if (!BaseUrl.IsAbsoluteUri || (BaseUrl.Scheme != Uri.UriSchemeHttp && BaseUrl.Scheme != Uri.UriSchemeHttps))

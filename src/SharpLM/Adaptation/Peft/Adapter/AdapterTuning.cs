@@ -31,9 +31,12 @@ public sealed class AdapterTuning : PeftMethod
     public static AdapterTuning Apply(Gpt model, AdapterOptions options, string? baseCheckpoint = null) =>
         new(model, options.Validate(), baseCheckpoint);
 
+    /// <inheritdoc/>
     public override string Method => "adapter";
 
+    /// <summary>The options the adapters were built with, saved in adapter_config.json.</summary>
     public AdapterOptions Options { get; }
 
+    /// <inheritdoc/>
     protected override PeftConfig Describe(PeftConfig common) => common with { Adapter = Options };
 }

@@ -14,6 +14,8 @@ public sealed class BottleneckAdapter : nn.Module<Tensor, Tensor>
     readonly Linear down, up;
     readonly nn.Module<Tensor, Tensor> act;
 
+    /// <summary>An adapter for <paramref name="dim"/>-wide hidden states, on <paramref name="device"/> in
+    /// <paramref name="dtype"/> (those of the base's weights).</summary>
     public BottleneckAdapter(int dim, AdapterOptions options, Device device, ScalarType dtype) : base(nameof(BottleneckAdapter))
     {
         down = nn.Linear(dim, options.BottleneckSize, hasBias: true, device: device, dtype: dtype);
@@ -27,5 +29,6 @@ public sealed class BottleneckAdapter : nn.Module<Tensor, Tensor>
         nn.init.zeros_(up.bias!);
     }
 
+    /// <summary>Adds the adapter's output to <paramref name="h"/>: h + up(act(down(h))), same shape as h.</summary>
     public override Tensor forward(Tensor h) => h + up.forward(act.forward(down.forward(h)));
 }

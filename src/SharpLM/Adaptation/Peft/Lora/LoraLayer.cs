@@ -28,6 +28,9 @@ public sealed class LoraLayer : nn.Module, ILinearDelta
         public Tensor? SavedRows;
     }
 
+    /// <summary>A fresh update of <paramref name="rows"/> output rows of <paramref name="target"/> starting at
+    /// <paramref name="rowOffset"/>, with A and B on the target weight's device and dtype.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The row range is empty or outside the weight.</exception>
     public LoraLayer(Linear target, long rowOffset, long rows, LoraOptions options) : base(nameof(LoraLayer))
     {
         Parameter weight = target.weight!;
@@ -48,15 +51,24 @@ public sealed class LoraLayer : nn.Module, ILinearDelta
     /// <summary>The parameter name of B (the zero-initialised factor).</summary>
     public const string BName = nameof(lora_B);
 
+    /// <summary>The first output row of W the update covers.</summary>
     public long RowOffset { get; }
+    /// <summary>Number of output rows covered (B's first dimension).</summary>
     public long Rows { get; }
+    /// <summary>Output rows of the whole adapted layer W.</summary>
     public long OutFeatures { get; }
+    /// <summary>alpha / r, the factor the update B·A is multiplied by.</summary>
     public double Scale { get; }
+    /// <summary>Whether the update is currently folded into W (the side path is then off).</summary>
     public bool Merged => state.SavedRows is not null;
 
     internal Parameter A => lora_A;
     internal Parameter B => lora_B;
 
+    /// <summary>
+    /// <paramref name="output"/> plus scale·B·A·dropout(<paramref name="input"/>) in the covered rows (zero in the
+    /// others); unchanged when merged.
+    /// </summary>
     public Tensor Apply(Tensor input, Tensor output)
     {
         if (Merged) return output;

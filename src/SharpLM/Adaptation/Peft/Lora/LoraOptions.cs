@@ -9,8 +9,11 @@ namespace SharpLM.Adaptation.Peft.Lora;
 /// </summary>
 public sealed record LoraOptions
 {
+    /// <summary>Rank r of the update: A is r × in, B is rows × r; at least 1.</summary>
     public int Rank { get; init; } = 8;
+    /// <summary>The update is scaled by alpha / r; positive.</summary>
     public double Alpha { get; init; } = 16;
+    /// <summary>Dropout probability on the adapter's input, in [0, 1); 0 (the default) for none.</summary>
     public double Dropout { get; init; }
     /// <summary>
     /// LoRA+ (Hayou et al. 2024; PEFT's loraplus_lr_ratio): B's learning rate is this multiple of A's. With one rate
@@ -24,6 +27,9 @@ public sealed record LoraOptions
     /// <summary>alpha / r: the update B·A is scaled by it, so changing r does not change the effective learning rate.</summary>
     [JsonIgnore] public double Scale => Alpha / Rank;
 
+    /// <summary>Checks the options and returns them (the target patterns are checked against a model when applied).</summary>
+    /// <param name="source">Where the options came from, the prefix of the error.</param>
+    /// <exception cref="InvalidInputException">A value out of range, or no target pattern.</exception>
     public LoraOptions Validate(string source = "lora options")
     {
         if (Rank < 1) throw new InvalidInputException($"{source}: rank must be at least 1");

@@ -40,6 +40,9 @@ public static class LoraTargets
         return result;
     }
 
+    /// <summary>Whether <paramref name="pattern"/> chooses the module path <paramref name="path"/>, by the rules
+    /// above.</summary>
+    /// <exception cref="ArgumentException">A "re:" pattern is not a valid regular expression.</exception>
     public static bool Matches(string pattern, string path)
     {
         if (pattern.StartsWith("re:", StringComparison.Ordinal))

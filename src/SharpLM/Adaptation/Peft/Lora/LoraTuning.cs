@@ -32,19 +32,23 @@ public sealed class LoraTuning : PeftMethod
     public static LoraTuning Apply(Gpt model, LoraOptions options, string? baseCheckpoint = null) =>
         new(model, options.Validate(), LoraTargets.Select(model, options.TargetModules), baseCheckpoint); // targets checked before freezing
 
+    /// <inheritdoc/>
     public override string Method => "lora";
 
     /// <summary>LoRA+: every B matrix steps <see cref="LoraOptions.LoraPlusLrRatio"/> times faster than the A matrices.</summary>
     public override double LearningRateScale(string parameterName) =>
         parameterName.EndsWith("." + LoraLayer.BName, StringComparison.Ordinal) ? Options.LoraPlusLrRatio : 1;
 
+    /// <summary>The options LoRA was applied with, saved in adapter_config.json.</summary>
     public LoraOptions Options { get; }
 
     /// <summary>The adapted paths, in model order ("h.0.attn.c_attn", "h.0.attn.q", …).</summary>
     public IReadOnlyList<string> TargetPaths => layers.Select(l => l.Path).ToList();
 
+    /// <summary>The LoRA layers, in the order of <see cref="TargetPaths"/>.</summary>
     public IReadOnlyList<LoraLayer> Layers => layers.Select(l => l.Layer).ToList();
 
+    /// <summary>Whether the updates are folded into the base weights (<see cref="Merge"/>).</summary>
     public bool IsMerged => layers.Count > 0 && layers[0].Layer.Merged;
 
     /// <summary>W += (alpha/r)·B·A for every adapted layer; the side paths stop. Idempotent.</summary>
@@ -83,8 +87,11 @@ public sealed class LoraTuning : PeftMethod
         }
     }
 
+    /// <inheritdoc/>
     protected override PeftConfig Describe(PeftConfig common) => common with { Lora = Options };
 
+    /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The updates are merged: unmerge before saving.</exception>
     protected override IReadOnlyList<(string Name, Tensor Value)> TensorsToSave()
     {
         if (IsMerged) throw new InvalidOperationException("unmerge LoRA before saving the adapter (merged weights would make the base hash meaningless)");

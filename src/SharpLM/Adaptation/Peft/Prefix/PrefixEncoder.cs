@@ -17,6 +17,12 @@ public sealed class PrefixEncoder : nn.Module, IKeyValuePrefix
     readonly Linear mlp_in, mlp_out;
     readonly int layers, kvHeads, headDim;
 
+    /// <summary>A fresh encoder: E drawn from N(0, 1), the MLP with nn.Linear's default initialisation.</summary>
+    /// <param name="config">The base model's config (layers, KV heads, head and embedding widths).</param>
+    /// <param name="length">Prefix positions P.</param>
+    /// <param name="hiddenSize">Hidden width of the MLP; 0 means n_embd.</param>
+    /// <param name="device">Device of the base's weights.</param>
+    /// <param name="dtype">Dtype of the base's weights.</param>
     public PrefixEncoder(ModelConfig config, int length, int hiddenSize, Device device, ScalarType dtype) : base(nameof(PrefixEncoder))
     {
         layers = config.NLayer;
@@ -29,6 +35,7 @@ public sealed class PrefixEncoder : nn.Module, IKeyValuePrefix
         RegisterComponents();
     }
 
+    /// <summary>Prefix positions P per layer.</summary>
     public int Length => (int)embedding.shape[0];
 
     /// <summary>The prefix as one tensor [n_layer, 2, n_kv_head, P, head_dim], as <see cref="PrefixTable"/> holds it.</summary>
@@ -38,6 +45,8 @@ public sealed class PrefixEncoder : nn.Module, IKeyValuePrefix
         return flat.view(Length, layers, 2, kvHeads, headDim).permute(1, 2, 3, 0, 4);    // [L, 2, H, P, D]
     }
 
+    /// <summary>Per layer, the keys and values [1, n_kv_head, P, head_dim] the MLP produces now (with gradients to E
+    /// and the MLP).</summary>
     public (Tensor[] Keys, Tensor[] Values) Compute()
     {
         Tensor table = Table();

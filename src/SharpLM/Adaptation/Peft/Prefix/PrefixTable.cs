@@ -13,6 +13,8 @@ public sealed class PrefixTable : nn.Module, IKeyValuePrefix
 {
     readonly Parameter prefix;
 
+    /// <summary>A table holding a copy of <paramref name="initial"/> [n_layer, 2, n_kv_head, P, head_dim] as its
+    /// parameter.</summary>
     public PrefixTable(Tensor initial) : base(nameof(PrefixTable))
     {
         prefix = new Parameter(initial.detach().clone().DetachFromDisposeScope());
@@ -27,10 +29,12 @@ public sealed class PrefixTable : nn.Module, IKeyValuePrefix
         return new PrefixTable(t);
     }
 
+    /// <summary>Prefix positions P per layer.</summary>
     public int Length => (int)prefix.shape[3];
 
     internal Parameter Values => prefix;
 
+    /// <summary>Per layer, views of the table's keys and values, each [1, n_kv_head, P, head_dim].</summary>
     public (Tensor[] Keys, Tensor[] Values) Compute()
     {
         long layers = prefix.shape[0];

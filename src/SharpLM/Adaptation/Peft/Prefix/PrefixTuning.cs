@@ -34,6 +34,7 @@ public sealed class PrefixTuning : PeftMethod
     public static PrefixTuning Apply(Gpt model, PrefixOptions options, string? baseCheckpoint = null) =>
         new(model, options.Validate(), baseCheckpoint);
 
+    /// <inheritdoc/>
     public override string Method => "prefix";
 
     /// <summary>The options in force: <see cref="PrefixOptions.Reparameterize"/> turns false on <see cref="Collapse"/>.</summary>
@@ -60,11 +61,14 @@ public sealed class PrefixTuning : PeftMethod
         return module is PrefixEncoder encoder ? encoder.Table().contiguous() : ((PrefixTable)module).Values.detach().clone();
     }
 
+    /// <summary>The options block, always with reparameterize false: the saved adapter holds the collapsed prefix.</summary>
     protected override PeftConfig Describe(PeftConfig common) => common with { Prefix = Options with { Reparameterize = false } };
 
     /// <summary>Always the plain prefix, as "prefix_tuning.prefix".</summary>
     protected override IReadOnlyList<(string Name, Tensor Value)> TensorsToSave() => new[] { ("prefix_tuning.prefix", PrefixValues()) };
 
+    /// <summary>The trainable parameters: a loaded adapter is applied plain (its config says so), so this is
+    /// "prefix_tuning.prefix", what <see cref="TensorsToSave"/> wrote.</summary>
     protected override IReadOnlyList<(string Name, Tensor Value)> TensorsToLoad() =>
         TrainableParameters.Select(p => (p.Name, (Tensor)p.Parameter)).ToList();
 }

@@ -8,12 +8,17 @@ namespace SharpLM.Adaptation.Peft.Prompt;
 /// </summary>
 public sealed record PromptOptions
 {
+    /// <summary>Soft-prompt positions P; at least 1, and fewer than the model's block_size.</summary>
     public int Length { get; init; } = 20;
     /// <summary>"vocab" or "text".</summary>
     public string Init { get; init; } = "vocab";
     /// <summary>Token ids for Init "text".</summary>
     public IReadOnlyList<int>? InitTokenIds { get; init; }
 
+    /// <summary>Checks the options and returns them (the token ids and length are checked against a model when
+    /// applied).</summary>
+    /// <param name="source">Where the options came from, the prefix of the error.</param>
+    /// <exception cref="InvalidInputException">A length below 1, an unknown init, or "text" without token ids.</exception>
     public PromptOptions Validate(string source = "prompt options")
     {
         if (Length < 1) throw new InvalidInputException($"{source}: length must be at least 1");

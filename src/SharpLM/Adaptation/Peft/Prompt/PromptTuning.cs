@@ -47,9 +47,12 @@ public sealed class PromptTuning : PeftMethod
         return new(model, options, baseCheckpoint);
     }
 
+    /// <inheritdoc/>
     public override string Method => "prompt";
 
+    /// <summary>The options the soft prompt was built with, saved in adapter_config.json.</summary>
     public PromptOptions Options { get; }
 
+    /// <inheritdoc/>
     protected override PeftConfig Describe(PeftConfig common) => common with { Prompt = Options };
 }
