@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SharpLM.Data.Catalog;
 
 namespace SharpLM.Cli;
 
@@ -10,6 +11,9 @@ public static class CliErrors
 {
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces for errors.", Recursive = true };
 
+    /// <summary>A folder laid out as the data manifest (a copy of shared/data), searched before the cache and the network.</summary>
+    public static readonly Option<string?> Mirror = new("--mirror") { Description = "A folder holding the data sets (a copy of shared/data): searched before the cache and the network. Also SHARPLM_MIRROR.", Recursive = true };
+
     public static int Run(RootCommand root, string[] args)
     {
         ParseResult parsed = root.Parse(args);
@@ -20,6 +24,7 @@ public static class CliErrors
         }
         try
         {
+            if (parsed.GetValue(Mirror) is string mirror) DataStore.Default = DataStore.FromEnvironment(mirror);
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e)

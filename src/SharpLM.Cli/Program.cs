@@ -19,4 +19,5 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     ServeCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);
+root.Options.Add(CliErrors.Mirror);
 return CliErrors.Run(root, args);

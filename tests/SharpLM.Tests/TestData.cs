@@ -1,24 +1,55 @@
+using SharpLM.Data.Catalog;
+
 namespace SharpLM.Tests;
 
 /// <summary>
-/// Finds the shared data sets (tinyshakespeare, …) that live in a <c>shared/data</c> folder beside the repository,
-/// so tests read real text without copying megabytes into the repo.
+/// The public data sets tests read, resolved exactly as the toolkit resolves them (<see cref="DataStore"/>: a
+/// shared/data mirror beside or above the working directory, SHARPLM_MIRROR, the cache, then the network), and the
+/// small fixtures that ship with the test project. A test that needs a data set says so with
+/// <see cref="DataFactAttribute"/> or <see cref="DataTheoryAttribute"/>, so that on a machine that cannot have it
+/// the test is reported as skipped with the reason and the fetch command, never silently passed or failed.
 /// </summary>
 internal static class TestData
 {
-    /// <summary>
-    /// Path of <c>shared/data/{relative}</c> in the nearest parent of the test binaries that has one.
-    /// Throws (failing the test with a clear message) when no parent does.
-    /// </summary>
-    public static string SharedData(string relative)
+    static readonly Dictionary<string, string?> unavailable = [];
+
+    /// <summary>Verified local path of a manifest file such as "gsm8k/test.jsonl".</summary>
+    public static string Path(string relative) => DataStore.Default.ResolveFile(relative);
+
+    /// <summary>Path of a fixture shipped with the test project (Fixtures/, copied beside the test binaries).</summary>
+    public static string Fixture(string relative) => System.IO.Path.Combine(AppContext.BaseDirectory, "Fixtures", relative);
+
+    /// <summary>Null when every named data set can be had here, else a skip reason naming each missing one and its fetch command.</summary>
+    public static string? SkipReason(string[] datasets)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        var reasons = new List<string>();
+        lock (unavailable)
         {
-            string candidate = Path.Combine(dir.FullName, "shared", "data", relative);
-            if (File.Exists(candidate) || Directory.Exists(candidate)) return candidate;
+            foreach (string name in datasets)
+            {
+                if (!unavailable.TryGetValue(name, out string? reason))
+                    unavailable[name] = reason = DataStore.Default.Unavailable(name);
+                if (reason is not null) reasons.Add($"needs data set '{name}' (run `{DataStore.FetchCommand(name)}`, or set {DataStore.MirrorVariable} to a copy of shared/data): {reason}");
+            }
         }
-        throw new FileNotFoundException(
-            $"Test data 'shared/data/{relative}' was not found in {AppContext.BaseDirectory} or any parent directory; " +
-            "these tests need the shared data folder beside the repository.");
+        return reasons.Count == 0 ? null : string.Join(" | ", reasons);
+    }
+}
+
+/// <summary>A fact that needs the named data sets; skipped with the reason and fetch command where they cannot be had.</summary>
+internal sealed class DataFactAttribute : FactAttribute
+{
+    public DataFactAttribute(params string[] datasets)
+    {
+        if (TestData.SkipReason(datasets) is string reason) Skip = reason;
+    }
+}
+
+/// <summary>A theory that needs the named data sets; skipped with the reason and fetch command where they cannot be had.</summary>
+internal sealed class DataTheoryAttribute : TheoryAttribute
+{
+    public DataTheoryAttribute(params string[] datasets)
+    {
+        if (TestData.SkipReason(datasets) is string reason) Skip = reason;
     }
 }

@@ -18,14 +18,13 @@ public static class EvalRunCommand
         var shots = new Option<int?>("--num-fewshot") { Description = "Override every task's few-shot count." };
         var seed = new Option<ulong>("--seed") { Description = "Few-shot selection and sampling seed.", DefaultValueFactory = _ => 1234UL };
         var batch = new Option<int>("--batch-size") { Description = "Checkpoint models: requests per forward pass (scores do not depend on it).", DefaultValueFactory = _ => 16 };
-        var dataRoot = new Option<string?>("--data-root") { Description = "Where task dataset paths are resolved (default: the nearest shared/data)." };
         var output = new Option<string>("--out") { Description = "Directory for results.json, samples.jsonl and results.md.", Required = true };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (checkpoint models).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads (default: all cores).", DefaultValueFactory = _ => 0 };
 
         var run = new Command("run", "Evaluate a model on benchmark task files; writes results.json, samples.jsonl and a Markdown table.")
         {
-            tasks, model, limit, shots, seed, batch, dataRoot, output, device, threads,
+            tasks, model, limit, shots, seed, batch, output, device, threads,
         };
         run.SetAction(async (parse, cancellation) =>
         {
@@ -36,7 +35,7 @@ public static class EvalRunCommand
             using var evaluated = ModelSpec.Open(parse.GetValue(model)!, TorchRuntime.ParseDevice(parse.GetValue(device)!), parse.GetValue(batch));
             var options = new EvaluationOptions
             {
-                Limit = parse.GetValue(limit), NumFewshot = parse.GetValue(shots), Seed = parse.GetValue(seed), DataRoot = parse.GetValue(dataRoot),
+                Limit = parse.GetValue(limit), NumFewshot = parse.GetValue(shots), Seed = parse.GetValue(seed),
                 CodeRunner = await SandboxedCodeRunner.CreateAsync(cancellation: cancellation),
             };
             if (configs.Any(t => t.OutputType == OutputType.Code) && options.CodeRunner is SandboxedCodeRunner sandbox)

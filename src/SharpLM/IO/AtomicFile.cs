@@ -53,7 +53,8 @@ public static class AtomicFile
         foreach (string f in Directory.EnumerateFiles(directory, "*.tmp-*")) TryDelete(f);
     }
 
-    static void TryDelete(string path)
+    /// <summary>Deletes a file if it can; a file already gone or locked is left to the next clean-up.</summary>
+    internal static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

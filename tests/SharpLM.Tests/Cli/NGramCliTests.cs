@@ -4,11 +4,11 @@ namespace SharpLM.Tests.Cli;
 
 public class NGramCliTests
 {
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void Train_writes_arpa_and_eval_of_the_arpa_file_reproduces_the_held_out_score()
     {
         using var dir = new TempDirectory();
-        string text = File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt"))[..60_000];
+        string text = File.ReadAllText(TestData.Path("tinyshakespeare/input.txt"))[..60_000];
         File.WriteAllText(dir.File("train.txt"), text[..50_000]);
         File.WriteAllText(dir.File("val.txt"), text[50_000..]);
         var train = CliProcess.Run("ngram", "train", "--data", dir.File("train.txt"), "--order", "4", "--unit", "char", "--out", dir.File("m.arpa"), "--eval", dir.File("val.txt"));

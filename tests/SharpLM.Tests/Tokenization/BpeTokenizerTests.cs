@@ -4,7 +4,7 @@ namespace SharpLM.Tests.Tokenization;
 
 public class BpeTokenizerTests
 {
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void DecodeOfEncodeIsIdentityOnRandomUnicode()
     {
         BpeTokenizer tokenizer = SmallBpe.Tokenizer;
@@ -12,14 +12,14 @@ public class BpeTokenizerTests
             Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void DecodeOfEncodeIsIdentityOnTrainingText()
     {
         BpeTokenizer tokenizer = SmallBpe.Tokenizer;
         Assert.Equal(SmallBpe.Corpus, tokenizer.Decode(tokenizer.Encode(SmallBpe.Corpus)));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void EndOfTextInTextBecomesItsSingleId()
     {
         BpeTokenizer tokenizer = SmallBpe.Tokenizer;
@@ -31,7 +31,7 @@ public class BpeTokenizerTests
         Assert.Equal(tokenizer.Encode("to be"), ids[..Array.IndexOf(ids, tokenizer.EndOfTextId!.Value)]);
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void EveryByteHasAToken()
     {
         BpeTokenizer tokenizer = SmallBpe.Tokenizer;
@@ -42,7 +42,7 @@ public class BpeTokenizerTests
         Assert.All(ids, id => Assert.InRange(id, 0, 255));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void EncodingIsTheSameFromSeveralThreads()
     {
         var tokenizer = new BpeTokenizer(SmallBpe.Tokenizer.Vocab, SmallBpe.Tokenizer.Merges, SmallBpe.Tokenizer.SpecialTokens);
@@ -52,13 +52,13 @@ public class BpeTokenizerTests
         Parallel.For(0, 4 * texts.Length, i => Assert.Equal(expected[i % texts.Length], tokenizer.Encode(texts[i % texts.Length])));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void DecodingAnIdOutsideTheVocabThrows()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => SmallBpe.Tokenizer.Decode([0, SmallBpe.VocabSize]));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void SlicedMultiByteCharacterDecodesAsReplacement()
     {
         // 0xC3 is the first byte of 'é'; alone it is not UTF-8. A slice of ids may end there; decoding must not throw.

@@ -4,7 +4,7 @@ namespace SharpLM.Tests.Tokenization;
 
 public class BpeTrainerTests
 {
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void TrainingTwiceWritesByteIdenticalFiles()
     {
         using var first = new TempDirectory();
@@ -16,7 +16,7 @@ public class BpeTrainerTests
         Assert.Equal(File.ReadAllBytes(Path.Combine(first.Path, "tokenizer.json")), File.ReadAllBytes(Path.Combine(second.Path, "tokenizer.json")));
     }
 
-    [Theory]
+    [DataTheory("tinyshakespeare")]
     [InlineData(" the")]
     [InlineData(" and")]
     [InlineData(" my")]
@@ -29,7 +29,7 @@ public class BpeTrainerTests
         Assert.Single(SmallBpe.Tokenizer.Encode(word));
     }
 
-    [Theory]
+    [DataTheory("tinyshakespeare")]
     [InlineData(258)]
     [InlineData(600)]
     [InlineData(SmallBpe.VocabSize)]
@@ -66,7 +66,7 @@ public class BpeTrainerTests
         Assert.Equal([tokenizer.EndOfTextId!.Value], tokenizer.Encode("<|endoftext|>"));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void StreamingInSmallReadsCountsLikeTheWholeText()
     {
         string text = SmallBpe.Corpus[..20_000] + "  \r\n\r\n x'\nll 'll\n\n\n<|endoftext|>\n<|endoftext|>a";

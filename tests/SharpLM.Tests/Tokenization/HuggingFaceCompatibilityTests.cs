@@ -19,7 +19,7 @@ public class HuggingFaceCompatibilityTests
 
     static IEnumerable<string> Strings() => samples.Concat(RandomText.Strings(seed: 5, count: 300));
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void HuggingFaceTokenizersReadsOurFileAndGivesTheSameIds()
     {
         using var directory = new TempDirectory();
@@ -34,7 +34,7 @@ public class HuggingFaceCompatibilityTests
         Assert.Equal(samples[1], huggingFace.Decode(SmallBpe.Tokenizer.Encode(samples[1]).Select(id => (uint)id).ToArray()));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void MicrosoftMlTokenizersGivesTheSameIdsFromOurVocabAndMerges()
     {
         BpeTokenizer ours = SmallBpe.Tokenizer;
@@ -55,7 +55,7 @@ public class HuggingFaceCompatibilityTests
         }
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void SavedFileLoadsBackAsTheSameTokenizer()
     {
         using var directory = new TempDirectory();
@@ -69,7 +69,7 @@ public class HuggingFaceCompatibilityTests
         Assert.Equal(SmallBpe.Tokenizer.EndOfTextId, loaded.EndOfTextId);
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void MergesWrittenAsPairsAreReadToo()
     {
         using var directory = new TempDirectory();
@@ -84,7 +84,7 @@ public class HuggingFaceCompatibilityTests
         Assert.Equal(SmallBpe.Tokenizer.Merges, HuggingFaceTokenizerJson.Load(path).Merges);
     }
 
-    [Theory]
+    [DataTheory("tinyshakespeare")]
     [InlineData("pre_tokenizer", """{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}""")]
     [InlineData("normalizer", """{"type":"NFC"}""")]
     public void OptionsOurEncoderWouldNotHonourAreRejected(string property, string value)
@@ -100,7 +100,7 @@ public class HuggingFaceCompatibilityTests
         Assert.Contains(path, error.Message);
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void MergeOfUnknownTokensIsRejectedNamingTheFile()
     {
         using var directory = new TempDirectory();

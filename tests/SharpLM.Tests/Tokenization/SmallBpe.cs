@@ -12,7 +12,7 @@ internal static class SmallBpe
 
     static readonly Lazy<string> corpus = new(() =>
     {
-        string shakespeare = File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt"));
+        string shakespeare = File.ReadAllText(TestData.Path("tinyshakespeare/input.txt"));
         const string multilingual = "我们今天去公园散步。世界你好！ naïve café, déjà vu — über straße. 😀👍🏽 👨‍👩‍👧 🇯🇵\n";
         return shakespeare[..100_000] + string.Concat(Enumerable.Repeat(multilingual, 30));
     });

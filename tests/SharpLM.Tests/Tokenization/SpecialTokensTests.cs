@@ -49,7 +49,7 @@ public class SpecialTokensTests
         Assert.Equal(text, loaded.Decode(loaded.Encode(text)));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void Bpe_gets_them_in_its_own_vocab_and_they_survive_save_and_load()
     {
         var bpe = SmallBpe.Tokenizer;
@@ -96,7 +96,7 @@ public class SpecialTokensTests
 
 public class SpecialTokensHuggingFaceTests
 {
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void Hugging_face_tokenizers_reads_the_chat_tokens_from_our_file_with_the_same_ids()
     {
         var tokenizer = SmallBpe.Tokenizer.WithSpecialTokens(SpecialTokens.ChatMl);

@@ -10,7 +10,7 @@ public class TokenizerFactoryTests
         Assert.Same(Gpt2Tokenizer.Instance, TokenizerFactory.Load("gpt2"));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void BpeLoadsFromItsDirectoryOrItsFile()
     {
         using var directory = new TempDirectory();
@@ -56,7 +56,7 @@ public class TokenizerFactoryTests
         Assert.DoesNotContain('\n', error.Message);
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void TruncatedFileIsAnErrorNamingIt()
     {
         using var directory = new TempDirectory();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SharpLM.Data.Catalog;
 using SharpLM.Runtime;
 
 namespace SharpLM.Evaluation.Harness;
@@ -17,7 +18,8 @@ public sealed class PromptBuilder
     readonly ulong seed;
     readonly string? fixedPrompt;
 
-    public PromptBuilder(TaskConfig task, IReadOnlyList<JsonElement> documents, int? numFewshot, ulong seed, string? dataRoot)
+    /// <summary>A builder over <paramref name="documents"/>; a task's fixed prompt file is resolved through <paramref name="store"/> (default: <see cref="DataStore.Default"/>).</summary>
+    public PromptBuilder(TaskConfig task, IReadOnlyList<JsonElement> documents, int? numFewshot, ulong seed, DataStore? store = null)
     {
         this.task = task;
         this.documents = documents;
@@ -27,9 +29,7 @@ public sealed class PromptBuilder
         if (shots >= documents.Count) throw new InvalidInputException($"{task.Task}: {shots} few-shot examples need more than {documents.Count} documents");
         if (task.Fewshot.PromptFile is string file)
         {
-            string path = Path.IsPathRooted(file) ? file : Path.Combine(dataRoot ?? TaskDataset.DefaultDataRoot()
-                ?? throw new InvalidInputException($"{task.Task}: no shared/data found here or above for '{file}'; pass --data-root"), file);
-            if (!File.Exists(path)) throw InvalidInputException.ForFile(path, $"few-shot prompt of task {task.Task} not found");
+            string path = TaskDataset.ResolvePath(task, file, store);
             string text = File.ReadAllText(path);
             int rule = text.IndexOf("-----\n", StringComparison.Ordinal); // BBH prompt files: a canary header, then the prompt
             fixedPrompt = (rule >= 0 ? text[(rule + 6)..] : text).Trim();

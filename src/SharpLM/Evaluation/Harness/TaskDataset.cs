@@ -2,42 +2,29 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using SharpLM.Data.Catalog;
 
 namespace SharpLM.Evaluation.Harness;
 
 /// <summary>
 /// A task's documents as JSON objects, and a hash of the files they came from (reported beside the scores, so two
-/// results can be checked to come from the same data). Paths are relative to the data root: by default the first
-/// shared/data found in the working directory or above it.
+/// results can be checked to come from the same data). A relative path is a data set file of the manifest (e.g.
+/// "gsm8k/test.jsonl"), resolved and verified by a <see cref="DataStore"/>; an absolute path is read as it is.
 /// </summary>
 public sealed class TaskDataset
 {
     TaskDataset(IReadOnlyList<JsonElement> documents, string hash) => (Documents, Hash) = (documents, hash);
 
+    /// <summary>The documents, one JSON object each (a .txt file is one document with a "text" field).</summary>
     public IReadOnlyList<JsonElement> Documents { get; }
     /// <summary>"sha256:" and the first 16 hex digits of the SHA-256 over the dataset's files.</summary>
     public string Hash { get; }
 
-    /// <summary>shared/data in the working directory or the nearest parent that has one, or null.</summary>
-    public static string? DefaultDataRoot()
-    {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "data");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
-
-    public static TaskDataset Load(TaskConfig task, string? dataRoot)
+    /// <summary>Loads the documents of <paramref name="task"/>, resolving relative paths through <paramref name="store"/> (default: <see cref="DataStore.Default"/>).</summary>
+    public static TaskDataset Load(TaskConfig task, DataStore? store = null)
     {
         var spec = task.Dataset;
-        string Resolve(string file)
-        {
-            string path = Path.IsPathRooted(file) ? file : Path.Combine(dataRoot ?? DefaultDataRoot()
-                ?? throw new InvalidInputException($"{task.Task}: no shared/data found here or above for '{file}'; pass --data-root"), file);
-            return File.Exists(path) ? path : throw InvalidInputException.ForFile(path, $"dataset of task {task.Task} not found");
-        }
+        string Resolve(string file) => ResolvePath(task, file, store);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         List<JsonElement> documents;
         if (spec.Parallel is { Count: > 0 } parallel)
@@ -58,6 +45,13 @@ public sealed class TaskDataset
         else throw new InvalidInputException($"{task.Task}: dataset needs 'path' or 'parallel'");
         if (documents.Count == 0) throw new InvalidInputException($"{task.Task}: the dataset has no documents");
         return new TaskDataset(documents, "sha256:" + Convert.ToHexStringLower(sha.GetHashAndReset())[..16]);
+    }
+
+    /// <summary>A path named by a task file: absolute as it is, relative through the data store.</summary>
+    internal static string ResolvePath(TaskConfig task, string file, DataStore? store)
+    {
+        if (!Path.IsPathRooted(file)) return (store ?? DataStore.Default).ResolveFile(file);
+        return File.Exists(file) ? file : throw InvalidInputException.ForFile(file, $"dataset of task {task.Task} not found");
     }
 
     static string[] ReadLines(string path, IncrementalHash sha)

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using SharpLM.Data.Catalog;
 
 namespace SharpLM.Evaluation.Harness;
 
@@ -11,8 +12,8 @@ public sealed record EvaluationOptions
     /// <summary>Overrides every task's few-shot count.</summary>
     public int? NumFewshot { get; init; }
     public ulong Seed { get; init; } = 1234;
-    /// <summary>Where dataset paths in task files are resolved (default: the nearest shared/data).</summary>
-    public string? DataRoot { get; init; }
+    /// <summary>Resolves the data set paths of task files (default: <see cref="DataStore.Default"/>: mirrors, cache, download).</summary>
+    public DataStore? Data { get; init; }
     /// <summary>Runs generated programs for code tasks; null skips those tasks with a message.</summary>
     public ICodeRunner? CodeRunner { get; init; }
 }
@@ -48,10 +49,10 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
 {
     public async Task<(TaskResult Result, List<SampleRecord> Samples)> RunAsync(TaskConfig task, CancellationToken cancellation = default)
     {
-        var dataset = TaskDataset.Load(task, options.DataRoot);
+        var dataset = TaskDataset.Load(task, options.Data);
         int count = Math.Min(dataset.Documents.Count, options.Limit ?? int.MaxValue);
         // A rolling task scores whole documents: no prompt, so no few-shot examples (even with --num-fewshot).
-        var prompts = new PromptBuilder(task, dataset.Documents, task.OutputType == OutputType.LoglikelihoodRolling ? 0 : options.NumFewshot, options.Seed, options.DataRoot);
+        var prompts = new PromptBuilder(task, dataset.Documents, task.OutputType == OutputType.LoglikelihoodRolling ? 0 : options.NumFewshot, options.Seed, options.Data);
         var docs = dataset.Documents;
         var samples = task.OutputType switch
         {

@@ -4,10 +4,10 @@ namespace SharpLM.Tests.Adaptation.Formatting;
 
 public class ChatDataReaderTests
 {
-    [Fact]
+    [DataFact("alpaca")]
     public void Alpaca_file_reads_200_records_with_their_fields()
     {
-        string path = TestData.SharedData("alpaca/alpaca_data_first200.json");
+        string path = TestData.Path("alpaca/alpaca_data_first200.json");
         var records = AlpacaFormat.Read(path);
         Assert.Equal(200, records.Count);
         Assert.Equal("Give three tips for staying healthy.", records[0].Instruction);

@@ -6,8 +6,8 @@ public class InstructionTemplateTests
 {
     static IReadOnlyList<IReadOnlyDictionary<string, string>> Multi30k() => ParallelCorpus.Read(new Dictionary<string, string>
     {
-        ["en"] = TestData.SharedData("multi30k/test_2016_flickr.en.gz"),
-        ["de"] = TestData.SharedData("multi30k/test_2016_flickr.de.gz"),
+        ["en"] = TestData.Path("multi30k/test_2016_flickr.en.gz"),
+        ["de"] = TestData.Path("multi30k/test_2016_flickr.de.gz"),
     });
 
     [Fact]
@@ -18,7 +18,7 @@ public class InstructionTemplateTests
         Assert.True(InstructionTemplateLibrary.Names.Count >= 4);
     }
 
-    [Fact]
+    [DataFact("multi30k")]
     public void Every_template_file_loads_and_renders_every_phrasing()
     {
         var pair = Multi30k()[0];
@@ -39,7 +39,7 @@ public class InstructionTemplateTests
         }
     }
 
-    [Fact]
+    [DataFact("multi30k")]
     public void A_multi30k_pair_becomes_a_translation_instruction()
     {
         var records = Multi30k();
@@ -50,7 +50,7 @@ public class InstructionTemplateTests
         Assert.Equal([Turn.User(instance.Prompt), Turn.Assistant(instance.Response)], instance.ToConversation().Turns);
     }
 
-    [Fact]
+    [DataFact("multi30k")]
     public void Random_phrasings_are_seeded_and_can_be_restricted()
     {
         var template = InstructionTemplateLibrary.Resolve("multi30k_en_de");
@@ -66,7 +66,7 @@ public class InstructionTemplateTests
         Assert.All(restricted, i => Assert.Contains(i.Phrasing, new[] { 1, 3 }));
     }
 
-    [Fact]
+    [DataFact("multi30k")]
     public void Exemplars_come_from_the_pool_before_the_prompt_and_never_repeat_the_record()
     {
         var template = InstructionTemplateLibrary.Resolve("multi30k_en_de");

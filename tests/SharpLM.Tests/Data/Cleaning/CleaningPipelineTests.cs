@@ -10,7 +10,7 @@ public class CleaningPipelineTests
 {
     static List<Document> Corpus()
     {
-        string text = File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt"));
+        string text = File.ReadAllText(TestData.Path("tinyshakespeare/input.txt"));
         string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         var docs = new List<Document>();
         for (int i = 0; i < 60; i++)
@@ -41,7 +41,7 @@ public class CleaningPipelineTests
         return (report, File.ReadAllText(dir.File("kept.jsonl")), File.ReadAllText(dir.File("rejected.jsonl")));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void Duplicates_and_low_quality_are_removed_pii_is_redacted_and_counts_add_up()
     {
         var (report, kept, rejected) = Run(threads: 2, batch: 16);
@@ -61,7 +61,7 @@ public class CleaningPipelineTests
         Assert.All(report.NearDuplicateClusters, c => Assert.StartsWith("d", c.Key));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void Output_is_identical_for_any_thread_count_and_batch_size()
     {
         var a = Run(threads: 1, batch: 7);
@@ -70,13 +70,13 @@ public class CleaningPipelineTests
         Assert.Equal(a.Rejected, b.Rejected);
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare", "gsm8k")]
     public void Command_line_cleans_a_jsonl_file_and_writes_the_report()
     {
         using var dir = new TempDirectory();
         File.WriteAllLines(dir.File("in.jsonl"), Corpus().Select(d => System.Text.Json.JsonSerializer.Serialize(new { id = d.Id, text = d.Text })).Append("{broken"));
         var r = CliProcess.Run("data", "clean", "--input", dir.File("in.jsonl"), "--output", dir.File("out/clean.jsonl.gz"), "--rejected", dir.File("out/rejected.jsonl"),
-            "--decontaminate", TestData.SharedData("gsm8k/test.jsonl"));
+            "--decontaminate", TestData.Path("gsm8k/test.jsonl"));
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.True(File.Exists(dir.File("out/clean.jsonl.gz")));
         string report = File.ReadAllText(dir.File("out/report.json"));
@@ -90,7 +90,7 @@ public class CleaningPipelineTests
         Assert.True(File.Exists(dir.File("prepared/train.bin")), string.Join(", ", Directory.GetFiles(dir.File("prepared"))));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void Line_dedup_removes_boilerplate_seen_in_earlier_documents_and_is_reported()
     {
         const string footer = "Subscribe to our newsletter for more stories like this one.";
@@ -109,7 +109,7 @@ public class CleaningPipelineTests
         Assert.Equal(19L * (footer.Length + 1), stage.BytesIn - stage.BytesOut);
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void Command_line_runs_a_yaml_pipeline_and_refuses_stage_flags_beside_it()
     {
         using var dir = new TempDirectory();
@@ -133,11 +133,11 @@ public class CleaningPipelineTests
         Assert.Contains("--dedup", both.Stderr);
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void A_killed_run_leaves_the_previous_output_intact_and_a_rerun_reproduces_it()
     {
         using var dir = new TempDirectory();
-        string text = File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt"));
+        string text = File.ReadAllText(TestData.Path("tinyshakespeare/input.txt"));
         string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         var random = new SharpLM.Runtime.SplitMix64(3);
         // Enough documents that the run is still going when the first output block reaches the disk.

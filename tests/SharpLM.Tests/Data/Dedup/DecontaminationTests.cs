@@ -8,22 +8,22 @@ public class DecontaminationTests
     static Decontaminator WithBenchmarks()
     {
         var d = new Decontaminator();
-        d.AddEvaluationFile(TestData.SharedData("gsm8k/test.jsonl"), "gsm8k");
-        d.AddEvaluationFile(TestData.SharedData("arc/arc_easy.jsonl"), "arc_easy");
+        d.AddEvaluationFile(TestData.Path("gsm8k/test.jsonl"), "gsm8k");
+        d.AddEvaluationFile(TestData.Path("arc/arc_easy.jsonl"), "arc_easy");
         return d;
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare", "gsm8k", "arc-easy")]
     public void Injected_gsm8k_and_arc_items_are_all_caught_and_clean_text_is_not()
     {
         var decon = WithBenchmarks();
-        string shakespeare = File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt"));
+        string shakespeare = File.ReadAllText(TestData.Path("tinyshakespeare/input.txt"));
         var passages = Enumerable.Range(0, 200).Select(i => shakespeare.Substring(i * 5000, 1500)).ToList();
 
-        var gsm = File.ReadLines(TestData.SharedData("gsm8k/test.jsonl")).Take(40)
+        var gsm = File.ReadLines(TestData.Path("gsm8k/test.jsonl")).Take(40)
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("question").GetString()!).ToList();
         // An ARC item as a page would quote it: the question followed by its options.
-        var arc = File.ReadLines(TestData.SharedData("arc/arc_easy.jsonl")).Take(40).Select(l =>
+        var arc = File.ReadLines(TestData.Path("arc/arc_easy.jsonl")).Take(40).Select(l =>
         {
             var r = JsonDocument.Parse(l).RootElement;
             return r.GetProperty("query").GetString() + "\n" + string.Join("\n", r.GetProperty("choices").EnumerateArray().Select(c => c.GetString()));
@@ -55,7 +55,7 @@ public class DecontaminationTests
         Assert.True(caughtWithoutPrefix >= 10, $"only {caughtWithoutPrefix} bare ARC questions were long enough to test");
     }
 
-    [Fact]
+    [DataFact("gsm8k", "arc-easy")]
     public void Short_answer_options_do_not_flag_ordinary_text()
     {
         var decon = WithBenchmarks();
@@ -71,19 +71,19 @@ public class DecontaminationTests
         Assert.Contains("bad.jsonl", e.Message);
     }
 
-    [Fact]
+    [DataFact("gsm8k", "arc-easy")]
     public void Benchmarks_are_named_by_file_by_folder_for_splits_or_explicitly()
     {
-        string question = System.Text.Json.JsonDocument.Parse(File.ReadLines(TestData.SharedData("gsm8k/test.jsonl")).First()).RootElement.GetProperty("question").GetString()!;
+        string question = System.Text.Json.JsonDocument.Parse(File.ReadLines(TestData.Path("gsm8k/test.jsonl")).First()).RootElement.GetProperty("question").GetString()!;
         var byFolder = new Decontaminator();
-        byFolder.AddEvaluationFile(TestData.SharedData("gsm8k/test.jsonl"));
+        byFolder.AddEvaluationFile(TestData.Path("gsm8k/test.jsonl"));
         Assert.Equal("gsm8k", byFolder.Check(question)?.Benchmark);
         var byName = new Decontaminator();
-        byName.AddEvaluationFile("grade-school-math=" + TestData.SharedData("gsm8k/test.jsonl"));
+        byName.AddEvaluationFile("grade-school-math=" + TestData.Path("gsm8k/test.jsonl"));
         Assert.Equal("grade-school-math", byName.Check(question)?.Benchmark);
         var byFile = new Decontaminator();
-        byFile.AddEvaluationFile(TestData.SharedData("arc/arc_easy.jsonl"));
-        Assert.Equal("arc_easy", byFile.Check(File.ReadLines(TestData.SharedData("arc/arc_easy.jsonl")).First())?.Benchmark);
+        byFile.AddEvaluationFile(TestData.Path("arc/arc_easy.jsonl"));
+        Assert.Equal("arc_easy", byFile.Check(File.ReadLines(TestData.Path("arc/arc_easy.jsonl")).First())?.Benchmark);
     }
 
     [Fact]

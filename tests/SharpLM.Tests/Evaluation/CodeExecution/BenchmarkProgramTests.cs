@@ -37,10 +37,10 @@ public class BenchmarkProgramTests(ITestOutputHelper output)
         Assert.Contains("test_list", e.Message);
     }
 
-    [Fact]
+    [DataFact("humaneval")]
     public async Task HumanEval_canonical_solutions_all_pass_and_empty_completions_all_fail()
     {
-        var problems = HumanEvalProblem.Load(TestData.SharedData("humaneval/HumanEval.jsonl.gz"));
+        var problems = HumanEvalProblem.Load(TestData.Path("humaneval/HumanEval.jsonl.gz"));
         Assert.Equal(164, problems.Count);
         var sandbox = await CodeSandbox.CreateAsync();
         output.WriteLine(sandbox.Summary);
@@ -65,10 +65,10 @@ public class BenchmarkProgramTests(ITestOutputHelper output)
     /// </summary>
     static readonly int[] MissingTestImports = [98, 124, 137, 139, 163, 233, 246, 248, 276, 300];
 
-    [Fact]
+    [DataFact("mbpp")]
     public async Task Mbpp_reference_code_passes_all_sanitized_tasks_but_those_that_lost_their_test_imports()
     {
-        var problems = MbppProblem.Load(TestData.SharedData("mbpp/mbpp_sanitized_427.jsonl"));
+        var problems = MbppProblem.Load(TestData.Path("mbpp/mbpp_sanitized_427.jsonl"));
         Assert.Equal(427, problems.Count);
         var sandbox = await CodeSandbox.CreateAsync();
         output.WriteLine(sandbox.Summary);

@@ -20,15 +20,15 @@ public class EvaluationRunTests
             Task.FromResult<IReadOnlyList<string>>(requests.Select(r => answers.GetValueOrDefault(r.Context, "")).ToArray());
     }
 
-    [Fact]
+    [DataFact("humaneval")]
     public async Task HumanEval_through_the_harness_scores_canonical_solutions_1_and_empty_completions_0()
     {
         var task = TaskConfig.Resolve("humaneval");
-        var docs = TaskDataset.Load(task, TestData.SharedData("")).Documents.Take(12).ToList();
+        var docs = TaskDataset.Load(task).Documents.Take(12).ToList();
         var canonical = docs.ToDictionary(d => d.GetProperty("prompt").GetString()!, d => d.GetProperty("canonical_solution").GetString()!);
         var runner = await SandboxedCodeRunner.CreateAsync();
         Assert.Null(runner.Unavailable);
-        var options = new EvaluationOptions { Limit = 12, CodeRunner = runner, DataRoot = TestData.SharedData("") };
+        var options = new EvaluationOptions { Limit = 12, CodeRunner = runner, };
         using var dir = new TempDirectory();
         var right = (await EvaluationRun.RunAsync(new CannedModel(canonical), [task], options, dir.Path))[0];
         Assert.Equal(1.0, right.Metrics["pass@1"]);
@@ -37,15 +37,15 @@ public class EvaluationRunTests
         Assert.Equal(12, File.ReadLines(dir.File("samples.jsonl")).Count());
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare", "arc-easy", "gsm8k")]
     public async Task A_checkpoint_is_scored_on_choice_generation_and_perplexity_tasks_with_standard_errors_and_samples()
     {
-        var tokenizer = CharTokenizer.FromText(File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt")));
+        var tokenizer = CharTokenizer.FromText(File.ReadAllText(TestData.Path("tinyshakespeare/input.txt")));
         torch.manual_seed(5);
         var model = new CheckpointModel(new Gpt(TinyRuns.Model(tokenizer.VocabSize) with { BlockSize = 32 }), tokenizer, torch.CPU, "tiny", batchSize: 8);
         using var dir = new TempDirectory();
         var tasks = new[] { "arc_easy", "gsm8k", "tinyshakespeare" }.Select(TaskConfig.Resolve).ToList();
-        var results = await EvaluationRun.RunAsync(model, tasks, new EvaluationOptions { Limit = 20, DataRoot = TestData.SharedData("") }, dir.Path);
+        var results = await EvaluationRun.RunAsync(model, tasks, new EvaluationOptions { Limit = 20, }, dir.Path);
         var arc = results[0];
         Assert.Equal(20, arc.Documents);
         Assert.InRange(arc.Metrics["acc"], 0, 1);

@@ -7,15 +7,15 @@ public class TaskFileTests
 {
     public static TheoryData<string> BuiltIn() => new(TaskConfig.BuiltIn);
 
-    [Theory]
+    [DataTheory("arc-easy", "bbh", "gsm8k", "humaneval", "mbpp", "multi30k", "nq-open", "piqa", "tinyshakespeare", "triviaqa")]
     [MemberData(nameof(BuiltIn))]
     public void Every_shipped_task_loads_its_data_and_builds_prompts_and_answers(string name)
     {
         var task = TaskConfig.Resolve(name);
         Assert.Equal(name, task.Task);
-        var data = TaskDataset.Load(task, TestData.SharedData(""));
+        var data = TaskDataset.Load(task);
         Assert.StartsWith("sha256:", data.Hash);
-        var prompts = new PromptBuilder(task, data.Documents, null, 1234, TestData.SharedData(""));
+        var prompts = new PromptBuilder(task, data.Documents, null, 1234);
         for (int i = 0; i < Math.Min(5, data.Documents.Count); i++)
         {
             string prompt = prompts.Prompt(i);
@@ -34,11 +34,11 @@ public class TaskFileTests
             "bbh_object_counting", "bbh_web_of_lies", "multi30k_en_de", "humaneval", "humaneval_sampled", "mbpp", "mbpp_sampled", "tinyshakespeare" }, TaskConfig.BuiltIn.ToHashSet());
     }
 
-    [Fact]
+    [DataFact("gsm8k")]
     public void Few_shot_exemplars_are_seeded_distinct_and_never_the_document_itself()
     {
         var task = TaskConfig.Resolve("gsm8k");
-        var docs = TaskDataset.Load(task, TestData.SharedData("")).Documents;
+        var docs = TaskDataset.Load(task).Documents;
         var a = new PromptBuilder(task, docs, null, 7, null);
         var b = new PromptBuilder(task, docs, null, 7, null);
         var c = new PromptBuilder(task, docs, null, 8, null);

@@ -10,7 +10,7 @@ namespace SharpLM.Tests.Evaluation.Metrics;
 /// </summary>
 public class RougeVectorTests
 {
-    private static string VectorFile => TestData.SharedData("metric-vectors/rouge/rouge_vectors.json");
+    private static string VectorFile => TestData.Fixture("metric-vectors/rouge/rouge_vectors.json");
 
     private static readonly Lazy<JsonElement> Vectors =
         new(() => JsonDocument.Parse(File.ReadAllText(VectorFile)).RootElement);

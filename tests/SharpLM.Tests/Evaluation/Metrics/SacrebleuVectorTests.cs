@@ -201,7 +201,7 @@ public class SacrebleuVectorTests
         {
             if (!Groups.TryGetValue(file, out var groups))
             {
-                string path = TestData.SharedData($"metric-vectors/sacrebleu/{file}");
+                string path = TestData.Fixture($"metric-vectors/sacrebleu/{file}");
                 Groups[file] = groups = JsonNode.Parse(File.ReadAllText(path))!["groups"]!.AsArray();
             }
             return groups;

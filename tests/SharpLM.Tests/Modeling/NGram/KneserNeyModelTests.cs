@@ -113,11 +113,11 @@ public class KneserNeyModelTests
         Assert.Throws<InvalidOperationException>(() => counts.AddLine("one more line"));
     }
 
-    [Fact]
+    [DataFact("tinyshakespeare")]
     public void Character_level_models_of_tinyshakespeare_beat_a_uniform_guess()
     {
         using var dir = new TempDirectory();
-        string text = File.ReadAllText(TestData.SharedData("tinyshakespeare/input.txt"));
+        string text = File.ReadAllText(TestData.Path("tinyshakespeare/input.txt"));
         File.WriteAllText(dir.File("train.txt"), text[..100_000]);
         var counts = NGramCounts.FromFile(dir.File("train.txt"), 3, NGramTokenization.Characters);
         double bpc = KneserNeyModel.Modified(counts).BitsPerCharacter(text[100_000..110_000]);
