@@ -19,6 +19,11 @@ internal sealed class AttentionInputs
     public Tensor[]? PrefixKeys { get; private init; }
     public Tensor[]? PrefixValues { get; private init; }
 
+    /// <param name="config">The model's configuration (position encoding, sliding window, heads).</param>
+    /// <param name="start">Position of the first query (the cache length when decoding).</param>
+    /// <param name="length">Number of query positions T.</param>
+    /// <param name="device">Where the masks and tables are made.</param>
+    /// <param name="dtype">Dtype of the additive biases (the activations' dtype).</param>
     /// <param name="positionBias">ALiBi or T5 biases [1, H, T, start+T], or null.</param>
     /// <param name="visible">
     /// Which keys each query may see (boolean, [T, start+T] or [B, 1, T, start+T]) when that is not the causal

@@ -51,7 +51,7 @@ public class Gpt : LanguageModel
 
     /// <summary>
     /// With a <paramref name="cache"/>, <paramref name="idx"/> holds only the new tokens; their positions continue
-    /// from <see cref="KvCache.Length"/>, and the cache is extended.
+    /// from <see cref="DecodingState.Length"/>, and the cache is extended.
     /// </summary>
     public Tensor Forward(Tensor idx, KvCache? cache) => Forward(idx, cache, null);
 
@@ -84,6 +84,9 @@ public class Gpt : LanguageModel
     /// </summary>
     protected Tensor Forward(Tensor idx, KvCache? cache, Tensor? visible) => Run(idx, cache, visible, null);
 
+    /// <param name="idx">Token ids [B, T].</param>
+    /// <param name="cache">The KV cache to read and extend, or null.</param>
+    /// <param name="visible">A mask replacing the causal rule, or null.</param>
     /// <param name="positions">Per-token positions [B, T] (packed rows); null = start … start+T−1.</param>
     Tensor Run(Tensor idx, KvCache? cache, Tensor? visible, Tensor? positions)
     {

@@ -6,7 +6,7 @@ namespace SharpLM.Modeling;
 /// <summary>
 /// Keys and values of every layer for the positions already processed, so that generating one more token costs
 /// one position's work instead of the whole prefix. Buffers are preallocated to the context length and filled in
-/// place; <see cref="Length"/> says how many positions are valid.
+/// place; <see cref="DecodingState.Length"/> says how many positions are valid.
 /// </summary>
 public sealed class KvCache : DecodingState
 {

@@ -17,6 +17,7 @@ public sealed class RelativePositionBias : nn.Module
     readonly bool bidirectional;
 
     /// <summary>A learned table of one bias per bucket and head (relative_buckets × n_head) for <paramref name="config"/>.</summary>
+    /// <param name="config">Supplies n_head, relative_buckets and relative_max_distance.</param>
     /// <param name="bidirectional">An encoder's table: keys after the query get their own buckets (T5's encoder).</param>
     public RelativePositionBias(ModelConfig config, bool bidirectional = false) : base(nameof(RelativePositionBias))
     {

@@ -51,6 +51,7 @@ public sealed class CleaningConfig
     static readonly string[] TopLevel = ["input", "output", "rejected", "report", "reader", "threads", "batch_size", "filters", "decontaminate", "dedup", "pii"];
 
     /// <summary>Reads a .json, .yaml or .yml pipeline file; any problem is a one-line error naming the file and the field.</summary>
+    /// <param name="path">The pipeline file.</param>
     /// <param name="input">The input given on the command line, which overrides the file's (a perplexity band is calibrated on it).</param>
     public static CleaningConfig Load(string path, string? input = null)
     {

@@ -196,8 +196,14 @@ public sealed class CleaningPipeline
     }
 
     /// <summary>What the parallel part found out about one document.</summary>
+    /// <param name="BytesIn">UTF-8 bytes of the document as read.</param>
+    /// <param name="Filters">Each filter stage it passed through: bytes out, and the reject reason where it was dropped.</param>
     /// <param name="Document">The document after the filters (before redaction), what the dedup keys describe.</param>
+    /// <param name="Contamination">The evaluation item it overlaps, when decontamination flagged it.</param>
+    /// <param name="Signature">Its MinHash signature (near-duplicate dedup only).</param>
     /// <param name="Redacted">The redaction of <paramref name="Document"/>, or null when it had no PII.</param>
+    /// <param name="ExactKey">128-bit hash of its normalised text (exact dedup).</param>
+    /// <param name="Lines">Hashes of its lines or paragraphs (line-level dedup only).</param>
     sealed record Processed(long BytesIn, List<(string Stage, long BytesOut, string? Reason)> Filters, Document? Document,
         ContaminationHit? Contamination, uint[]? Signature = null, RedactionResult? Redacted = null, UInt128 ExactKey = default, LineHashes? Lines = null);
 

@@ -71,8 +71,8 @@ public sealed class MinHasher
 
     /// <summary>
     /// Eight permutations at a time. There is no 64×64→128-bit vector multiply, so a = aHi·2³² + aLo is split and
-    /// a·x assembled from two 32×32→64 products: aHi·x·2³² ≡ (aHi·x >> 29) + ((aHi·x mod 2²⁹) << 32) and
-    /// aLo·x ≡ (aLo·x mod 2⁶¹) + (aLo·x >> 61), every term below 2⁶¹, so the sum (with b) fits in 64 bits and one
+    /// a·x assembled from two 32×32→64 products: aHi·x·2³² ≡ (aHi·x &gt;&gt; 29) + ((aHi·x mod 2²⁹) &lt;&lt; 32) and
+    /// aLo·x ≡ (aLo·x mod 2⁶¹) + (aLo·x &gt;&gt; 61), every term below 2⁶¹, so the sum (with b) fits in 64 bits and one
     /// fold plus one conditional subtraction give the exact residue. Returns how many permutations it covered.
     /// </summary>
     int SignatureVector512(ReadOnlySpan<ulong> shingles, ulong[] min)

@@ -36,10 +36,13 @@ public sealed class PromptBuilder
         }
     }
 
+    /// <summary>Few-shot exemplars per prompt: the run's override, else the task's own count.</summary>
     public int Shots => shots;
 
+    /// <summary>The document's question alone, rendered from the task's doc_to_text template.</summary>
     public string Question(int index) => PromptTemplate.Render(task.DocToText, documents[index]);
 
+    /// <summary>The whole prompt of document <paramref name="index"/>: description, fixed prompt or exemplars, then its question.</summary>
     public string Prompt(int index)
     {
         var parts = new List<string>();
@@ -75,6 +78,7 @@ public sealed class PromptBuilder
 /// <summary>Choices and gold answers of a document, from the task's templates.</summary>
 public static class TaskAnswers
 {
+    /// <summary>The answer choices of a document, from the task's doc_to_choice (a list, or a template that yields one).</summary>
     public static IReadOnlyList<string> Choices(TaskConfig task, JsonElement doc)
     {
         if (task.DocToChoice is not JsonElement spec) throw new InvalidInputException($"{task.Task}: multiple_choice needs doc_to_choice");

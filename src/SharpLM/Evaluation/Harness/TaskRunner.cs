@@ -11,6 +11,7 @@ public sealed record EvaluationOptions
     public int? Limit { get; init; }
     /// <summary>Overrides every task's few-shot count.</summary>
     public int? NumFewshot { get; init; }
+    /// <summary>Seeds the few-shot exemplar draw, sampling and bootstrap standard errors (lm-evaluation-harness's default 1234).</summary>
     public ulong Seed { get; init; } = 1234;
     /// <summary>Resolves the data set paths of task files (default: <see cref="DataStore.Default"/>: mirrors, cache, download).</summary>
     public DataStore? Data { get; init; }
@@ -30,14 +31,23 @@ public interface ICodeRunner
 /// <summary>Everything recorded about one document: prompt, model output, extracted answer and its scores.</summary>
 public sealed record SampleRecord
 {
+    /// <summary>The task's name.</summary>
     public required string Task { get; init; }
+    /// <summary>0-based index of the document in the task's data set.</summary>
     public required int DocIndex { get; init; }
+    /// <summary>The full prompt sent to the model (description, exemplars, question).</summary>
     public required string Prompt { get; init; }
+    /// <summary>The gold answer: a choice index, a string, or a list of accepted strings.</summary>
     public object? Target { get; init; }
+    /// <summary>The choices scored (multiple-choice tasks).</summary>
     public IReadOnlyList<string>? Choices { get; init; }
+    /// <summary>Log-likelihood of each choice in nats (multiple-choice tasks).</summary>
     public IReadOnlyList<double>? Loglikelihoods { get; init; }
+    /// <summary>The model's raw generations (generation and code tasks).</summary>
     public IReadOnlyList<string>? Outputs { get; init; }
+    /// <summary>The answers the task's filters extracted from <see cref="Outputs"/>.</summary>
     public IReadOnlyList<string>? Extracted { get; init; }
+    /// <summary>This document's score under each metric, by metric name.</summary>
     public SortedDictionary<string, double> Scores { get; init; } = new(StringComparer.Ordinal);
 }
 
@@ -47,6 +57,7 @@ public sealed record SampleRecord
 /// </summary>
 public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options)
 {
+    /// <summary>Scores <paramref name="task"/> (its first <see cref="EvaluationOptions.Limit"/> documents); a code task without a usable runner comes back skipped.</summary>
     public async Task<(TaskResult Result, List<SampleRecord> Samples)> RunAsync(TaskConfig task, CancellationToken cancellation = default)
     {
         var dataset = TaskDataset.Load(task, options.Data);
