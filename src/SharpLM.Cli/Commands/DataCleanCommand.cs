@@ -31,7 +31,7 @@ public static class DataCleanCommand
         var langConfidence = new Option<double>("--lang-confidence") { Description = "Minimum language confidence.", DefaultValueFactory = _ => 0.5 };
         var quality = new Option<string>("--quality") { Description = "Comma list of gopher,repetition,c4 or none.", DefaultValueFactory = _ => "gopher,repetition" };
         var blocklist = new Option<string?>("--blocklist") { Description = "Block-list file, one term per line." };
-        var decontaminate = new Option<string[]>("--decontaminate") { Description = "Evaluation .jsonl/.json file, PATH or NAME=PATH (repeatable; by default the benchmark is the file name, or its folder's for test/dev/… splits)." };
+        var decontaminate = new Option<string[]>("--decontaminate") { Description = "Evaluation .jsonl/.json file as PATH or NAME=PATH, or a data set name such as gsm8k (repeatable; by default the benchmark is the file name, or its folder's for test/dev/… splits)." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => 0 };
 
         var command = new Command("clean", "Clean a corpus: quality filters, decontamination, de-duplication and PII redaction, with a report.")

@@ -1,3 +1,4 @@
+using SharpLM.Data;
 using SharpLM.Adaptation.Formatting;
 using SharpLM.Tokenization;
 
@@ -15,7 +16,7 @@ public sealed record SftData(IReadOnlyList<Conversation> Train, IReadOnlyList<He
 {
     /// <summary>
     /// Reads <paramref name="path"/> in <paramref name="format"/>: "alpaca", "sharegpt", "messages" (OpenAI) or
-    /// "chatml" (JSONL chat files; auto-detected), or "tasks" with path "synthetic" or "synthetic:SEED" for the
+    /// "chatml" (JSONL chat files; auto-detected; a data set name such as "alpaca" is fetched), or "tasks" with path "synthetic" or "synthetic:SEED" for the
     /// synthetic suite (held out: its held-out phrasings). For chat files the last
     /// <paramref name="heldOutFraction"/> of the conversations are held out: their last assistant reply is the answer.
     /// </summary>
@@ -42,7 +43,7 @@ public sealed record SftData(IReadOnlyList<Conversation> Train, IReadOnlyList<He
             "chatml" => ChatDataFormat.Auto,
             _ => throw new InvalidInputException($"--format: '{format}' is not supported (alpaca, chatml, sharegpt, messages, tasks)"),
         };
-        var conversations = ChatDataReader.Read(path, chatFormat);
+        var conversations = ChatDataReader.Read(Corpora.Resolve(path), chatFormat); // "alpaca": the named data set
         if (conversations.Count < 2) throw InvalidInputException.ForFile(path, "needs at least two conversations (one to train on, one held out)");
         int held = Math.Clamp((int)Math.Round(conversations.Count * heldOutFraction), 1, conversations.Count - 1);
         var train = conversations.Take(conversations.Count - held).ToList();

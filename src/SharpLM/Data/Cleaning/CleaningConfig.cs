@@ -23,7 +23,7 @@ namespace SharpLM.Data.Cleaning;
 ///   - c4: { require_terminal_punctuation: false }
 ///   - keywords: { file: blocklist.txt }
 ///   - perplexity: { reference: wiki.txt, order: 5, min_percentile: 10, max_percentile: 90 }
-/// decontaminate: [gsm8k/test.jsonl, arc=eval/arc_easy.jsonl]               # NAME=PATH names the benchmark
+/// decontaminate: [gsm8k, arc=eval/arc_easy.jsonl]               # a data set name, a path, or NAME=PATH
 /// dedup:                                                              # false turns all three off
 ///   exact: true
 ///   minhash: { threshold: 0.8, shingle_size: 5 }                        # false turns it off
@@ -120,7 +120,8 @@ public sealed class CleaningConfig
                 string spec = file.GetString()!;
                 int equals = spec.IndexOf('=');
                 if (equals > 0) decontaminator.AddEvaluationFile(Resolve(spec[(equals + 1)..]), spec[..equals]);
-                else decontaminator.AddEvaluationFile(Resolve(spec));
+                // A data set name ("gsm8k") unless a file of that name sits beside the config.
+                else decontaminator.AddEvaluationFile(Catalog.DataStore.Default.Manifest.Find(spec) is not null && !File.Exists(Resolve(spec)) ? spec : Resolve(spec));
             }
         }
 

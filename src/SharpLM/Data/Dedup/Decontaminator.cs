@@ -30,13 +30,22 @@ public sealed class Decontaminator
     public int NGrams => byLength.Values.Sum(d => d.Count);
 
     /// <summary>
-    /// Adds an evaluation file given as "PATH" or "NAME=PATH". Without a name the benchmark is the file name, or
-    /// the folder's when the file is a split ("gsm8k/test.jsonl" → gsm8k), so a hit says which benchmark leaked.
+    /// Adds an evaluation file given as "PATH" or "NAME=PATH", or a data set of the manifest by name ("gsm8k").
+    /// Without a name the benchmark is the file name, or the folder's when the file is a split
+    /// ("gsm8k/test.jsonl" → gsm8k), so a hit says which benchmark leaked.
     /// </summary>
     public void AddEvaluationFile(string spec)
     {
         int equals = spec.IndexOf('=');
         if (equals > 0 && !File.Exists(spec)) { AddEvaluationFile(spec[(equals + 1)..], spec[..equals]); return; }
+        if (!File.Exists(spec) && Catalog.DataStore.Default.Manifest.Find(spec) is { } set)
+        {
+            // A data set name ("gsm8k"): its JSON files, fetched and verified, under the data set's name.
+            var files = Catalog.DataStore.Default.ResolveDataset(set.Name).Where(f => f.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".json", StringComparison.OrdinalIgnoreCase)).ToList();
+            if (files.Count == 0) throw new InvalidInputException($"--decontaminate {spec}: the data set has no .jsonl or .json file to check against");
+            foreach (string file in files) AddEvaluationFile(file, set.Name);
+            return;
+        }
         string name = Path.GetFileNameWithoutExtension(spec);
         if (name.ToLowerInvariant() is "test" or "train" or "dev" or "val" or "valid" or "validation" or "eval")
             name = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(spec))) ?? name;

@@ -86,6 +86,15 @@ public class DecontaminationTests
         Assert.Equal("arc_easy", byFile.Check(File.ReadLines(TestData.Path("arc/arc_easy.jsonl")).First())?.Benchmark);
     }
 
+    [DataFact("gsm8k")]
+    public void A_data_set_name_adds_its_fetched_files_under_that_name()
+    {
+        string question = System.Text.Json.JsonDocument.Parse(File.ReadLines(TestData.Path("gsm8k/test.jsonl")).Last()).RootElement.GetProperty("question").GetString()!;
+        var d = new Decontaminator();
+        d.AddEvaluationFile("gsm8k");
+        Assert.Equal("gsm8k", d.Check("Some text. " + question + " More text.")?.Benchmark);
+    }
+
     [Fact]
     public void Exact_duplicates_match_after_normalisation_only()
     {
