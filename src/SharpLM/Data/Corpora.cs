@@ -5,8 +5,8 @@ namespace SharpLM.Data;
 /// <summary>
 /// Turns a corpus argument (<c>--data</c>, <c>--input</c>, <c>--mix-with</c>) into a local file: the name of a
 /// one-file data set in the manifest ("tinyshakespeare", "gsm8k", …) resolves through <see cref="DataStore"/>
-/// (verified mirror, cache or download), an http(s) URL is downloaded once into the cache, and anything else is a
-/// path, returned as it is.
+/// (verified mirror, cache or download) unless a file or folder of that name exists, an http(s) URL is downloaded
+/// once into the cache, and anything else is a path, returned as it is.
 /// </summary>
 public static class Corpora
 {
@@ -19,7 +19,8 @@ public static class Corpora
     public static string Resolve(string spec, Action<string>? log = null)
     {
         var store = DataStore.Default;
-        if (store.Manifest.Find(spec) is { } set)
+        // A file or folder of that name in the working directory wins over a data set name.
+        if (!File.Exists(spec) && !Directory.Exists(spec) && store.Manifest.Find(spec) is { } set)
         {
             if (set.Files.Count != 1)
                 throw new InvalidInputException($"data set '{spec}' has {set.Files.Count} files; pass one of them with its path ({string.Join(", ", set.Files.Select(f => f.Path))})");
