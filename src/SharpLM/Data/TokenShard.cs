@@ -47,25 +47,38 @@ public sealed unsafe class TokenShard : IDisposable
         get
         {
             if ((ulong)index >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(index));
-            return BytesPerToken == 2 ? ((ushort*)data)[index] : (int)((uint*)data)[index];
+            uint id = BytesPerToken == 2 ? ((ushort*)data)[index] : ((uint*)data)[index];
+            if (id >= (uint)VocabSize) throw BadId(index, id);
+            return (int)id;
         }
     }
 
     /// <summary>Copies tokens [start, start + destination.Length) as int64 (what embedding lookups take).</summary>
     public void CopyTo(long start, Span<long> destination)
     {
-        if (start < 0 || start + destination.Length > Count) throw new ArgumentOutOfRangeException(nameof(start));
+        if (start < 0 || start > Count - destination.Length) throw new ArgumentOutOfRangeException(nameof(start));
+        // Ids are checked as they are copied (one compare each, next to the load): an id past the vocabulary would
+        // index outside the embedding table, a native crash on the GPU.
+        uint max = 0;
         if (BytesPerToken == 2)
         {
             ushort* p = (ushort*)data + start;
-            for (int i = 0; i < destination.Length; i++) destination[i] = p[i];
+            for (int i = 0; i < destination.Length; i++) { destination[i] = p[i]; max = Math.Max(max, p[i]); }
         }
         else
         {
             uint* p = (uint*)data + start;
-            for (int i = 0; i < destination.Length; i++) destination[i] = p[i];
+            for (int i = 0; i < destination.Length; i++) { destination[i] = p[i]; max = Math.Max(max, p[i]); }
+        }
+        if (max >= (uint)VocabSize)
+        {
+            int at = destination.IndexOf(max);
+            throw BadId(start + at, max);
         }
     }
+
+    InvalidInputException BadId(long index, uint id) =>
+        InvalidInputException.ForFile(Path, $"token {index} has id {id}, outside the shard's vocabulary of {VocabSize}");
 
     /// <summary>Bytes per stored id for a vocabulary of <paramref name="vocabSize"/>: 2 when every id fits in uint16, else 4.</summary>
     public static int BytesPerTokenFor(int vocabSize) => vocabSize <= 65536 ? 2 : 4;
@@ -83,17 +96,22 @@ public sealed unsafe class TokenShard : IDisposable
         if (version != FormatVersion) throw InvalidInputException.ForFile(path, $"token shard version {version} is not supported (expected {FormatVersion})");
         int bytesPerToken = (int)BitConverter.ToUInt32(header, 12);
         if (bytesPerToken is not (2 or 4)) throw InvalidInputException.ForFile(path, $"token shard has invalid token width {bytesPerToken}");
-        long count = (long)BitConverter.ToUInt64(header, 16);
-        int vocab = (int)BitConverter.ToUInt32(header, 24);
-        if (HeaderSize + count * bytesPerToken != length)
-            throw InvalidInputException.ForFile(path, $"token shard is truncated or corrupt: header says {count} tokens, file holds {(length - HeaderSize) / bytesPerToken}");
-        if (count == 0) return new TokenShard(path, null, null, null, bytesPerToken, 0, vocab);
+        ulong count = BitConverter.ToUInt64(header, 16);
+        uint vocab = BitConverter.ToUInt32(header, 24);
+        // Compare by division, never multiplication: a forged count whose product wraps past 2^64 would pass
+        // `32 + count × width == length`, and the sampler would then read far beyond the mapping.
+        long body = length - HeaderSize;
+        if (body % bytesPerToken != 0 || count != (ulong)(body / bytesPerToken))
+            throw InvalidInputException.ForFile(path, $"token shard is truncated or corrupt: header says {count} tokens, file holds {body / bytesPerToken}");
+        if (vocab == 0 || vocab > int.MaxValue || (bytesPerToken == 2 && vocab > 65536))
+            throw InvalidInputException.ForFile(path, $"token shard has invalid vocabulary size {vocab} for {bytesPerToken}-byte ids");
+        if (count == 0) return new TokenShard(path, null, null, null, bytesPerToken, 0, (int)vocab);
 
         var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         var view = mmf.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
         byte* p = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        return new TokenShard(path, mmf, view, p + view.PointerOffset + HeaderSize, bytesPerToken, count, vocab);
+        return new TokenShard(path, mmf, view, p + view.PointerOffset + HeaderSize, bytesPerToken, (long)count, (int)vocab);
     }
 
     /// <summary>Writes ids as a shard atomically.</summary>

@@ -48,4 +48,52 @@ public class TokenShardTests
         using (var w = new TokenShardWriter(dir.File("s.bin"), 10)) w.Append(3);
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
+
+    [Fact]
+    public void A_forged_count_whose_size_wraps_past_2_to_the_64_is_refused()
+    {
+        using var dir = new TempDirectory();
+        TokenShard.Write(dir.File("s.bin"), new[] { 1, 2, 3, 4, 5 }, 70_000); // 4-byte ids: 20 bytes of body
+        byte[] bytes = File.ReadAllBytes(dir.File("s.bin"));
+        // 2^62 + 5 tokens × 4 bytes = 2^64 + 20 ≡ 20: an unchecked `32 + count × width == length` passes it.
+        BitConverter.GetBytes((1UL << 62) + 5).CopyTo(bytes, 16);
+        File.WriteAllBytes(dir.File("forged.bin"), bytes);
+        var e = Assert.Throws<InvalidInputException>(() => TokenShard.Open(dir.File("forged.bin")));
+        Assert.StartsWith(dir.File("forged.bin") + ": token shard is truncated or corrupt", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void An_id_past_the_vocabulary_is_an_error_naming_the_file_and_position()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("s.bin");
+        // Written by hand: the writer itself refuses such ids.
+        using (var w = new BinaryWriter(File.Create(path)))
+        {
+            w.Write(TokenShard.Header(2, 4, 10));
+            foreach (ushort id in new ushort[] { 1, 2, 50, 3 }) w.Write(id);
+        }
+        using var shard = TokenShard.Open(path);
+        var buffer = new long[4];
+        var e = Assert.Throws<InvalidInputException>(() => shard.CopyTo(0, buffer));
+        Assert.Equal($"{path}: token 2 has id 50, outside the shard's vocabulary of 10", e.Message);
+        Assert.Throws<InvalidInputException>(() => shard[2]);
+        Assert.Equal(3, shard[3]);
+        shard.CopyTo(0, buffer.AsSpan(0, 2));
+        Assert.Equal(new long[] { 1, 2 }, buffer[..2]);
+    }
+
+    [Fact]
+    public void A_zero_vocabulary_in_the_header_is_refused()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("s.bin");
+        using (var w = new BinaryWriter(File.Create(path)))
+        {
+            w.Write(TokenShard.Header(2, 1, 0));
+            w.Write((ushort)0);
+        }
+        Assert.Contains("invalid vocabulary size 0", Assert.Throws<InvalidInputException>(() => TokenShard.Open(path)).Message);
+    }
 }
