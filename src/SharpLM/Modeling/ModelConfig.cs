@@ -98,6 +98,19 @@ public sealed record ModelConfig
     [JsonIgnore] public int RequiredSentinels =>
         Enumerable.Range(2, Math.Max(1, BlockSize - 1)).Max(t => Architectures.SpanCorruption.Counts(t, NoiseDensity, MeanNoiseSpanLength).Spans);
 
+    /// <summary>
+    /// A lower bound on the parameters a model of this config has, from the config alone (token embedding, learned
+    /// positions, untied head, one n_embd² matrix per layer) — computed in double so absurd sizes cannot overflow.
+    /// Loaders compare it with the weight file's size before allocating; 0 for the count-based ngram type.
+    /// </summary>
+    public double MinimumParameters()
+    {
+        if (Type is not ("transformer" or "lstm" or "gru")) return 0;
+        double embd = NEmbd, embedding = (double)VocabSize * embd;
+        double positions = Type == "transformer" && PositionEncoding == "learned" ? (double)BlockSize * embd : 0;
+        return embedding + positions + (TieEmbeddings ? 0 : embedding) + (double)NLayer * embd * embd;
+    }
+
     /// <summary>True for the recurrent types "lstm" and "gru".</summary>
     [JsonIgnore] public bool IsRecurrent => Type is "lstm" or "gru";
 

@@ -116,6 +116,14 @@ public static class Checkpoint
         var manifest = Json.ReadFile<CheckpointManifest>(path);
         if (manifest.FormatVersion != 1) throw InvalidInputException.ForFile(path, $"checkpoint format {manifest.FormatVersion} is not supported");
         manifest.Model.Validate(path);
+        // Names must stay in the run directory, and the declared model must fit the weight file before anything
+        // the size of the model is allocated (a small forged manifest could otherwise ask for terabytes).
+        DeclaredSizes.RequireBareName(path, "model_file", manifest.ModelFile);
+        if (manifest.OptimizerFile is not null) DeclaredSizes.RequireBareName(path, "optimizer_file", manifest.OptimizerFile);
+        string weights = Path.Combine(dir, manifest.ModelFile);
+        if (!File.Exists(weights)) throw InvalidInputException.ForFile(weights, "missing (named by checkpoint.json)");
+        var m = manifest.Model;
+        DeclaredSizes.RequireRoom(path, $"model (vocab_size {m.VocabSize}, n_embd {m.NEmbd}, n_layer {m.NLayer}, block_size {m.BlockSize})", m.MinimumParameters(), weights);
         return manifest;
     }
 

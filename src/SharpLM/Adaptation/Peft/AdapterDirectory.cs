@@ -58,6 +58,20 @@ public static class AdapterDirectory
             _ => throw InvalidInputException.ForFile(path, $"method '{config.Method}' is not supported (supported: lora, adapter, prefix, prompt)"),
         };
         if (!hasOptions) throw InvalidInputException.ForFile(path, $"method '{config.Method}' has no '{config.Method}' options block");
+        // The weight file must be in this directory, and hold at least what the options declare: the method's
+        // tensors are allocated from the options before the weights are read.
+        DeclaredSizes.RequireBareName(path, "weights_file", config.WeightsFile);
+        string weights = Path.Combine(dir, config.WeightsFile);
+        if (!File.Exists(weights)) throw InvalidInputException.ForFile(weights, $"missing (named by {ConfigFile})");
+        var b = config.BaseModel;
+        var (field, declared) = config.Method switch
+        {
+            "lora" => ($"lora.rank {config.Lora!.Rank}", (double)config.Lora.Rank * b.NEmbd),
+            "adapter" => ($"adapter.bottleneck_size {config.Adapter!.BottleneckSize}", (double)config.Adapter.BottleneckSize * b.NEmbd),
+            "prefix" => ($"prefix.length {config.Prefix!.Length}, prefix.hidden_size {config.Prefix.HiddenSize}", (double)config.Prefix.Length * b.HeadDim + (double)config.Prefix.HiddenSize * b.NEmbd),
+            _ => ($"prompt.length {config.Prompt!.Length}", (double)config.Prompt!.Length * b.NEmbd),
+        };
+        DeclaredSizes.RequireRoom(path, field, declared, weights);
         return config;
     }
 
@@ -140,11 +154,12 @@ public static class AdapterDirectory
             if (rank < 0 || rank > 8) throw new InvalidDataException($"tensor '{name}' has rank {rank}");
             var shape = new long[rank];
             for (int d = 0; d < rank; d++) shape[d] = r.ReadInt64();
-            long n = shape.Aggregate(1L, (a, b) => a * b);
-            if (n < 0 || n * 4 > stream.Length) throw new InvalidDataException($"tensor '{name}' is larger than the file");
-            byte[] bytes = r.ReadBytes(checked((int)(n * 4)));
+            // In double: a forged shape's product could wrap a long back into range.
+            double n = shape.Aggregate(1.0, (a, b) => a * b);
+            if (shape.Any(d => d < 0) || n * 4 > stream.Length) throw new InvalidDataException($"tensor '{name}' is larger than the file");
+            byte[] bytes = r.ReadBytes((int)(n * 4));
             if (bytes.Length != n * 4) throw new EndOfStreamException($"tensor '{name}' is truncated");
-            var values = new float[n];
+            var values = new float[(int)n];
             Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
             result.Add((name, shape, values));
         }

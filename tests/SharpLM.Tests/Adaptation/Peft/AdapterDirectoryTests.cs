@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using SharpLM.Adaptation.Peft;
 using SharpLM.Adaptation.Peft.Lora;
 using static SharpLM.Tests.Adaptation.Peft.PeftTestKit;
@@ -45,6 +46,39 @@ public class AdapterDirectoryTests
         Assert.Equal(3.0, config.Lora.Scale);
         Assert.Equal(lora.TrainableParameterCount, config.TrainableParameters);
         Assert.Null(config.Adapter);
+    }
+
+    static void Tamper(string dir, Action<JsonObject> change)
+    {
+        string path = Path.Combine(dir, AdapterDirectory.ConfigFile);
+        var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        change(config);
+        File.WriteAllText(path, config.ToJsonString());
+    }
+
+    [Fact]
+    public void A_rank_the_weight_file_cannot_hold_is_refused_before_allocation()
+    {
+        using var dir = new TempDirectory();
+        LoraTuning.Apply(Base(), new LoraOptions { Rank = 2 }).Save(dir.Path);
+        Tamper(dir.Path, c => c["lora"]!["rank"] = 10_000_000);
+        var e = Assert.Throws<InvalidInputException>(() => AdapterDirectory.ReadConfig(dir.Path));
+        Assert.StartsWith($"{dir.File(AdapterDirectory.ConfigFile)}: lora.rank 10000000: declares at least", e.Message);
+        var model = Base();
+        Assert.Equal(e.Message, Assert.Throws<InvalidInputException>(() => PeftMethod.Load(dir.Path, model)).Message);
+        Assert.False(PeftMethod.IsAdapted(model));
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("../x.bin")]
+    public void A_weight_file_outside_the_adapter_directory_is_refused(string name)
+    {
+        using var dir = new TempDirectory();
+        LoraTuning.Apply(Base(), new LoraOptions { Rank = 2 }).Save(dir.Path);
+        Tamper(dir.Path, c => c["weights_file"] = name);
+        var e = Assert.Throws<InvalidInputException>(() => AdapterDirectory.ReadConfig(dir.Path));
+        Assert.Equal($"{dir.File(AdapterDirectory.ConfigFile)}: weights_file: '{name}' must be a bare file name in the same directory", e.Message);
     }
 
     [Fact]
