@@ -21,10 +21,11 @@ public static class EvalRunCommand
         var output = new Option<string>("--out") { Description = "Directory for results.json, samples.jsonl and results.md.", Required = true };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (checkpoint models).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads (default: all cores).", DefaultValueFactory = _ => 0 };
+        var anyPath = new Option<bool>("--allow-any-path") { Description = "Let task files read absolute paths and paths with '..' (refused by default: their contents go into prompts and samples.jsonl)." };
 
         var run = new Command("run", "Evaluate a model on benchmark task files; writes results.json, samples.jsonl and a Markdown table.")
         {
-            tasks, model, limit, shots, seed, batch, output, device, threads,
+            tasks, model, limit, shots, seed, batch, output, device, threads, anyPath,
         };
         run.SetAction(async (parse, cancellation) =>
         {
@@ -35,7 +36,7 @@ public static class EvalRunCommand
             using var evaluated = ModelSpec.Open(parse.GetValue(model)!, TorchRuntime.ParseDevice(parse.GetValue(device)!), parse.GetValue(batch));
             var options = new EvaluationOptions
             {
-                Limit = parse.GetValue(limit), NumFewshot = parse.GetValue(shots), Seed = parse.GetValue(seed),
+                Limit = parse.GetValue(limit), NumFewshot = parse.GetValue(shots), Seed = parse.GetValue(seed), AllowAnyPath = parse.GetValue(anyPath),
                 CodeRunner = await SandboxedCodeRunner.CreateAsync(cancellation: cancellation),
             };
             if (configs.Any(t => t.OutputType == OutputType.Code) && options.CodeRunner is SandboxedCodeRunner sandbox)

@@ -143,6 +143,9 @@ public sealed class DataStore
     /// </summary>
     public string ResolveFile(string relativePath, IProgress<DownloadProgress>? progress = null)
     {
+        // The path comes from task files and pipelines written by others: it must stay inside the mirror.
+        if (EscapesRoot(relativePath))
+            throw new InvalidInputException($"{relativePath}: a data set path must be relative and stay inside the mirror (no leading '/' or '..' segments)");
         if (Manifest.FindFile(relativePath) is { } entry) return Resolve(entry.Dataset, entry.File, progress).LocalPath;
         foreach (string mirror in Options.Mirrors)
         {
@@ -152,6 +155,10 @@ public sealed class DataStore
         throw new InvalidInputException($"{relativePath}: not a file of any known data set and not found in "
             + (Options.Mirrors.Count == 0 ? "a mirror (none found; pass --mirror DIR)" : string.Join(", ", Options.Mirrors)));
     }
+
+    /// <summary>Whether <paramref name="path"/> is rooted (/x, C:\\x, ~/x) or has a ".." segment, so it could name a file outside the folder it is resolved in.</summary>
+    public static bool EscapesRoot(string path) =>
+        Path.IsPathRooted(path) || path.StartsWith('~') || path.Split('/', '\\').Any(segment => segment == "..");
 
     /// <summary>Verified local paths of every file of data set <paramref name="name"/>, in manifest order.</summary>
     public IReadOnlyList<string> ResolveDataset(string name, IProgress<DownloadProgress>? progress = null)

@@ -9,10 +9,17 @@ public static class AnswerExtraction
     public const string Invalid = "[invalid]";
 
     /// <summary>
+    /// The longest a filter regex may run on one generation. Patterns come from task files, and one with nested
+    /// quantifiers, e.g. (a+)+$, backtracks exponentially: unbounded, it would hang the run.
+    /// </summary>
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// <paramref name="generated"/> after each filter in turn: a regex keeps its first (or last) match's first
     /// non-empty group, else the whole match; then first line, strip and lowercase as set.
     /// </summary>
     /// <returns>The extracted answer, or <see cref="Invalid"/> when a regex does not match.</returns>
+    /// <exception cref="InvalidInputException">A regex is malformed, or runs past <see cref="MatchTimeout"/>.</exception>
     public static string Apply(IReadOnlyList<FilterSpec> filters, string generated)
     {
         string text = generated;
@@ -20,8 +27,21 @@ public static class AnswerExtraction
         {
             if (f.Regex is string pattern)
             {
-                var matches = Regex.Matches(text, pattern, RegexOptions.CultureInvariant);
-                if (matches.Count == 0) return Invalid;
+                MatchCollection matches;
+                try
+                {
+                    // The static overload caches the parsed pattern; Count runs the whole search, so a timeout surfaces here.
+                    matches = Regex.Matches(text, pattern, RegexOptions.CultureInvariant, MatchTimeout);
+                    if (matches.Count == 0) return Invalid;
+                }
+                catch (RegexMatchTimeoutException)
+                {
+                    throw new InvalidInputException($"filter regex '{pattern}' ran past {MatchTimeout.TotalSeconds:0.#} s on one generation (catastrophic backtracking): simplify the task file's regex");
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidInputException($"filter regex '{pattern}' is malformed: {InvalidInputException.FirstLine(e)}", e);
+                }
                 var m = f.Last ? matches[^1] : matches[0];
                 // As lm-eval's regex filter: the first group that matched something, else the whole match.
                 text = m.Groups.Cast<Group>().Skip(1).FirstOrDefault(g => g.Success && g.Length > 0)?.Value ?? m.Value;

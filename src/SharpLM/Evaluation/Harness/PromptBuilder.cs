@@ -19,7 +19,13 @@ public sealed class PromptBuilder
     readonly string? fixedPrompt;
 
     /// <summary>A builder over <paramref name="documents"/>; a task's fixed prompt file is resolved through <paramref name="store"/> (default: <see cref="DataStore.Default"/>).</summary>
-    public PromptBuilder(TaskConfig task, IReadOnlyList<JsonElement> documents, int? numFewshot, ulong seed, DataStore? store = null)
+    /// <param name="task">The task.</param>
+    /// <param name="documents">Its documents.</param>
+    /// <param name="numFewshot">Overrides the task's few-shot count.</param>
+    /// <param name="seed">Seeds the exemplar draw.</param>
+    /// <param name="store">Resolves the fixed prompt file (default: <see cref="DataStore.Default"/>).</param>
+    /// <param name="allowAnyPath">Read an absolute prompt file path, or one with "..", as it is (see <see cref="TaskDataset"/>).</param>
+    public PromptBuilder(TaskConfig task, IReadOnlyList<JsonElement> documents, int? numFewshot, ulong seed, DataStore? store = null, bool allowAnyPath = false)
     {
         this.task = task;
         this.documents = documents;
@@ -29,7 +35,7 @@ public sealed class PromptBuilder
         if (shots >= documents.Count) throw new InvalidInputException($"{task.Task}: {shots} few-shot examples need more than {documents.Count} documents");
         if (task.Fewshot.PromptFile is string file)
         {
-            string path = TaskDataset.ResolvePath(task, file, store);
+            string path = TaskDataset.ResolvePath(task, file, "fewshot.prompt_file", store, allowAnyPath);
             string text = File.ReadAllText(path);
             int rule = text.IndexOf("-----\n", StringComparison.Ordinal); // BBH prompt files: a canary header, then the prompt
             fixedPrompt = (rule >= 0 ? text[(rule + 6)..] : text).Trim();

@@ -121,6 +121,13 @@ public sealed record TaskConfig
         {
             var json = origin.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? JsonDocument.Parse(text).RootElement : YamlAsJson.Parse(text);
             var task = json.Deserialize<TaskConfig>(Json.Options) ?? throw InvalidInputException.ForFile(origin, "empty task file");
+            // A malformed filter regex is the task file's fault: say so on load, not mid-run.
+            for (int i = 0; i < task.Filters.Count; i++)
+                if (task.Filters[i].Regex is string pattern)
+                {
+                    try { _ = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant, AnswerExtraction.MatchTimeout); }
+                    catch (ArgumentException e) { throw InvalidInputException.ForFile(origin, $"filters[{i}].regex: {InvalidInputException.FirstLine(e)}", e); }
+                }
             var known = KnownMetrics[task.OutputType];
             if (task.Metrics.FirstOrDefault(m => !known.Contains(m)) is string unknown)
                 throw InvalidInputException.ForFile(origin, $"metric '{unknown}' does not apply to {task.OutputType} tasks ({string.Join(", ", known)})");

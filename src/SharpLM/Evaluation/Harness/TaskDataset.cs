@@ -9,7 +9,10 @@ namespace SharpLM.Evaluation.Harness;
 /// <summary>
 /// A task's documents as JSON objects, and a hash of the files they came from (reported beside the scores, so two
 /// results can be checked to come from the same data). A relative path is a data set file of the manifest (e.g.
-/// "gsm8k/test.jsonl"), resolved and verified by a <see cref="DataStore"/>; an absolute path is read as it is.
+/// "gsm8k/test.jsonl"), resolved and verified by a <see cref="DataStore"/>. Task files come from strangers and
+/// what they name ends up in prompts (sent to remote endpoints) and samples.jsonl, so an absolute path or one with
+/// ".." segments (/proc/self/environ, ../../.aws/credentials) is refused unless the run allows any path.
+/// A gzipped file may decompress to at most <see cref="MaxDecompressedBytes"/>.
 /// </summary>
 public sealed class TaskDataset
 {
@@ -20,16 +23,21 @@ public sealed class TaskDataset
     /// <summary>"sha256:" and the first 16 hex digits of the SHA-256 over the dataset's files.</summary>
     public string Hash { get; }
 
+    /// <summary>Most bytes a gzipped dataset file may decompress to: a few KB of gzip can expand to terabytes.</summary>
+    public const long MaxDecompressedBytes = 1L << 30;
+
     /// <summary>Loads the documents of <paramref name="task"/>, resolving relative paths through <paramref name="store"/> (default: <see cref="DataStore.Default"/>).</summary>
-    public static TaskDataset Load(TaskConfig task, DataStore? store = null)
+    /// <param name="task">The task whose data set is loaded.</param>
+    /// <param name="store">Resolves relative paths (default: <see cref="DataStore.Default"/>).</param>
+    /// <param name="allowAnyPath">Read absolute paths and paths with ".." as they are (only for task files one trusts).</param>
+    public static TaskDataset Load(TaskConfig task, DataStore? store = null, bool allowAnyPath = false)
     {
         var spec = task.Dataset;
-        string Resolve(string file) => ResolvePath(task, file, store);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         List<JsonElement> documents;
         if (spec.Parallel is { Count: > 0 } parallel)
         {
-            var columns = parallel.ToDictionary(kv => kv.Key, kv => ReadLines(Resolve(kv.Value), sha));
+            var columns = parallel.ToDictionary(kv => kv.Key, kv => ReadLines(ResolvePath(task, kv.Value, $"dataset.parallel.{kv.Key}", store, allowAnyPath), sha));
             int count = columns.Values.First().Length;
             if (columns.Values.Any(c => c.Length != count))
                 throw new InvalidInputException($"{task.Task}: parallel files have different line counts ({string.Join(", ", columns.Select(c => $"{c.Key} {c.Value.Length}"))})");
@@ -37,7 +45,7 @@ public sealed class TaskDataset
         }
         else if (spec.Path is string file)
         {
-            string path = Resolve(file);
+            string path = ResolvePath(task, file, "dataset.path", store, allowAnyPath);
             byte[] bytes = File.ReadAllBytes(path);
             sha.AppendData(bytes);
             documents = Parse(path, bytes, spec);
@@ -47,10 +55,15 @@ public sealed class TaskDataset
         return new TaskDataset(documents, "sha256:" + Convert.ToHexStringLower(sha.GetHashAndReset())[..16]);
     }
 
-    /// <summary>A path named by a task file: absolute as it is, relative through the data store.</summary>
-    internal static string ResolvePath(TaskConfig task, string file, DataStore? store)
+    /// <summary>
+    /// A path named by field <paramref name="field"/> of a task file: relative through the data store (which keeps
+    /// it inside its mirrors); absolute or with ".." only when <paramref name="allowAnyPath"/>, then read as it is.
+    /// </summary>
+    internal static string ResolvePath(TaskConfig task, string file, string field, DataStore? store, bool allowAnyPath)
     {
-        if (!Path.IsPathRooted(file)) return (store ?? DataStore.Default).ResolveFile(file);
+        if (!DataStore.EscapesRoot(file)) return (store ?? DataStore.Default).ResolveFile(file);
+        if (!allowAnyPath)
+            throw InvalidInputException.ForFile(file, $"task {task.Task}, {field}: absolute paths and '..' are refused in task files (they could read any file into prompts); pass --allow-any-path for a task file you trust");
         return File.Exists(file) ? file : throw InvalidInputException.ForFile(file, $"dataset of task {task.Task} not found");
     }
 
@@ -64,8 +77,19 @@ public sealed class TaskDataset
     static string Decompress(string path, byte[] bytes)
     {
         if (!path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) return Encoding.UTF8.GetString(bytes);
-        using var gz = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
-        return new StreamReader(gz, Encoding.UTF8).ReadToEnd();
+        try
+        {
+            // Measure first in constant memory, so a bomb is refused without holding what it expands to.
+            long size = 0;
+            byte[] buffer = new byte[1 << 16];
+            using (var gz = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress))
+                for (int n; (n = gz.Read(buffer)) > 0;)
+                    if ((size += n) > MaxDecompressedBytes)
+                        throw InvalidInputException.ForFile(path, $"decompresses to more than {MaxDecompressedBytes >> 20} MiB, the most a task dataset may (a gzip bomb, or the wrong file)");
+            using var again = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
+            return new StreamReader(again, Encoding.UTF8).ReadToEnd();
+        }
+        catch (InvalidDataException e) { throw InvalidInputException.ForFile(path, $"not valid gzip: {InvalidInputException.FirstLine(e)}", e); }
     }
 
     static List<JsonElement> Parse(string path, byte[] bytes, DatasetSpec spec)

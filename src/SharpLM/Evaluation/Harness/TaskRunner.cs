@@ -15,6 +15,11 @@ public sealed record EvaluationOptions
     public ulong Seed { get; init; } = 1234;
     /// <summary>Resolves the data set paths of task files (default: <see cref="DataStore.Default"/>: mirrors, cache, download).</summary>
     public DataStore? Data { get; init; }
+    /// <summary>
+    /// Read task files' absolute paths and paths with ".." as they are. Off by default: a stranger's task file
+    /// could otherwise put any readable file (/proc/self/environ, credentials) into prompts and samples.jsonl.
+    /// </summary>
+    public bool AllowAnyPath { get; init; }
     /// <summary>Runs generated programs for code tasks; null skips those tasks with a message.</summary>
     public ICodeRunner? CodeRunner { get; init; }
 }
@@ -60,10 +65,10 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
     /// <summary>Scores <paramref name="task"/> (its first <see cref="EvaluationOptions.Limit"/> documents); a code task without a usable runner comes back skipped.</summary>
     public async Task<(TaskResult Result, List<SampleRecord> Samples)> RunAsync(TaskConfig task, CancellationToken cancellation = default)
     {
-        var dataset = TaskDataset.Load(task, options.Data);
+        var dataset = TaskDataset.Load(task, options.Data, options.AllowAnyPath);
         int count = Math.Min(dataset.Documents.Count, options.Limit ?? int.MaxValue);
         // A rolling task scores whole documents: no prompt, so no few-shot examples (even with --num-fewshot).
-        var prompts = new PromptBuilder(task, dataset.Documents, task.OutputType == OutputType.LoglikelihoodRolling ? 0 : options.NumFewshot, options.Seed, options.Data);
+        var prompts = new PromptBuilder(task, dataset.Documents, task.OutputType == OutputType.LoglikelihoodRolling ? 0 : options.NumFewshot, options.Seed, options.Data, options.AllowAnyPath);
         var docs = dataset.Documents;
         var samples = task.OutputType switch
         {
@@ -108,7 +113,9 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
         return Enumerable.Range(0, count).Select(i =>
         {
             var targets = TaskAnswers.Targets(task, docs[i]);
-            string extracted = AnswerExtraction.Apply(task.Filters, outputs[i]);
+            string extracted;
+            try { extracted = AnswerExtraction.Apply(task.Filters, outputs[i]); }
+            catch (InvalidInputException e) { throw new InvalidInputException($"task {task.Task}, document {i}: {e.Message}", e); }
             var sample = new SampleRecord
             {
                 Task = task.Task, DocIndex = i, Prompt = requests[i].Context, Target = targets.Count == 1 ? targets[0] : targets,
