@@ -21,10 +21,15 @@ public static class Json
     /// <summary>Single-line form for JSONL logs.</summary>
     public static readonly JsonSerializerOptions Line = new(Options) { WriteIndented = false };
 
+    /// <summary>Largest file <see cref="ReadFile{T}"/> reads: configs and manifests are kilobytes, and one may come from a stranger.</summary>
+    public const long MaxFileBytes = 16L << 20;
+
     /// <summary>Reads and deserialises a JSON file; any failure becomes a one-line error naming the file.</summary>
     public static T ReadFile<T>(string path)
     {
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "file not found");
+        long length = new FileInfo(path).Length;
+        if (length > MaxFileBytes) throw InvalidInputException.ForFile(path, $"{length:N0} bytes is too large for a {typeof(T).Name} file (at most {MaxFileBytes >> 20} MiB)");
         try
         {
             return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Options)

@@ -66,4 +66,13 @@ public class CheckpointManifestTests(ITestOutputHelper output)
         var e = Assert.Throws<InvalidInputException>(() => Checkpoint.ReadManifest(dir.Path));
         Assert.Equal($"{dir.File(Checkpoint.ManifestFile)}: {field}: '{name}' must be a bare file name in the same directory", e.Message);
     }
+
+    [Fact]
+    public void An_oversized_manifest_is_refused_without_reading_it()
+    {
+        using var dir = new TempDirectory();
+        using (var f = File.Create(dir.File(Checkpoint.ManifestFile))) f.SetLength(SharpLM.Runtime.Json.MaxFileBytes + 1); // sparse: no disk, no time
+        var e = Assert.Throws<InvalidInputException>(() => Checkpoint.ReadManifest(dir.Path));
+        Assert.StartsWith($"{dir.File(Checkpoint.ManifestFile)}: 16,777,217 bytes is too large", e.Message);
+    }
 }

@@ -56,6 +56,7 @@ public sealed class CleaningConfig
     public static CleaningConfig Load(string path, string? input = null)
     {
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "pipeline file not found");
+        if (new FileInfo(path).Length > Json.MaxFileBytes) throw InvalidInputException.ForFile(path, $"too large for a pipeline file (at most {Json.MaxFileBytes >> 20} MiB)");
         string extension = Path.GetExtension(path).ToLowerInvariant();
         JsonElement root;
         try

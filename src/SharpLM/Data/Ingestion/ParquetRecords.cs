@@ -41,6 +41,12 @@ internal static class ParquetRecords
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
                 using var group = reader.OpenRowGroupReader(g);
+                // The footer's counts are trusted by nothing below: a forged one would size arrays in the gigabytes.
+                if (Oversized(group, columns.Length, stream.Length) is string oversized)
+                {
+                    onBad(new BadRecord(file, $"row group {g + 1} {oversized}; the rest of the file is skipped"));
+                    yield break;
+                }
                 var values = ReadRowGroup(group, columns, out string? problem);
                 if (values is null)
                 {
@@ -56,6 +62,28 @@ internal static class ParquetRecords
             }
         }
         finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+    }
+
+    /// <summary>Most bytes of row references one row group may make this reader allocate (8 per row and column).</summary>
+    internal const long MaxRowGroupArrayBytes = 1L << 30;
+    /// <summary>Most bytes a row group may declare it decompresses to.</summary>
+    internal const long MaxRowGroupBytes = 4L << 30;
+
+    /// <summary>
+    /// Why a row group's declared sizes cannot be honest or would not fit, or null: every row takes at least a bit of
+    /// the file (a definition level or a dictionary index), and the arrays read for it must stay bounded.
+    /// </summary>
+    internal static string? Oversized(ParquetRowGroupReader group, int columns, long fileLength)
+    {
+        long rows = group.RowCount;
+        if (rows < 0 || rows > 8 * fileLength)
+            return $"declares {rows:N0} rows, more than a {fileLength:N0}-byte file can hold";
+        if (rows * Math.Max(columns, 1) * 8 > MaxRowGroupArrayBytes)
+            return $"declares {rows:N0} rows of {columns} columns, more than {MaxRowGroupArrayBytes >> 20} MiB of row references";
+        long declared = group.RowGroup.TotalByteSize;
+        if (declared < 0 || declared > MaxRowGroupBytes)
+            return $"declares {declared:N0} bytes uncompressed, more than the {MaxRowGroupBytes >> 30} GiB a row group may";
+        return null;
     }
 
     /// <summary>Every column of a row group, a value or null per row; null (and why) when a column cannot be read.</summary>

@@ -112,6 +112,7 @@ public sealed record TaskConfig
     public static TaskConfig Load(string path)
     {
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "task file not found");
+        if (new FileInfo(path).Length > Json.MaxFileBytes) throw InvalidInputException.ForFile(path, $"too large for a task file (at most {Json.MaxFileBytes >> 20} MiB)");
         return Parse(File.ReadAllText(path), path);
     }
 

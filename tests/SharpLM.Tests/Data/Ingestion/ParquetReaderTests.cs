@@ -167,4 +167,33 @@ public class ParquetReaderTests
         Assert.Equal(file, damaged.Location);
         Assert.StartsWith("row group 2 (rows 4-6) unreadable (column 'text': ", damaged.Problem);
     }
+
+    [Fact]
+    public async Task A_forged_row_count_in_the_footer_is_a_bad_record_not_a_gigabyte_allocation()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("forged.parquet");
+        await WriteFineWeb(path, withId: true, [new Row("a", "1"), new Row("b", "2"), new Row("c", "3")]);
+        byte[] bytes = File.ReadAllBytes(path);
+        int footerLength = BitConverter.ToInt32(bytes, bytes.Length - 8), footerStart = bytes.Length - 8 - footerLength;
+        // Thrift compact: an i64 field one id after the previous (0x16) holding 3 (zigzag 0x06) is how num_rows (and
+        // num_values) of 3 is written; make each claim 10^9 (zigzag 2×10^9 as a varint).
+        byte[] billion = [0x80, 0xA8, 0xD6, 0xB9, 0x07];
+        var footer = new List<byte>();
+        for (int i = footerStart; i < bytes.Length - 8; i++)
+        {
+            if (bytes[i] == 0x16 && bytes[i + 1] == 0x06) { footer.Add(0x16); footer.AddRange(billion); i++; }
+            else footer.Add(bytes[i]);
+        }
+        var forged = bytes[..footerStart].Concat(footer).Concat(BitConverter.GetBytes(footer.Count)).Concat("PAR1"u8.ToArray()).ToArray();
+        File.WriteAllBytes(path, forged);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var (docs, bad) = ReadAll(path);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Empty(docs);
+        var record = Assert.Single(bad);
+        Assert.Equal($"row group 1 declares 1,000,000,000 rows, more than a {forged.Length:N0}-byte file can hold; the rest of the file is skipped", record.Problem);
+        Assert.True(allocated < 16 << 20, $"allocated {allocated:N0} bytes");
+    }
 }
