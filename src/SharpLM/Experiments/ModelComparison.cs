@@ -117,6 +117,9 @@ public sealed class ModelComparison(string dataDir, string outDir, Func<string, 
     double ContinuationLoss(LanguageModel model, int seed)
     {
         using var val = TokenShard.Open(Path.Combine(dataDir, PreparedData.ValShard));
+        // The shard checks its ids against its own vocabulary; one larger than the model's would index past the embedding.
+        if (val.VocabSize > model.Config.VocabSize)
+            throw InvalidInputException.ForFile(val.Path, $"vocabulary size {val.VocabSize} exceeds the model's {model.Config.VocabSize}");
         int t = model.Config.BlockSize;
         var sampler = new BatchSampler(val, 16, t, (ulong)seed ^ 0xC0FFEEUL);
         model.eval();

@@ -178,6 +178,8 @@ public static class Checkpoint
 
     static string Verified(string dir, string file, string sha256)
     {
+        // ReadManifest checks this already; a manifest built elsewhere must not reach outside the run directory either.
+        DeclaredSizes.RequireBareName(Path.Combine(dir, ManifestFile), "file", file);
         string path = Path.Combine(dir, file);
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "missing (named by checkpoint.json)");
         if (!string.Equals(Sha256(path), sha256, StringComparison.OrdinalIgnoreCase))
