@@ -36,7 +36,7 @@ public sealed class PromptBuilder
         if (task.Fewshot.PromptFile is string file)
         {
             string path = TaskDataset.ResolvePath(task, file, "fewshot.prompt_file", store, allowAnyPath);
-            string text = File.ReadAllText(path);
+            string text = System.Text.Encoding.UTF8.GetString(TaskDataset.ReadBounded(path));
             int rule = text.IndexOf("-----\n", StringComparison.Ordinal); // BBH prompt files: a canary header, then the prompt
             fixedPrompt = (rule >= 0 ? text[(rule + 6)..] : text).Trim();
         }

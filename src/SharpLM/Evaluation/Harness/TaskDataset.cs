@@ -46,7 +46,7 @@ public sealed class TaskDataset
         else if (spec.Path is string file)
         {
             string path = ResolvePath(task, file, "dataset.path", store, allowAnyPath);
-            byte[] bytes = File.ReadAllBytes(path);
+            byte[] bytes = ReadBounded(path);
             sha.AppendData(bytes);
             documents = Parse(path, bytes, spec);
         }
@@ -69,9 +69,28 @@ public sealed class TaskDataset
 
     static string[] ReadLines(string path, IncrementalHash sha)
     {
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = ReadBounded(path);
         sha.AppendData(bytes);
         return Decompress(path, bytes).TrimEnd('\n').Split('\n');
+    }
+
+    /// <summary>
+    /// The file's bytes, at most <see cref="MaxDecompressedBytes"/> of them: the length is checked first for a regular
+    /// file, and a device or pipe (no length; /dev/zero never ends) is read only up to the cap.
+    /// </summary>
+    internal static byte[] ReadBounded(string path)
+    {
+        string TooLarge() => $"larger than {MaxDecompressedBytes >> 20} MiB, the most a task dataset or prompt file may";
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        if (stream.CanSeek && stream.Length > MaxDecompressedBytes) throw InvalidInputException.ForFile(path, TooLarge());
+        var buffer = new MemoryStream();
+        byte[] chunk = new byte[1 << 16];
+        for (int n; (n = stream.Read(chunk)) > 0;)
+        {
+            if (buffer.Length + n > MaxDecompressedBytes) throw InvalidInputException.ForFile(path, TooLarge());
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
     }
 
     static string Decompress(string path, byte[] bytes)

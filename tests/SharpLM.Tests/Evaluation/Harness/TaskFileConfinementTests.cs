@@ -128,4 +128,18 @@ public class TaskFileConfinementTests(ITestOutputHelper output)
         var e = Assert.Throws<InvalidInputException>(() => TaskConfig.Load(path));
         Assert.StartsWith($"{path}: filters[0].regex:", e.Message);
     }
+
+    [Fact]
+    public void A_dataset_file_over_the_cap_is_refused_without_reading_it()
+    {
+        using var dir = new TempDirectory();
+        var store = Mirror(dir);
+        using (var f = File.Create(dir.File("mirror/huge.jsonl"))) f.SetLength(TaskDataset.MaxDecompressedBytes + 1); // sparse: no disk
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidInputException>(() => TaskDataset.Load(Task("huge.jsonl"), store));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        output.WriteLine($"{allocated / 1024.0:F0} KiB allocated: {e.Message}");
+        Assert.Equal($"{dir.File("mirror/huge.jsonl")}: larger than 1024 MiB, the most a task dataset or prompt file may", e.Message);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated:N0} bytes");
+    }
 }
