@@ -12,7 +12,7 @@ namespace SharpLM.Evaluation.Harness;
 /// "gsm8k/test.jsonl"), resolved and verified by a <see cref="DataStore"/>. Task files come from strangers and
 /// what they name ends up in prompts (sent to remote endpoints) and samples.jsonl, so an absolute path or one with
 /// ".." segments (/proc/self/environ, ../../.aws/credentials) is refused unless the run allows any path.
-/// A gzipped file may decompress to at most <see cref="MaxDecompressedBytes"/>.
+/// A file may hold, and a gzipped one decompress to, at most <see cref="MaxDecompressedBytes"/>.
 /// </summary>
 public sealed class TaskDataset
 {
@@ -23,7 +23,7 @@ public sealed class TaskDataset
     /// <summary>"sha256:" and the first 16 hex digits of the SHA-256 over the dataset's files.</summary>
     public string Hash { get; }
 
-    /// <summary>Most bytes a gzipped dataset file may decompress to: a few KB of gzip can expand to terabytes.</summary>
+    /// <summary>Most bytes a dataset or prompt file may hold, or a gzipped one decompress to (a few KB of gzip can expand to terabytes).</summary>
     public const long MaxDecompressedBytes = 1L << 30;
 
     /// <summary>Loads the documents of <paramref name="task"/>, resolving relative paths through <paramref name="store"/> (default: <see cref="DataStore.Default"/>).</summary>
