@@ -6,26 +6,32 @@ namespace SharpLM.Server;
 /// POST /v1/chat/completions over a model that has no chat template: the messages become a plain transcript
 /// ("User: …" lines) ending in "Assistant:", and generation stops where the model starts the next user turn.
 /// </summary>
-internal sealed class ChatCompletionsEndpoint(ModelAccess access)
+internal sealed class ChatCompletionsEndpoint(ModelAccess access, OpenAiServerOptions limits)
 {
     /// <summary>A base model continues the transcript past its own turn; this ends the reply there.</summary>
     internal const string NextTurn = "\nUser:";
 
-    public async Task HandleAsync(HttpContext context)
+    /// <param name="cancellation">The client leaving, the request's time budget or the server stopping.</param>
+    public async Task HandleAsync(HttpContext context, CancellationToken cancellation)
     {
-        var cancellation = context.RequestAborted;
-        var body = await RequestReader.ReadAsync<ChatBody>(context.Request, cancellation);
-        var messages = RequestReader.Messages(body.Messages);
+        var body = await RequestReader.ReadAsync<ChatBody>(context.Request, limits.MaxRequestBodyBytes, cancellation);
         IServedModel model = access.Model;
-        var sampling = RequestReader.Sampling(body.MaxCompletionTokens ?? body.MaxTokens, model.ContextLength, body.Temperature, body.TopP, body.N, body.Stop, body.Seed);
         if (body.Logprobs == true) throw new BadRequestException("logprobs: not supported for chat completions; use /v1/completions with echo", "logprobs");
-        string prompt = Prompt(messages);
+        var (prompt, sampling) = RequestReader.Checked(() =>
+        {
+            string prompt = Prompt(RequestReader.Messages(body.Messages, limits));
+            int? requested = body.MaxCompletionTokens ?? body.MaxTokens;
+            // Without max_tokens the reply may fill what the prompt leaves of the context.
+            IReadOnlyList<int> lengths = requested is 0 or < 0 ? [] : [model.CountTokens(prompt)];
+            int max = RequestReader.MaxTokens(requested, null, lengths, model.ContextLength, limits);
+            return (prompt, RequestReader.Sampling(max, body.Temperature, body.TopP, body.N, body.Stop, body.Seed, limits));
+        });
         string[] stops = [.. sampling.Stop, NextTurn];
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string finish = sampling.MaxTokens == 0 ? "length" : "stop"; // as for completions: the model does not say why it stopped
 
-        IEnumerable<string> Generate() => sampling.MaxTokens == 0 ? [] : model.Generate(prompt, sampling.MaxTokens, sampling.Temperature, sampling.Seed, stops);
+        IEnumerable<string> Generate() => sampling.MaxTokens == 0 ? [] : model.Generate(prompt, sampling.MaxTokens, sampling.Temperature, sampling.Seed, stops, cancellation);
 
         if (body.Stream == true)
         {
