@@ -31,17 +31,19 @@ internal sealed class ChatCompletionsEndpoint(ModelAccess access, OpenAiServerOp
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string finish = sampling.MaxTokens == 0 ? "length" : "stop"; // as for completions: the model does not say why it stopped
 
-        IEnumerable<string> Generate() => sampling.MaxTokens == 0 ? [] : model.Generate(prompt, sampling.MaxTokens, sampling.Temperature, sampling.Seed, stops, cancellation);
+        IEnumerable<string> Generate(CancellationToken token) => sampling.MaxTokens == 0 ? [] : model.Generate(prompt, sampling.MaxTokens, sampling.Temperature, sampling.Seed, stops, token);
 
         if (body.Stream == true)
         {
             var events = new EventStream(context.Response);
             using (await access.EnterAsync(cancellation))
+            await using (var pieces = new GenerationPump(Generate, cancellation))
             {
+                // The first piece is awaited before the stream starts, so a prompt the model rejects gets a 400.
                 bool first = true;
-                foreach (string piece in EventStream.Primed(Generate()))
+                while (await pieces.MoveNextAsync())
                 {
-                    await events.SendAsync(Chunk(new ChatMessageResult(first ? "assistant" : null, piece), null), cancellation);
+                    await events.SendAsync(Chunk(new ChatMessageResult(first ? "assistant" : null, pieces.Current), null), cancellation);
                     first = false;
                 }
                 await events.SendAsync(Chunk(new ChatMessageResult(first ? "assistant" : null, null), finish), cancellation);
@@ -51,7 +53,7 @@ internal sealed class ChatCompletionsEndpoint(ModelAccess access, OpenAiServerOp
         }
 
         string reply;
-        using (await access.EnterAsync(cancellation)) reply = string.Concat(Generate());
+        using (await access.EnterAsync(cancellation)) reply = await GenerationThread.Run(() => string.Concat(Generate(cancellation)));
         var choice = new ChatChoiceResult(0, new ChatMessageResult("assistant", reply), null, finish);
         await context.Response.WriteAsJsonAsync(new ChatResult(id, "chat.completion", created, model.Id, [choice]), ServerJson.Options, cancellation);
 

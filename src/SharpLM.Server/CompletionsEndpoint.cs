@@ -38,8 +38,11 @@ internal sealed class CompletionsEndpoint(ModelAccess access, OpenAiServerOption
             {
                 for (int i = 0; i < prompts.Count; i++)
                 {
-                    foreach (string piece in EventStream.Primed(Generate(model, prompts[i], sampling, cancellation)))
-                        await events.SendAsync(Chunk(i, piece, null), cancellation);
+                    string prompt = prompts[i];
+                    // The first piece is awaited before the stream starts, so a prompt the model rejects gets a 400.
+                    await using (var pieces = new GenerationPump(token => Generate(model, prompt, sampling, token), cancellation))
+                        while (await pieces.MoveNextAsync())
+                            await events.SendAsync(Chunk(i, pieces.Current, null), cancellation);
                     await events.SendAsync(Chunk(i, "", FinishReason(sampling)), cancellation);
                 }
             }
@@ -47,13 +50,18 @@ internal sealed class CompletionsEndpoint(ModelAccess access, OpenAiServerOption
             return;
         }
 
-        var choices = new List<CompletionChoiceResult>();
+        List<CompletionChoiceResult> choices;
         using (await access.EnterAsync(cancellation))
-            for (int i = 0; i < prompts.Count; i++)
+            choices = await GenerationThread.Run(() =>
             {
-                cancellation.ThrowIfCancellationRequested();
-                choices.Add(Complete(model, i, prompts[i], sampling, echo, body.Logprobs, cancellation));
-            }
+                var results = new List<CompletionChoiceResult>();
+                for (int i = 0; i < prompts.Count; i++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    results.Add(Complete(model, i, prompts[i], sampling, echo, body.Logprobs, cancellation));
+                }
+                return results;
+            });
         await context.Response.WriteAsJsonAsync(new CompletionResult(id, "text_completion", created, model.Id, choices), ServerJson.Options, cancellation);
 
         CompletionResult Chunk(int index, string text, string? finish) =>

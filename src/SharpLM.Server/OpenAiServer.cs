@@ -177,14 +177,14 @@ public sealed class OpenAiServer : IAsyncDisposable
             {
                 // A browser sends the page's own name: refusing other names stops DNS rebinding, and answering
                 // 421 (not the API) stops a page from reading anything back.
-                await Error(context, StatusCodes.Status421MisdirectedRequest,
-                    "Host header not allowed: use localhost, 127.0.0.1 or [::1] with the server's port, or a name given to serve --allowed-hosts", "invalid_request_error", null);
+                await Refuse(context, StatusCodes.Status421MisdirectedRequest,
+                    "Host header not allowed: use localhost, 127.0.0.1 or [::1] with the server's port, or a name given to serve --allowed-hosts");
                 return;
             }
             if (key is not null && !Authorized(context.Request, key))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
-                await Error(context, StatusCodes.Status401Unauthorized, "missing or incorrect API key: send Authorization: Bearer <key>", "invalid_request_error", null);
+                await Refuse(context, StatusCodes.Status401Unauthorized, "missing or incorrect API key: send Authorization: Bearer <key>");
                 return;
             }
             if (HttpMethods.IsPost(context.Request.Method))
@@ -192,12 +192,12 @@ public sealed class OpenAiServer : IAsyncDisposable
                 // Forms and text/plain are what a web page may POST without a CORS preflight; JSON is not.
                 if (!context.Request.HasJsonContentType())
                 {
-                    await Error(context, StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json", "invalid_request_error", null);
+                    await Refuse(context, StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/json");
                     return;
                 }
                 if (context.Request.ContentLength > options.MaxRequestBodyBytes)
                 {
-                    await Error(context, StatusCodes.Status413PayloadTooLarge, RequestReader.TooLarge(options.MaxRequestBodyBytes).Message, "invalid_request_error", null);
+                    await Refuse(context, StatusCodes.Status413PayloadTooLarge, RequestReader.TooLarge(options.MaxRequestBodyBytes).Message);
                     return;
                 }
             }
@@ -224,9 +224,8 @@ public sealed class OpenAiServer : IAsyncDisposable
             new ModelListResult("list", [new ModelResult(access.Model.Id, "model", 0, "sharplm", access.Model.ContextLength)]), ServerJson.Options, cancellation), options, stopping));
         app.MapPost("/v1/completions", Guarded(completions.HandleAsync, options, stopping));
         app.MapPost("/v1/chat/completions", Guarded(chat.HandleAsync, options, stopping));
-        app.MapFallback(context => Error(context, StatusCodes.Status404NotFound,
-            $"no route {context.Request.Method} {context.Request.Path}; this server has GET /v1/models, POST /v1/completions and POST /v1/chat/completions",
-            "invalid_request_error", null));
+        app.MapFallback(context => Refuse(context, StatusCodes.Status404NotFound,
+            $"no route {context.Request.Method} {context.Request.Path}; this server has GET /v1/models, POST /v1/completions and POST /v1/chat/completions"));
     }
 
     /// <summary>
@@ -274,7 +273,19 @@ public sealed class OpenAiServer : IAsyncDisposable
             return;
         }
         context.Response.StatusCode = status;
+        if (status == StatusCodes.Status413PayloadTooLarge) context.Response.Headers.Connection = "close";
         await context.Response.WriteAsJsonAsync(error, ServerJson.Options);
+    }
+
+    /// <summary>
+    /// An error for a request whose body is left unread. Kestrel would drain the body afterwards, but drops the
+    /// connection when the body is over the limit (or chunked and turns out so); said up front ("Connection:
+    /// close"), a client does not reuse that connection and see its next request fail.
+    /// </summary>
+    static Task Refuse(HttpContext context, int status, string message)
+    {
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0) context.Response.Headers.Connection = "close";
+        return Error(context, status, message, "invalid_request_error", null);
     }
 
     /// <summary>An error for a request that may be half answered or whose client may be gone: nothing more to do if it fails.</summary>

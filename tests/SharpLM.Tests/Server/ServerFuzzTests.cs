@@ -52,11 +52,13 @@ public class ServerFuzzTests(ITestOutputHelper output)
         var statuses = new SortedDictionary<int, int>();
         var slowest = TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
+        string previous = "";
         for (int i = 0; i < Cases; i++)
         {
             string label = $"seed {Seed}, case {i}";
             using var request = Case(random, server, out string kind);
-            label += $" ({kind})";
+            label += $" ({kind}; {request.Method} {request.RequestUri!.AbsolutePath}, {request.Content?.Headers.ContentLength} bytes; after {previous})";
+            previous = $"{kind}, {request.Method} {request.Content?.Headers.ContentLength} bytes";
             var one = Stopwatch.StartNew();
             var exchange = Exchange(http, request, label);
             if (await Task.WhenAny(exchange, Task.Delay(HangGuard)) != exchange) throw new Xunit.Sdk.XunitException($"{label}: no answer within {HangGuard.TotalSeconds} s");
