@@ -4,8 +4,11 @@ using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using SharpLM.Modeling;
 using SharpLM.Server;
+using SharpLM.Tokenization;
 using SharpLM.Training;
+using TorchSharp;
 using Xunit.Abstractions;
 
 namespace SharpLM.Tests.Server;
@@ -373,12 +376,15 @@ public class ServerHardeningTests(ITestOutputHelper output)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // SIGTERM is POSIX
         using var dir = new TempDirectory();
-        TinyServed.Char(out var tokenizer, out var gpt);
+        // A long context, so that one request can keep a generation of thousands of tokens in flight.
+        var tokenizer = CharTokenizer.FromText(TinyRuns.Corpus);
+        torch.manual_seed(3);
+        var gpt = new Gpt(TinyRuns.Model(tokenizer.VocabSize) with { BlockSize = 4096 });
         Checkpoint.Save(dir.Path, gpt, null, new CheckpointManifest { Step = 0, Model = gpt.Config, ModelFile = "", ModelSha256 = "" });
         tokenizer.Save(dir.Path);
 
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "SharpLM.Cli.dll"), "serve", "--checkpoint", dir.Path, "--port", "0", "--threads", "1", "--request-timeout", "60" })
+        foreach (string a in new[] { Path.Combine(AppContext.BaseDirectory, "SharpLM.Cli.dll"), "serve", "--checkpoint", dir.Path, "--port", "0", "--threads", "1", "--max-tokens", "5000" })
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         try
@@ -386,15 +392,18 @@ public class ServerHardeningTests(ITestOutputHelper output)
             string url = await Within(process.StandardOutput.ReadLineAsync(), TimeSpan.FromMinutes(1), "serve URL line")
                 ?? throw new Xunit.Sdk.XunitException("serve exited without printing its URL: " + await process.StandardError.ReadToEndAsync());
             url = url[url.IndexOf("http", StringComparison.Ordinal)..];
-            using (var models = await Within(Http.GetAsync(url + "/models"), HangGuard, "models")) Assert.Equal(HttpStatusCode.OK, models.StatusCode);
-            // A request in flight (the checkpoint's whole context) must not hold the exit up.
-            var inFlight = Http.PostAsync(url + "/completions", Json("""{"prompt": "the ", "max_tokens": 60}"""));
+            // A streamed generation of 4,000 tokens is under way once its first piece arrives; it must not hold the exit up.
+            using var client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            var request = new HttpRequestMessage(HttpMethod.Post, url + "/completions") { Content = Json("""{"prompt": "the ", "max_tokens": 4000, "stream": true}""") };
+            using var response = await Within(client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead), TimeSpan.FromSeconds(30), "stream start");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.StartsWith("data: ", await Within(reader.ReadLineAsync(), TimeSpan.FromSeconds(30), "first piece"));
             var clock = Stopwatch.StartNew();
             Assert.Equal(0, kill(process.Id, 15));
             bool exited = await Within(process.WaitForExitAsync().ContinueWith(_ => true), TimeSpan.FromSeconds(5), "exit after SIGTERM");
-            output.WriteLine($"serve exited {clock.Elapsed.TotalMilliseconds:0} ms after SIGTERM with exit code {process.ExitCode}");
+            output.WriteLine($"serve exited {clock.Elapsed.TotalMilliseconds:0} ms after SIGTERM, a 4,000-token generation in flight, exit code {process.ExitCode}");
             Assert.True(exited);
-            try { (await inFlight).Dispose(); } catch (HttpRequestException) { }
         }
         finally
         {
