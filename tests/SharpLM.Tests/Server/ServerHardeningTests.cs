@@ -40,6 +40,21 @@ internal sealed class EndlessServed(IServedModel inner) : IServedModel
     }
 }
 
+/// <summary>A model that fails the way a bug would, with a message naming a file on the server.</summary>
+internal sealed class FailingModel : IServedModel
+{
+    public const string Secret = "/home/someone/models/weights.bin";
+
+    public string Id => "failing";
+
+    public int ContextLength => 1000;
+
+    public IReadOnlyList<ScoredToken> Score(string text) => throw new IOException($"cannot read {Secret}");
+
+    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop, CancellationToken cancellation) =>
+        throw new NullReferenceException($"cannot read {Secret}");
+}
+
 /// <summary>
 /// HTTP/1.1 over a plain socket, for what HttpClient will not do: keep sending a body after the server has
 /// answered, or send headers and framing as a hostile client would. Reads one response (chunked or not).
@@ -204,6 +219,22 @@ public class ServerHardeningTests(ITestOutputHelper output)
         // And the server is still fine.
         var (ok, _) = await SendAsync(Post(server, "/completions", Json("""{"prompt": "abc", "max_tokens": 3}""")), "valid after " + label);
         Assert.Equal(HttpStatusCode.OK, ok);
+    }
+
+    [Theory]
+    [InlineData("completions", """{"prompt": "a", "max_tokens": 2}""")]
+    [InlineData("completions", """{"prompt": "a", "max_tokens": 2, "stream": true}""")]
+    [InlineData("completions", """{"prompt": "a", "max_tokens": 0, "echo": true, "logprobs": 0}""")]
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "a"}], "stream": true}""")]
+    public async Task A_server_fault_is_a_generic_500_that_names_no_exception_or_path(string path, string body)
+    {
+        await using var server = await OpenAiServer.StartAsync(new FailingModel(), Small);
+        var answer = await SendAsync(Post(server, "/" + path, Json(body)), "model failure on " + path);
+        AssertError(HttpStatusCode.InternalServerError, answer);
+        string text = answer.Json.GetRawText();
+        Assert.DoesNotContain(FailingModel.Secret, text);
+        Assert.DoesNotContain("Exception", text);
+        Assert.Equal("server_error", answer.Json.GetProperty("error").GetProperty("type").GetString());
     }
 
     [Fact]
