@@ -13,6 +13,9 @@ internal sealed class ModelAccess(IServedModel model, int maxQueued)
 
     public IServedModel Model => model;
 
+    /// <summary>Requests holding or waiting for the model (for tests that must know a request is queued).</summary>
+    public int Pending => Volatile.Read(ref pending);
+
     /// <exception cref="ApiException">429: <c>maxQueued</c> requests are already waiting.</exception>
     public async Task<Lease> EnterAsync(CancellationToken cancellation)
     {

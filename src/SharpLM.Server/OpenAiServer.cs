@@ -85,12 +85,17 @@ public sealed class OpenAiServer : IAsyncDisposable
     static readonly string[] LoopbackNames = ["localhost", "127.0.0.1", "[::1]"];
 
     readonly WebApplication app;
+    readonly ModelAccess access;
 
-    OpenAiServer(WebApplication app, Uri baseUrl)
+    OpenAiServer(WebApplication app, ModelAccess access, Uri baseUrl)
     {
         this.app = app;
+        this.access = access;
         BaseUrl = baseUrl;
     }
+
+    /// <summary>Requests holding or waiting for the model.</summary>
+    internal int PendingRequests => access.Pending;
 
     /// <summary>The API root clients use, with the bound port: http://127.0.0.1:8080/v1.</summary>
     public Uri BaseUrl { get; }
@@ -125,7 +130,8 @@ public sealed class OpenAiServer : IAsyncDisposable
         if (!address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
             allowedHosts.Add(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString());
         Guard(app, options, allowedHosts);
-        Map(app, new ModelAccess(model, options.MaxQueuedRequests), options);
+        var access = new ModelAccess(model, options.MaxQueuedRequests);
+        Map(app, access, options);
         try
         {
             await app.StartAsync(cancellation);
@@ -136,7 +142,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             throw new InvalidInputException($"--port {options.Port}: cannot listen on {options.Host}: {InvalidInputException.FirstLine(e)}", e);
         }
         string bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        return new OpenAiServer(app, new Uri(bound.TrimEnd('/') + "/v1"));
+        return new OpenAiServer(app, access, new Uri(bound.TrimEnd('/') + "/v1"));
     }
 
     static IPAddress ParseHost(string host) =>

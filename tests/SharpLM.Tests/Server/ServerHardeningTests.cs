@@ -376,7 +376,7 @@ public class ServerHardeningTests(ITestOutputHelper output)
         var running = Http.SendAsync(Post(server, "/completions", Json(Forever)), leave.Token);
         await WaitUntil(() => model.Pieces > 0, TimeSpan.FromSeconds(30), "first generation under way");
         var queued = Http.SendAsync(Post(server, "/completions", Json("""{"prompt": "the ", "max_tokens": 3}""")));
-        await Task.Delay(200); // let it reach the queue
+        await WaitUntil(() => server.PendingRequests == 2, TimeSpan.FromSeconds(30), "second request queued");
         AssertError(HttpStatusCode.TooManyRequests, await SendAsync(Post(server, "/completions", Json("""{"prompt": "the ", "max_tokens": 3}""")), "third request, queue of 1 full"));
         leave.Cancel();
         try { (await running).Dispose(); } catch (OperationCanceledException) { }
