@@ -6,22 +6,28 @@ namespace SharpLM.Server;
 /// POST /v1/completions: text for one or more prompts; with <c>echo</c> and <c>logprobs</c> the prompt's own
 /// tokens are scored, which is how evaluation harnesses get log-likelihoods (<c>max_tokens: 0</c> scores only).
 /// </summary>
-internal sealed class CompletionsEndpoint(ModelAccess access)
+internal sealed class CompletionsEndpoint(ModelAccess access, OpenAiServerOptions limits)
 {
     const int DefaultMaxTokens = 16; // OpenAI's default for this endpoint
 
-    public async Task HandleAsync(HttpContext context)
+    /// <param name="cancellation">The client leaving, the request's time budget or the server stopping.</param>
+    public async Task HandleAsync(HttpContext context, CancellationToken cancellation)
     {
-        var cancellation = context.RequestAborted;
-        var body = await RequestReader.ReadAsync<CompletionBody>(context.Request, cancellation);
-        var prompts = RequestReader.Prompts(body.Prompt);
-        var sampling = RequestReader.Sampling(body.MaxTokens, DefaultMaxTokens, body.Temperature, body.TopP, body.N, body.Stop, body.Seed);
+        var body = await RequestReader.ReadAsync<CompletionBody>(context.Request, limits.MaxRequestBodyBytes, cancellation);
+        IServedModel model = access.Model;
+        var (prompts, sampling) = RequestReader.Checked(() =>
+        {
+            var prompts = RequestReader.Prompts(body.Prompt, limits);
+            // Scoring only (max_tokens 0) needs no room in the context, so the prompts need not be counted.
+            IReadOnlyList<int> lengths = body.MaxTokens is 0 or < 0 ? [] : prompts.Select(model.CountTokens).ToArray();
+            int max = RequestReader.MaxTokens(body.MaxTokens, DefaultMaxTokens, lengths, model.ContextLength, limits);
+            return (prompts, RequestReader.Sampling(max, body.Temperature, body.TopP, body.N, body.Stop, body.Seed, limits));
+        });
         if (body.Logprobs is < 0 or > 1)
             throw new BadRequestException($"logprobs {body.Logprobs}: this server gives at most the top 1 alternative per token", "logprobs");
         bool echo = body.Echo ?? false;
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        IServedModel model = access.Model;
 
         if (body.Stream == true)
         {
@@ -32,8 +38,11 @@ internal sealed class CompletionsEndpoint(ModelAccess access)
             {
                 for (int i = 0; i < prompts.Count; i++)
                 {
-                    foreach (string piece in EventStream.Primed(Generate(model, prompts[i], sampling)))
-                        await events.SendAsync(Chunk(i, piece, null), cancellation);
+                    string prompt = prompts[i];
+                    // The first piece is awaited before the stream starts, so a prompt the model rejects gets a 400.
+                    await using (var pieces = new GenerationPump(token => Generate(model, prompt, sampling, token), cancellation))
+                        while (await pieces.MoveNextAsync())
+                            await events.SendAsync(Chunk(i, pieces.Current, null), cancellation);
                     await events.SendAsync(Chunk(i, "", FinishReason(sampling)), cancellation);
                 }
             }
@@ -41,18 +50,26 @@ internal sealed class CompletionsEndpoint(ModelAccess access)
             return;
         }
 
-        var choices = new List<CompletionChoiceResult>();
+        List<CompletionChoiceResult> choices;
         using (await access.EnterAsync(cancellation))
-            for (int i = 0; i < prompts.Count; i++)
-                choices.Add(Complete(model, i, prompts[i], sampling, echo, body.Logprobs));
+            choices = await GenerationThread.Run(() =>
+            {
+                var results = new List<CompletionChoiceResult>();
+                for (int i = 0; i < prompts.Count; i++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    results.Add(Complete(model, i, prompts[i], sampling, echo, body.Logprobs, cancellation));
+                }
+                return results;
+            });
         await context.Response.WriteAsJsonAsync(new CompletionResult(id, "text_completion", created, model.Id, choices), ServerJson.Options, cancellation);
 
         CompletionResult Chunk(int index, string text, string? finish) =>
             new(id, "text_completion", created, model.Id, [new CompletionChoiceResult(index, text, null, finish)]);
     }
 
-    static IEnumerable<string> Generate(IServedModel model, string prompt, Sampling s) =>
-        s.MaxTokens == 0 ? [] : model.Generate(prompt, s.MaxTokens, s.Temperature, s.Seed, s.Stop);
+    static IEnumerable<string> Generate(IServedModel model, string prompt, Sampling s, CancellationToken cancellation) =>
+        s.MaxTokens == 0 ? [] : model.Generate(prompt, s.MaxTokens, s.Temperature, s.Seed, s.Stop, cancellation);
 
     /// <summary>
     /// The model reports text, not why it stopped, so a length cut cannot be told from a stop string or the end of
@@ -60,9 +77,10 @@ internal sealed class CompletionsEndpoint(ModelAccess access)
     /// </summary>
     static string FinishReason(Sampling s) => s.MaxTokens == 0 ? "length" : "stop";
 
-    static CompletionChoiceResult Complete(IServedModel model, int index, string prompt, Sampling sampling, bool echo, int? logprobs)
+    static CompletionChoiceResult Complete(IServedModel model, int index, string prompt, Sampling sampling, bool echo, int? logprobs, CancellationToken cancellation)
     {
-        string completion = string.Concat(Generate(model, prompt, sampling));
+        string completion = string.Concat(Generate(model, prompt, sampling, cancellation));
+        cancellation.ThrowIfCancellationRequested();
         LogprobsResult? scores = null;
         if (logprobs is int top)
         {

@@ -18,30 +18,4 @@ internal sealed class EventStream(HttpResponse response)
     }
 
     public Task DoneAsync(CancellationToken cancellation) => response.WriteAsync("data: [DONE]\n\n", cancellation);
-
-    /// <summary>
-    /// Runs the generation's first step now, before the stream starts, so that a prompt the model rejects gets
-    /// a 400 with a JSON error rather than a broken stream.
-    /// </summary>
-    public static IEnumerable<string> Primed(IEnumerable<string> pieces)
-    {
-        var e = pieces.GetEnumerator();
-        bool more;
-        try
-        {
-            more = e.MoveNext();
-        }
-        catch
-        {
-            e.Dispose();
-            throw;
-        }
-        return Rest(e, more);
-
-        static IEnumerable<string> Rest(IEnumerator<string> e, bool more)
-        {
-            using (e)
-                for (; more; more = e.MoveNext()) yield return e.Current;
-        }
-    }
 }

@@ -64,10 +64,13 @@ public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, De
         return starts;
     }
 
-    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop) =>
+    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop, CancellationToken cancellation) =>
         generator.Stream(prompt, new SamplingOptions
         {
             MaxNewTokens = maxTokens, Temperature = temperature, TopK = 0, TopP = 1, StopStrings = stop,
             Seed = seed ?? (ulong)Random.Shared.NextInt64(),
-        });
+        }, cancellation);
+
+    /// <summary>The tokenizer's count (its encoders are immutable, so safe beside a running generation).</summary>
+    public int CountTokens(string text) => tokenizer.Encode(text).Length;
 }

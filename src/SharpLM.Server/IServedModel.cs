@@ -23,9 +23,19 @@ public interface IServedModel
     /// <summary>
     /// Streams the continuation of <paramref name="prompt"/>: at most <paramref name="maxTokens"/> tokens, ending
     /// before the first occurrence of any <paramref name="stop"/> string. Temperature 0 is greedy; a null
-    /// <paramref name="seed"/> samples differently each call.
+    /// <paramref name="seed"/> samples differently each call. <paramref name="cancellation"/> must be checked for
+    /// every token, also while no text is released (held back for a stop string): it is how the server stops a
+    /// generation whose client has gone, whose time is up or whose server is stopping.
     /// </summary>
-    IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop);
+    IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop, CancellationToken cancellation);
+
+    /// <summary>
+    /// How many tokens <paramref name="text"/> takes in the context, so that prompt plus completion can be held to
+    /// <see cref="ContextLength"/>. Called outside the one-request-at-a-time lock, so it must be thread-safe. The
+    /// default counts Unicode code points, exact for a character-level model.
+    /// </summary>
+    /// <exception cref="InvalidInputException">The text cannot be encoded.</exception>
+    int CountTokens(string text) => text.EnumerateRunes().Count();
 }
 
 /// <param name="Text">The token's characters (empty for a partial character or a token added in front of the text).</param>

@@ -1,13 +1,19 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 
 namespace SharpLM.Server;
 
-/// <summary>A request the server refuses with 400 and an OpenAI-style error naming the offending field.</summary>
-internal sealed class BadRequestException(string message, string? param = null) : Exception(message)
+/// <summary>A request the server refuses with <paramref name="status"/> and an OpenAI-style error.</summary>
+internal class ApiException(int status, string message, string type = "invalid_request_error", string? param = null) : Exception(message)
 {
+    public int Status { get; } = status;
+    public string Type { get; } = type;
     public string? Param { get; } = param;
 }
+
+/// <summary>A request the server refuses with 400 and an OpenAI-style error naming the offending field.</summary>
+internal sealed class BadRequestException(string message, string? param = null) : ApiException(400, message, "invalid_request_error", param);
 
 /// <summary>The sampling settings both endpoints share, validated.</summary>
 internal sealed record Sampling(int MaxTokens, double Temperature, IReadOnlyList<string> Stop, ulong? Seed);
@@ -18,33 +24,109 @@ internal static class RequestReader
     /// <summary>OpenAI's limit; clients that need more cut the rest themselves.</summary>
     public const int MaxStops = 4;
 
-    public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellation) where T : class
+    /// <summary>
+    /// The body, read whole (at most <paramref name="maxBytes"/>: 413 beyond) and checked to be UTF-8 before it is
+    /// parsed: System.Text.Json reports bad UTF-8 inside strings only when the string is read, as an exception
+    /// that is not a <see cref="JsonException"/>, which used to surface as a 500.
+    /// </summary>
+    public static async Task<T> ReadAsync<T>(HttpRequest request, long maxBytes, CancellationToken cancellation) where T : class
     {
+        byte[] body = await ReadBodyAsync(request, maxBytes, cancellation);
+        if (!Utf8.IsValid(body)) throw new BadRequestException("the request body is not valid UTF-8");
         try
         {
-            return await JsonSerializer.DeserializeAsync<T>(request.Body, ServerJson.Options, cancellation)
+            return JsonSerializer.Deserialize<T>(body, ServerJson.Options)
                 ?? throw new BadRequestException("the request body must be a JSON object");
         }
         catch (JsonException e)
         {
             string? param = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+            // The message may quote the input; its first line names the position, which is what a client needs.
             throw new BadRequestException($"invalid JSON body: {InvalidInputException.FirstLine(e)}", param);
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or FormatException or OverflowException)
+        {
+            throw new BadRequestException("invalid JSON body: a value cannot be read as the type its field needs");
         }
     }
 
-    public static Sampling Sampling(int? maxTokens, int defaultMaxTokens, double? temperature, double? topP, int? n, JsonElement stop, long? seed)
+    static async Task<byte[]> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken cancellation)
     {
-        int max = maxTokens ?? defaultMaxTokens;
+        if (request.ContentLength > maxBytes) throw TooLarge(maxBytes);
+        var buffer = new MemoryStream(request.ContentLength is long n ? (int)n : 4096);
+        var chunk = new byte[16 * 1024];
+        try
+        {
+            for (int read; (read = await request.Body.ReadAsync(chunk, cancellation)) > 0;)
+            {
+                // A chunked body has no length up front, so the limit is also checked as it arrives.
+                if (buffer.Length + read > maxBytes) throw TooLarge(maxBytes);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e)
+        {
+            // Kestrel's own limits and malformed chunking: its status (413, 400) says which.
+            throw new ApiException(e.StatusCode, e.StatusCode == 413 ? TooLarge(maxBytes).Message : "the request body could not be read");
+        }
+        return buffer.ToArray();
+    }
+
+    public static ApiException TooLarge(long maxBytes) =>
+        new(413, $"the request body is larger than this server's limit of {maxBytes} bytes (serve --max-body-mb)");
+
+    /// <summary>
+    /// Runs the checks that read strings out of the parsed body: an escaped lone surrogate ("\ud800") is valid
+    /// JSON but cannot be read as a string, and that must be the client's 400, not a 500.
+    /// </summary>
+    public static T Checked<T>(Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+        {
+            throw new BadRequestException("invalid JSON body: a string or number in it cannot be read");
+        }
+    }
+
+    /// <summary>Sampling settings; max_tokens (<paramref name="max"/>) must already be resolved against the model's context.</summary>
+    public static Sampling Sampling(int max, double? temperature, double? topP, int? n, JsonElement stop, long? seed, OpenAiServerOptions limits)
+    {
         if (max < 0) throw new BadRequestException($"max_tokens {max}: must not be negative", "max_tokens");
         double t = temperature ?? 1;
         if (t is < 0 or > 2 || double.IsNaN(t)) throw new BadRequestException($"temperature {t}: must be between 0 and 2", "temperature");
         if (topP is { } p && p != 1) throw new BadRequestException($"top_p {p}: this server samples from the full distribution; only 1 is supported", "top_p");
         if (n is { } count && count != 1) throw new BadRequestException($"n {count}: this server returns one choice per prompt; only 1 is supported", "n");
         // Seeds are signed on the wire (OpenAI's int64); the bits are the model's unsigned seed.
-        return new Sampling(max, t, Stops(stop), seed is long s ? unchecked((ulong)s) : null);
+        return new Sampling(max, t, Stops(stop, limits.MaxStopLength), seed is long s ? unchecked((ulong)s) : null);
     }
 
-    static IReadOnlyList<string> Stops(JsonElement stop)
+    /// <summary>
+    /// max_tokens checked against the server's cap and, as OpenAI does, against the model's context: prompt and
+    /// completion must fit together (400 otherwise). Scoring alone (0 tokens) may exceed the context, since
+    /// scores are computed in windows. Without max_tokens, the default or what is left of the context.
+    /// </summary>
+    public static int MaxTokens(int? requested, int? defaultTokens, IReadOnlyList<int> promptTokens, int contextLength, OpenAiServerOptions limits)
+    {
+        int longest = promptTokens.Count == 0 ? 0 : promptTokens.Max();
+        if (requested is int r)
+        {
+            if (r < 0) throw new BadRequestException($"max_tokens {r}: must not be negative", "max_tokens");
+            if (r > limits.MaxCompletionTokens)
+                throw new BadRequestException($"max_tokens {r}: this server generates at most {limits.MaxCompletionTokens} tokens per request", "max_tokens");
+            if (r > 0 && (long)longest + r > contextLength)
+                throw new BadRequestException($"this model's maximum context length is {contextLength} tokens, however you requested {(long)longest + r} tokens ({longest} in the prompt, {r} for the completion); reduce the prompt or max_tokens", "max_tokens");
+            return r;
+        }
+        int room = contextLength - longest;
+        if (room <= 0)
+            throw new BadRequestException($"this model's maximum context length is {contextLength} tokens, however the prompt has {longest} tokens", "prompt");
+        return Math.Min(Math.Min(defaultTokens ?? room, room), limits.MaxCompletionTokens);
+    }
+
+    static IReadOnlyList<string> Stops(JsonElement stop, int maxLength)
     {
         string[] stops = stop.ValueKind switch
         {
@@ -56,24 +138,27 @@ internal static class RequestReader
         };
         if (stops.Length > MaxStops) throw new BadRequestException($"stop: {stops.Length} sequences given; at most {MaxStops} are allowed", "stop");
         if (stops.Any(s => s.Length == 0)) throw new BadRequestException("stop: stop sequences must not be empty", "stop");
+        if (stops.Any(s => s.Length > maxLength)) throw new BadRequestException($"stop: stop sequences must be at most {maxLength} characters", "stop");
         return stops;
     }
 
     /// <summary>A prompt string, or an array of them (one choice each). Token-id prompts are refused: send text.</summary>
-    public static IReadOnlyList<string> Prompts(JsonElement prompt)
+    public static IReadOnlyList<string> Prompts(JsonElement prompt, OpenAiServerOptions limits)
     {
         const string tokensRefused = "prompt: token-id prompts are not supported; send text";
         switch (prompt.ValueKind)
         {
             case JsonValueKind.String:
-                return [prompt.GetString()!];
+                return CheckLength([prompt.GetString()!], limits, "prompt");
+            case JsonValueKind.Array when prompt.GetArrayLength() > limits.MaxPrompts:
+                throw new BadRequestException($"prompt: {prompt.GetArrayLength()} prompts given; this server takes at most {limits.MaxPrompts} per request", "prompt");
             case JsonValueKind.Array when prompt.GetArrayLength() > 0:
-                return prompt.EnumerateArray().Select(p => p.ValueKind switch
+                return CheckLength(prompt.EnumerateArray().Select(p => p.ValueKind switch
                 {
                     JsonValueKind.String => p.GetString()!,
                     JsonValueKind.Number or JsonValueKind.Array => throw new BadRequestException(tokensRefused, "prompt"),
                     _ => throw new BadRequestException("prompt: array items must be strings", "prompt"),
-                }).ToArray();
+                }).ToArray(), limits, "prompt");
             case JsonValueKind.Undefined or JsonValueKind.Null:
                 throw new BadRequestException("prompt: required", "prompt");
             default:
@@ -82,10 +167,12 @@ internal static class RequestReader
     }
 
     /// <summary>Chat messages as (role, text); content may be a string or an array of text parts.</summary>
-    public static IReadOnlyList<(string Role, string Content)> Messages(JsonElement messages)
+    public static IReadOnlyList<(string Role, string Content)> Messages(JsonElement messages, OpenAiServerOptions limits)
     {
         if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
             throw new BadRequestException("messages: must be a non-empty array", "messages");
+        if (messages.GetArrayLength() > limits.MaxMessages)
+            throw new BadRequestException($"messages: {messages.GetArrayLength()} messages given; this server takes at most {limits.MaxMessages}", "messages");
         var result = new List<(string, string)>();
         int i = 0;
         foreach (var m in messages.EnumerateArray())
@@ -98,7 +185,17 @@ internal static class RequestReader
             if (!m.TryGetProperty("content", out var content)) throw new BadRequestException($"{where}.content: required", "messages");
             result.Add((role, Content(content, where)));
         }
+        CheckLength(result.Select(m => m.Item2).ToArray(), limits, "messages");
         return result;
+    }
+
+    /// <summary>Every prompt is encoded and may be scored, so their total size is bounded, not just the body's.</summary>
+    static string[] CheckLength(string[] texts, OpenAiServerOptions limits, string param)
+    {
+        long total = texts.Sum(t => (long)t.Length);
+        if (total > limits.MaxPromptCharacters)
+            throw new BadRequestException($"{param}: {total} characters in all; this server takes at most {limits.MaxPromptCharacters} per request", param);
+        return texts;
     }
 
     static string Content(JsonElement content, string where) => content.ValueKind switch

@@ -26,7 +26,11 @@ public sealed class Generator
     }
 
     /// <summary>New token ids after <paramref name="prompt"/>; stops at max_new_tokens, the end-of-text token, or a full context.</summary>
-    public IEnumerable<int> GenerateTokens(IReadOnlyList<int> prompt, SamplingOptions options)
+    /// <param name="prompt">Token ids to continue.</param>
+    /// <param name="options">How tokens are picked and when generation ends.</param>
+    /// <param name="cancellation">Checked before every token, so a server can stop a generation whose client left.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
+    public IEnumerable<int> GenerateTokens(IReadOnlyList<int> prompt, SamplingOptions options, CancellationToken cancellation = default)
     {
         options.Validate();
         if (prompt.Count == 0) throw new InvalidInputException("prompt: must encode to at least one token");
@@ -39,6 +43,7 @@ public sealed class Generator
 
         for (int produced = 0; produced < options.MaxNewTokens; produced++)
         {
+            cancellation.ThrowIfCancellationRequested();
             var window = model.ContextWindow(prompt.Count, generated.Count);
             if (window is not { } w) yield break;
             float[] logits;
@@ -81,11 +86,15 @@ public sealed class Generator
     /// Streams generated text. Text is released only when final: not while it ends inside a multi-byte character
     /// or could still become a stop string; generation ends before the first stop string.
     /// </summary>
-    public IEnumerable<string> Stream(string prompt, SamplingOptions options)
+    /// <param name="prompt">Text to continue.</param>
+    /// <param name="options">How tokens are picked and when generation ends.</param>
+    /// <param name="cancellation">Checked before every token, whether or not any text has been released yet.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
+    public IEnumerable<string> Stream(string prompt, SamplingOptions options, CancellationToken cancellation = default)
     {
         var generated = new List<int>();
         int emitted = 0;
-        foreach (int id in GenerateTokens(tokenizer.Encode(prompt), options))
+        foreach (int id in GenerateTokens(tokenizer.Encode(prompt), options, cancellation))
         {
             generated.Add(id);
             string text = tokenizer.Decode(generated.ToArray());
@@ -107,7 +116,11 @@ public sealed class Generator
     }
 
     /// <summary>The whole generated text of <see cref="Stream"/>, stop string excluded.</summary>
-    public string Generate(string prompt, SamplingOptions options) => string.Concat(Stream(prompt, options));
+    /// <param name="prompt">Text to continue.</param>
+    /// <param name="options">How tokens are picked and when generation ends.</param>
+    /// <param name="cancellation">Checked before every token.</param>
+    public string Generate(string prompt, SamplingOptions options, CancellationToken cancellation = default) =>
+        string.Concat(Stream(prompt, options, cancellation));
 
     internal static int FirstStop(string text, IReadOnlyList<string> stops, int from)
     {
@@ -121,17 +134,49 @@ public sealed class Generator
     }
 
     /// <summary>Characters at the end that may still change: an incomplete UTF-8 sequence or a stop-string prefix.</summary>
+    /// <remarks>
+    /// Runs once per token, so it must not grow with the stop strings squared: a stop prefix at the end is shorter
+    /// than the stop string, so only that tail of the text is read, once, by a KMP automaton (linear in the stop
+    /// string's length), instead of comparing every prefix of the stop string with the text's end.
+    /// </remarks>
     internal static int HeldBack(string text, IReadOnlyList<string> stops)
     {
         int partial = 0;
         while (partial < text.Length && text[text.Length - 1 - partial] == '\uFFFD') partial++;
         // The incomplete character may be the next character of a stop string, so stop prefixes are matched
         // against the text before it.
-        string stable = text[..^partial];
+        ReadOnlySpan<char> stable = text.AsSpan(0, text.Length - partial);
         int hold = partial;
         foreach (string s in stops)
-            for (int k = Math.Min(s.Length - 1, stable.Length); k > 0; k--)
-                if (stable.EndsWith(s[..k], StringComparison.Ordinal)) { hold = Math.Max(hold, partial + k); break; }
+        {
+            int k = LongestPrefixAtEnd(stable, s);
+            if (k > 0) hold = Math.Max(hold, partial + k);
+        }
         return hold;
+    }
+
+    /// <summary>The longest proper prefix of <paramref name="stop"/> that <paramref name="text"/> ends with (0 if none).</summary>
+    internal static int LongestPrefixAtEnd(ReadOnlySpan<char> text, string stop)
+    {
+        if (stop.Length < 2) return 0;
+        // Only the last stop.Length - 1 characters can hold a proper prefix.
+        ReadOnlySpan<char> tail = text.Length >= stop.Length ? text[^(stop.Length - 1)..] : text;
+        // failure[i]: length of the longest proper border of stop[..(i + 1)].
+        int[] failure = new int[stop.Length];
+        for (int i = 1, k = 0; i < stop.Length; i++)
+        {
+            while (k > 0 && stop[i] != stop[k]) k = failure[k - 1];
+            if (stop[i] == stop[k]) k++;
+            failure[i] = k;
+        }
+        int matched = 0;
+        foreach (char c in tail)
+        {
+            while (matched > 0 && c != stop[matched]) matched = failure[matched - 1];
+            if (c == stop[matched]) matched++;
+            // A whole stop string is found by FirstStop; here keep looking for a proper prefix.
+            if (matched == stop.Length) matched = failure[matched - 1];
+        }
+        return matched;
     }
 }

@@ -89,4 +89,66 @@ public class GeneratorTests
         Assert.Equal(0, Generator.HeldBack("abc", new[] { "\nй" }));
         Assert.Equal(1, Generator.HeldBack("ab\n", new[] { "\nй" }));
     }
+
+    /// <summary>The check as it was: every prefix of every stop string compared with the text's end (quadratic per token).</summary>
+    static int NaiveHeldBack(string text, IReadOnlyList<string> stops)
+    {
+        int partial = 0;
+        while (partial < text.Length && text[text.Length - 1 - partial] == '\uFFFD') partial++;
+        string stable = text[..^partial];
+        int hold = partial;
+        foreach (string s in stops)
+            for (int k = Math.Min(s.Length - 1, stable.Length); k > 0; k--)
+                if (stable.EndsWith(s[..k], StringComparison.Ordinal)) { hold = Math.Max(hold, partial + k); break; }
+        return hold;
+    }
+
+    [Fact]
+    public void Stop_prefix_check_agrees_with_comparing_every_prefix()
+    {
+        var random = new Random(11);
+        for (int i = 0; i < 5000; i++)
+        {
+            // A two-letter alphabet makes overlapping prefixes (the hard case for a linear matcher) common.
+            string Word(int max) => string.Concat(Enumerable.Range(0, random.Next(1, max)).Select(_ => "ab\uFFFD"[random.Next(random.Next(8) == 0 ? 3 : 2)]));
+            string text = random.Next(10) == 0 ? "" : Word(30);
+            string[] stops = Enumerable.Range(0, random.Next(1, 4)).Select(_ => Word(12).Replace("\uFFFD", "a")).ToArray();
+            Assert.Equal(NaiveHeldBack(text, stops), Generator.HeldBack(text, stops));
+        }
+    }
+
+    [Fact]
+    public void Stop_prefix_check_reads_only_the_tail_of_a_long_text()
+    {
+        // A 1,000-character stop string none of whose prefixes ends the 100,000-character text: the old check
+        // copied the text and then built and compared all 999 prefixes (~500,000 characters) per token.
+        string stop = new string('a', 999) + "b";
+        string text = new string('a', 100_000) + "c";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 2000; i++) Assert.Equal(0, Generator.HeldBack(text, [stop]));
+        Console.WriteLine($"2000 checks of a 1,000-character stop string: {clock.Elapsed.TotalMilliseconds:0} ms");
+        clock.Restart();
+        for (int i = 0; i < 20; i++) Assert.Equal(0, NaiveHeldBack(text, [stop]));
+        Console.WriteLine($"the old check, 20 times: {clock.Elapsed.TotalMilliseconds:0} ms");
+        Assert.Equal(0, Generator.LongestPrefixAtEnd("xyz", stop));
+        Assert.Equal(3, Generator.LongestPrefixAtEnd("xaaa", "aaab"));
+    }
+
+    [Fact]
+    public void A_cancelled_generation_stops_before_the_next_token()
+    {
+        var (model, tokenizer) = Model();
+        var generator = new Generator(model, tokenizer, torch.CPU);
+        using var cancel = new CancellationTokenSource();
+        int produced = 0;
+        // Stop strings that hold all text back: cancellation must not depend on text being released.
+        var options = new SamplingOptions { MaxNewTokens = 1000, Temperature = 1, StopStrings = [new string('q', 900)], Seed = 1 };
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+        {
+            foreach (int _ in generator.GenerateTokens(tokenizer.Encode("the "), options, cancel.Token))
+                if (++produced == 5) cancel.Cancel();
+        });
+        Assert.Equal(5, produced);
+        Assert.ThrowsAny<OperationCanceledException>(() => generator.Stream("the ", options, cancel.Token).ToList());
+    }
 }

@@ -48,7 +48,7 @@ internal sealed class AlphabetModel : IServedModel
         return tokens;
     }
 
-    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop)
+    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop, CancellationToken cancellation)
     {
         LastGenerate = (prompt, maxTokens, temperature, seed, stop);
         string previous = prompt.Length == 0 ? "" : prompt.EnumerateRunes().Last().ToString();

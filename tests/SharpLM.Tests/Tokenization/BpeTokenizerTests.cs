@@ -1,3 +1,4 @@
+using System.Text;
 using SharpLM.Tokenization;
 
 namespace SharpLM.Tests.Tokenization;
@@ -79,5 +80,17 @@ public class BpeTokenizerTests
     {
         var vocab = ByteLevelAlphabet.Symbols.Select(c => c.ToString()).ToArray();
         Assert.Throws<ArgumentException>(() => new BpeTokenizer(vocab, [("a", "b")], []));
+    }
+
+    [Fact]
+    public void Only_words_of_at_most_256_characters_enter_the_encode_cache()
+    {
+        // The cache is capped by entries; a megabyte-long word (one request's prompt) must not become one of them.
+        var tokenizer = new BpeTokenizer(ByteLevelAlphabet.Symbols.Select(c => c.ToString()).ToArray(), [], []);
+        string longest = " " + new string('x', 255), tooLong = " " + new string('y', 256);
+        Assert.Equal(Encoding.UTF8.GetByteCount("hello" + longest + tooLong), tokenizer.Encode("hello" + longest + tooLong).Length);
+        Assert.True(tokenizer.IsCached("hello"));
+        Assert.True(tokenizer.IsCached(longest));
+        Assert.False(tokenizer.IsCached(tooLong));
     }
 }

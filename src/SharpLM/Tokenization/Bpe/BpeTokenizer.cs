@@ -18,6 +18,9 @@ public sealed class BpeTokenizer : ITokenizer
     // Encoding a word is the slow part, and natural text repeats words constantly, so results are cached by word.
     // The cap keeps memory bounded on endless streams of new words (numbers, hashes): beyond it we just recompute.
     const int MaxCachedWords = 100_000;
+    // The entry cap alone does not bound memory: one word can be a megabyte of letters from a server request. Words
+    // that long are not natural text and do not repeat, so they are not cached at all.
+    const int MaxCachedWordLength = 256;
 
     readonly string[] vocab;
     readonly (string Left, string Right)[] merges;
@@ -31,6 +34,9 @@ public sealed class BpeTokenizer : ITokenizer
     readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> cacheBySpan;
     int cachedWords;
+
+    /// <summary>Whether <paramref name="word"/> is in the encode cache (for tests of its bounds).</summary>
+    internal bool IsCached(string word) => cache.ContainsKey(word);
 
     /// <summary>A tokenizer from a vocabulary, its merge rules and its special tokens.</summary>
     /// <param name="vocab">Token of each id: byte-level symbols (see <see cref="ByteLevelAlphabet"/>) for ordinary
@@ -179,7 +185,7 @@ public sealed class BpeTokenizer : ITokenizer
         }
         int[] result = ApplyMerges(symbols);
 
-        if (cachedWords < MaxCachedWords && cacheBySpan.TryAdd(word, result)) Interlocked.Increment(ref cachedWords);
+        if (word.Length <= MaxCachedWordLength && cachedWords < MaxCachedWords && cacheBySpan.TryAdd(word, result)) Interlocked.Increment(ref cachedWords);
         return result;
     }
 
