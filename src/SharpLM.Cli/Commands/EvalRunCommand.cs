@@ -21,10 +21,14 @@ public static class EvalRunCommand
         var output = new Option<string>("--out") { Description = "Directory for results.json, samples.jsonl and results.md.", Required = true };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (checkpoint models).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads (default: all cores).", DefaultValueFactory = _ => 0 };
+        var weakSandbox = new Option<bool>("--allow-weak-sandbox")
+        {
+            Description = "Code tasks: without bubblewrap, run generated code under the strongest weaker isolation that works (unshare, or the Python guard alone) instead of skipping them.",
+        };
 
         var run = new Command("run", "Evaluate a model on benchmark task files; writes results.json, samples.jsonl and a Markdown table.")
         {
-            tasks, model, limit, shots, seed, batch, output, device, threads,
+            tasks, model, limit, shots, seed, batch, output, device, threads, weakSandbox,
         };
         run.SetAction(async (parse, cancellation) =>
         {
@@ -36,7 +40,7 @@ public static class EvalRunCommand
             var options = new EvaluationOptions
             {
                 Limit = parse.GetValue(limit), NumFewshot = parse.GetValue(shots), Seed = parse.GetValue(seed),
-                CodeRunner = await SandboxedCodeRunner.CreateAsync(cancellation: cancellation),
+                CodeRunner = await SandboxedCodeRunner.CreateAsync(new() { AllowWeakIsolation = parse.GetValue(weakSandbox) }, cancellation),
             };
             if (configs.Any(t => t.OutputType == OutputType.Code) && options.CodeRunner is SandboxedCodeRunner sandbox)
                 Console.Error.WriteLine(sandbox.Unavailable is null ? $"code runs in: {sandbox.Isolation}" : $"code tasks will be skipped: {sandbox.Unavailable}");
