@@ -42,7 +42,7 @@ public sealed class CodeSandbox
     public string Summary => string.Create(CultureInfo.InvariantCulture,
         $"Python {PythonVersion} ({python}); {Isolation.Description}{strongerUnavailable}; limits: {Options.Timeout.TotalSeconds:0.###} s, " +
         $"{Options.MemoryLimitBytes / Mebibyte:0.##} MiB address space, files up to {Options.MaxFileBytes / Mebibyte:0.##} MiB, " +
-        $"{Options.MaxProcesses} more processes ({(Isolation.ProcessLimitEnforced ? "enforced" : Environment.IsPrivilegedProcess ? "not enforced: the kernel exempts root" : "not enforced here")})");
+        $"{Options.MaxProcesses} more processes ({(PidsCgroup.Available ? "enforced by a pids cgroup" : Isolation.ProcessLimitEnforced ? "enforced by RLIMIT_NPROC" : Environment.IsPrivilegedProcess ? "not enforced: the kernel exempts root from RLIMIT_NPROC and no pids cgroup can be made" : "not enforced here")})");
 
     /// <summary>
     /// Detects the interpreter and the isolation (once per interpreter and bubblewrap) and picks the level to use:
@@ -90,9 +90,13 @@ public sealed class CodeSandbox
             // A fresh secret per run, on stdin (not argv, which /proc/self/cmdline shows): the program cannot print
             // the completion line itself before exiting early.
             string nonce = RandomNumberGenerator.GetHexString(32, lowercase: true);
-            var outcome = await SandboxProcess.RunAsync(Isolation.Command(workDir, programPath, Options.MaxDiskBytes, interpreter), workDir,
+            // The processes and threads the program may add, on top of the interpreter and the isolation's own.
+            using var cgroup = PidsCgroup.TryCreate(Options.MaxProcesses + Isolation.OwnTasks);
+            var command = Isolation.Command(workDir, programPath, Options.MaxDiskBytes, interpreter);
+            var outcome = await SandboxProcess.RunAsync(cgroup?.Wrap(command) ?? command, workDir,
                 SandboxIsolation.Environment(workDir), Options.Timeout, Options.MaxOutputBytes, cancellation,
-                input: nonce + "\n", trailer: "\n" + PythonScripts.CompletionMarker + nonce + "\n", killGroup: Isolation.Level == IsolationLevel.PreambleOnly);
+                input: nonce + "\n", trailer: "\n" + PythonScripts.CompletionMarker + nonce + "\n",
+                killGroup: Isolation.Level == IsolationLevel.PreambleOnly && cgroup is null, cgroup: cgroup);
             return new ExecutionResult(outcome.ExitCode, outcome.TimedOut, outcome.Stdout, outcome.Stderr, outcome.OutputTruncated,
                 outcome.Duration, Isolation.Level) { Completed = outcome.TrailerSeen };
         }
@@ -170,7 +174,7 @@ public sealed class CodeSandbox
                         .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1].Trim());
                     failure = Unmet(candidate.Level, facts);
                     if (failure is null)
-                        levels.Add(candidate with { ProcessLimitEnforced = facts.GetValueOrDefault("nproc_enforced") == "True" });
+                        levels.Add(candidate with { ProcessLimitEnforced = PidsCgroup.Available || facts.GetValueOrDefault("nproc_enforced") == "True" });
                 }
                 if (failure is not null) failures.TryAdd(candidate.Level, failure);
             }

@@ -28,6 +28,9 @@ public sealed record SandboxIsolation(IsolationLevel Level, string Description, 
     /// <summary>Host directories generated code must never see; the bubblewrap probe checks each is absent inside.</summary>
     internal static readonly string[] HiddenDirectories = ["/root", "/home", "/run", "/var", "/work", "/mnt", "/srv", "/opt", "/media"];
 
+    /// <summary>Tasks of the run besides the program's additions: the interpreter, and bwrap's two or unshare's one.</summary>
+    internal int OwnTasks => Level switch { IsolationLevel.Bubblewrap => 3, IsolationLevel.UnshareNet => 2, _ => 1 };
+
     /// <summary>unshare needs a user namespace when not run as root.</summary>
     internal bool UserNamespace { get; init; }
 

@@ -23,8 +23,9 @@ public sealed record SandboxOptions
     public long MaxDiskBytes { get; init; } = 64L << 20;
 
     /// <summary>
-    /// RLIMIT_NPROC headroom: processes and threads the program may add to those its user already runs. The kernel
-    /// exempts root, so <see cref="SandboxIsolation.ProcessLimitEnforced"/> says whether it holds here.
+    /// Processes and threads the program may add: the limit of the run's pids cgroup where one can be made (root on
+    /// cgroup v1, or v2 with pids delegated), and RLIMIT_NPROC headroom over what its user already runs (which the
+    /// kernel waives for root). <see cref="SandboxIsolation.ProcessLimitEnforced"/> says whether either holds here.
     /// </summary>
     public int MaxProcesses { get; init; } = 64;
 

@@ -26,10 +26,11 @@ internal static partial class SandboxProcess
     /// <param name="input">Written to stdin, which is then closed.</param>
     /// <param name="trailer">The bytes stdout must end with for <see cref="ProcessOutcome.TrailerSeen"/>; removed from the kept output.</param>
     /// <param name="killGroup">Also kill the process group the child leads (the weakest level has no PID namespace to do it).</param>
+    /// <param name="cgroup">The run's pids cgroup (the command already joins it): every member is killed at the end.</param>
     /// <param name="cancellation">Kills the process and throws.</param>
     /// <exception cref="System.ComponentModel.Win32Exception">The command's executable cannot be started.</exception>
     public static async Task<ProcessOutcome> RunAsync(IReadOnlyList<string> command, string workDir, IReadOnlyDictionary<string, string> environment,
-        TimeSpan timeout, int maxOutputBytes, CancellationToken cancellation, string input = "", string trailer = "", bool killGroup = false)
+        TimeSpan timeout, int maxOutputBytes, CancellationToken cancellation, string input = "", string trailer = "", bool killGroup = false, PidsCgroup? cgroup = null)
     {
         var start = new ProcessStartInfo(command[0])
         {
@@ -71,6 +72,7 @@ internal static partial class SandboxProcess
         var duration = clock.Elapsed;
         // Also after a normal exit: whatever the program left running in the background must not outlive it.
         KillEverything(process, killGroup);
+        cgroup?.KillAll();
         await process.WaitForExitAsync(CancellationToken.None);
         if (await Task.WhenAny(drained, Task.Delay(DrainGrace, CancellationToken.None)) != drained) stopReading.Cancel();
         await drained;
@@ -83,13 +85,13 @@ internal static partial class SandboxProcess
         // The runner made the interpreter a process-group leader. Without a PID namespace (the weakest level) the
         // group is what still reaches children that were orphaned and re-parented away from the process tree. Only
         // there: elsewhere no group has this number, and after the child was reaped the number may be another's.
-        if (killGroup) _ = Kill(-process.Id, SigKill);
+        if (killGroup) _ = Signal(-process.Id, SigKill);
         try { process.Kill(entireProcessTree: true); }
         catch (InvalidOperationException) { } // it had already exited and been reaped
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
+    internal static partial int Signal(int pid, int signal);
 
     /// <summary>
     /// Reads a stream to its end, keeping only the first bytes (a flood must not block the program or fill memory)

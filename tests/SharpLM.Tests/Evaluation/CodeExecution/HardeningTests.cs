@@ -373,6 +373,61 @@ public class HardeningTests(ITestOutputHelper output)
         Assert.False(Directory.Exists(b[0]));
     }
 
+    [Fact]
+    public async Task A_fork_bomb_is_refused_at_the_process_limit_even_for_root_and_its_cgroup_is_removed()
+    {
+        // posix.fork, not os.fork: this stands for code that got past the guard.
+        const string program = """
+            import posix, time
+            print(open('/proc/self/cgroup').read().replace('\n', ' '), flush=True)
+            children = 0
+            try:
+                for _ in range(200):
+                    if posix.fork() == 0:
+                        time.sleep(30)
+                        posix._exit(0)
+                    children += 1
+                print('forked', children)
+            except OSError as e:
+                print('refused after', children, type(e).__name__)
+            """;
+        foreach (var level in await CodeSandbox.AvailableIsolationAsync())
+        {
+            if (!level.ProcessLimitEnforced)
+            {
+                output.WriteLine($"{level.Level}: no process limit can be enforced here (not root on cgroup v1 nor a delegated v2 pids controller)");
+                continue;
+            }
+            var sandbox = await CodeSandbox.CreateAsync(new SandboxOptions { Isolation = level.Level, MaxProcesses = 10, Timeout = TimeSpan.FromSeconds(10) });
+            var clock = Stopwatch.StartNew();
+            var r = await sandbox.RunAsync(program);
+            output.WriteLine($"{level.Level}: {r.Stdout.Trim()} ({r.Duration.TotalSeconds:0.00} s)");
+            string[] lines = r.Stdout.Split('\n');
+            Assert.Matches(@"^refused after \d+ BlockingIOError$", lines[1]);
+            Assert.InRange(int.Parse(lines[1].Split(' ')[2]), 1, 10);
+            Assert.True(r.Passed, r.Stderr); // it ends on its own, well before the timeout
+            Assert.InRange(clock.Elapsed.TotalSeconds, 0, 8);
+            // On the weakest level the program sees the host's cgroup path: gone after the run.
+            foreach (string entry in lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                if (entry.Split(':', 3) is [_, var controllers, var path] && controllers.Split(',').Contains("pids") && path.Contains("sharplm-sandbox-"))
+                    Assert.False(Directory.Exists("/sys/fs/cgroup/pids" + path), $"{path} outlived the run");
+        }
+        Assert.Equal("ok\n", await RunOnHost("print('ok')")); // the host still starts processes
+    }
+
+    [Fact]
+    public async Task A_memory_bomb_ends_with_MemoryError_and_the_host_is_unaffected()
+    {
+        var sandbox = await CodeSandbox.CreateAsync(new SandboxOptions { AllowWeakIsolation = true, MemoryLimitBytes = 256L << 20 });
+        var r = await sandbox.RunAsync("chunks = []\nwhile True:\n    chunks.append(bytearray(32 * 1024 * 1024))\n");
+        output.WriteLine($"{sandbox.Isolation.Level}: {r.Stderr.Trim().Split('\n')[^1]} after {r.Duration.TotalSeconds:0.00} s");
+        Assert.False(r.Passed);
+        Assert.False(r.TimedOut);
+        Assert.Contains("MemoryError", r.Stderr);
+        var after = await sandbox.RunAsync("print(sum(range(10)))");
+        Assert.Equal(("45\n", true), (after.Stdout, after.Passed));
+    }
+
     static string PythonList(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(i => "'" + i.Replace("\\", "\\\\").Replace("'", "\\'") + "'")) + "]";
 
     /// <summary>Our own test program, deliberately outside the sandbox, as the control for a containment test.</summary>
