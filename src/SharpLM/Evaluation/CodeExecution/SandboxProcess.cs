@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -48,7 +47,7 @@ internal static partial class SandboxProcess
 
         using var process = new Process { StartInfo = start };
         var clock = Stopwatch.StartNew();
-        await Starter.StartAsync(process);
+        process.Start();
         var stdout = new CappedOutput(maxOutputBytes, Encoding.UTF8.GetBytes(trailer));
         var stderr = new CappedOutput(maxOutputBytes, []);
         using var stopReading = new CancellationTokenSource();
@@ -89,32 +88,6 @@ internal static partial class SandboxProcess
         if (killGroup) _ = Signal(-process.Id, SigKill);
         try { process.Kill(entireProcessTree: true); }
         catch (InvalidOperationException) { } // it had already exited and been reaped
-    }
-
-    /// <summary>
-    /// Starts processes from one thread that lives as long as this process. bubblewrap's --die-with-parent (and any
-    /// PR_SET_PDEATHSIG) fires when the *thread* that forked it exits: started from a thread-pool thread that the pool
-    /// retires while the program runs, the sandbox is SIGKILLed mid-run and a passing program fails.
-    /// </summary>
-    static class Starter
-    {
-        static readonly BlockingCollection<(Process Process, TaskCompletionSource Started)> Queue = new();
-
-        static Starter() => new Thread(() =>
-        {
-            foreach (var (process, started) in Queue.GetConsumingEnumerable())
-            {
-                try { process.Start(); started.SetResult(); }
-                catch (Exception e) { started.SetException(e); }
-            }
-        }) { IsBackground = true, Name = "sandbox process starter" }.Start();
-
-        public static Task StartAsync(Process process)
-        {
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Queue.Add((process, started));
-            return started.Task;
-        }
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
