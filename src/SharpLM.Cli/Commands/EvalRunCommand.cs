@@ -22,10 +22,14 @@ public static class EvalRunCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (checkpoint models).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads (default: all cores).", DefaultValueFactory = _ => 0 };
         var anyPath = new Option<bool>("--allow-any-path") { Description = "Let task files read absolute paths and paths with '..' (refused by default: their contents go into prompts and samples.jsonl)." };
+        var weakSandbox = new Option<bool>("--allow-weak-sandbox")
+        {
+            Description = "Code tasks: without bubblewrap, run generated code under the strongest weaker isolation that works (unshare, or the Python guard alone) instead of skipping them.",
+        };
 
         var run = new Command("run", "Evaluate a model on benchmark task files; writes results.json, samples.jsonl and a Markdown table.")
         {
-            tasks, model, limit, shots, seed, batch, output, device, threads, anyPath,
+            tasks, model, limit, shots, seed, batch, output, device, threads, anyPath, weakSandbox,
         };
         run.SetAction(async (parse, cancellation) =>
         {
@@ -37,7 +41,7 @@ public static class EvalRunCommand
             var options = new EvaluationOptions
             {
                 Limit = parse.GetValue(limit), NumFewshot = parse.GetValue(shots), Seed = parse.GetValue(seed), AllowAnyPath = parse.GetValue(anyPath),
-                CodeRunner = await SandboxedCodeRunner.CreateAsync(cancellation: cancellation),
+                CodeRunner = await SandboxedCodeRunner.CreateAsync(new() { AllowWeakIsolation = parse.GetValue(weakSandbox) }, cancellation),
             };
             if (configs.Any(t => t.OutputType == OutputType.Code) && options.CodeRunner is SandboxedCodeRunner sandbox)
                 Console.Error.WriteLine(sandbox.Unavailable is null ? $"code runs in: {sandbox.Isolation}" : $"code tasks will be skipped: {sandbox.Unavailable}");

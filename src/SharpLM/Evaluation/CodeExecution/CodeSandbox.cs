@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Globalization;
+using System.Security.Cryptography;
 
 namespace SharpLM.Evaluation.CodeExecution;
 
 /// <summary>
-/// Runs generated Python programs, each in its own interpreter process under the strongest isolation that works
-/// on this machine, in a fresh temporary directory that is deleted afterwards. Generated code never runs in this
+/// Runs generated Python programs, each in its own interpreter process under bubblewrap (or, only when asked, the
+/// strongest weaker isolation that works here), in a fresh private temporary directory that is deleted afterwards. Generated code never runs in this
 /// process. Create one with <see cref="CreateAsync"/>; it is safe to use from many threads.
 /// </summary>
 public sealed class CodeSandbox
@@ -14,8 +15,8 @@ public sealed class CodeSandbox
     const string ProgramFile = "program.py";
     const double Mebibyte = 1 << 20;
 
-    // Probing starts several processes: once per interpreter per process is enough.
-    static readonly ConcurrentDictionary<string, Lazy<Task<HostSupport>>> Detected = new();
+    // Probing starts several processes: once per interpreter and bubblewrap per process is enough.
+    static readonly ConcurrentDictionary<(string Python, string Bubblewrap), Lazy<Task<HostSupport>>> Detected = new();
 
     readonly string python;
     readonly string strongerUnavailable;
@@ -41,27 +42,35 @@ public sealed class CodeSandbox
     public string Summary => string.Create(CultureInfo.InvariantCulture,
         $"Python {PythonVersion} ({python}); {Isolation.Description}{strongerUnavailable}; limits: {Options.Timeout.TotalSeconds:0.###} s, " +
         $"{Options.MemoryLimitBytes / Mebibyte:0.##} MiB address space, files up to {Options.MaxFileBytes / Mebibyte:0.##} MiB, " +
-        $"{Options.MaxProcesses} more processes ({(Isolation.ProcessLimitEnforced ? "enforced" : Environment.IsPrivilegedProcess ? "not enforced: the kernel exempts root" : "not enforced here")})");
+        $"{Options.MaxProcesses} more processes ({(PidsCgroup.Available ? "enforced by a pids cgroup" : Isolation.ProcessLimitEnforced ? "enforced by RLIMIT_NPROC" : Environment.IsPrivilegedProcess ? "not enforced: the kernel exempts root from RLIMIT_NPROC and no pids cgroup can be made" : "not enforced here")})");
 
-    /// <summary>Detects the interpreter and the isolation (once per interpreter) and picks the level to use.</summary>
+    /// <summary>
+    /// Detects the interpreter and the isolation (once per interpreter and bubblewrap) and picks the level to use:
+    /// <see cref="SandboxOptions.Isolation"/> when set, else bubblewrap, else (only with
+    /// <see cref="SandboxOptions.AllowWeakIsolation"/>) the strongest level that works.
+    /// </summary>
     /// <exception cref="PythonNotFoundException">The interpreter is missing or does not run: report as skipped.</exception>
+    /// <exception cref="SandboxUnavailableException">Bubblewrap does not work here and weaker isolation was not allowed: report as skipped.</exception>
     /// <exception cref="NotSupportedException">The level asked for in <see cref="SandboxOptions.Isolation"/> does not work here.</exception>
     public static async Task<CodeSandbox> CreateAsync(SandboxOptions? options = null, CancellationToken cancellation = default)
     {
         options ??= new SandboxOptions();
         options.Validate();
-        var host = await DetectAsync(options.PythonExecutable).WaitAsync(cancellation);
+        var host = await DetectAsync(options.PythonToRun, options.BubblewrapExecutable).WaitAsync(cancellation);
+        var strongest = host.Levels.MaxBy(l => l.Level)!;
         var isolation = options.Isolation is IsolationLevel wanted
             ? host.Levels.FirstOrDefault(l => l.Level == wanted)
               ?? throw new NotSupportedException($"isolation {wanted} does not work here: {host.Why(wanted)}")
-            : host.Levels.MaxBy(l => l.Level)!;
+            : strongest.Level == IsolationLevel.Bubblewrap || options.AllowWeakIsolation ? strongest
+            : throw new SandboxUnavailableException($"skipped: isolation {IsolationLevel.Bubblewrap} unavailable: {host.Why(IsolationLevel.Bubblewrap)}; " +
+                $"code does not run under the weaker {strongest.Level} unless allowed (SandboxOptions.AllowWeakIsolation, sharplm eval run --allow-weak-sandbox)");
         return new CodeSandbox(options, isolation, host);
     }
 
     /// <summary>The isolation levels that work here with this interpreter, weakest first (at least <see cref="IsolationLevel.PreambleOnly"/>).</summary>
     /// <exception cref="PythonNotFoundException">The interpreter is missing or does not run.</exception>
-    public static async Task<IReadOnlyList<SandboxIsolation>> AvailableIsolationAsync(string pythonExecutable = "python3", CancellationToken cancellation = default) =>
-        (await DetectAsync(pythonExecutable).WaitAsync(cancellation)).Levels;
+    public static async Task<IReadOnlyList<SandboxIsolation>> AvailableIsolationAsync(string pythonExecutable = SandboxOptions.DefaultPython, CancellationToken cancellation = default) =>
+        (await DetectAsync(new SandboxOptions { PythonExecutable = pythonExecutable }.PythonToRun, "bwrap").WaitAsync(cancellation)).Levels;
 
     /// <summary>Runs one program to completion, a crash, or the timeout.</summary>
     public async Task<ExecutionResult> RunAsync(string program, CancellationToken cancellation = default)
@@ -69,7 +78,8 @@ public sealed class CodeSandbox
         string workDir = CreateWorkDir();
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(workDir, ProgramFile), program, cancellation);
+            string programPath = Path.Combine(workDir, ProgramFile);
+            await File.WriteAllTextAsync(programPath, program, cancellation);
             string[] interpreter =
             [
                 python, "-B", "-c", PythonScripts.Runner, ProgramFile,
@@ -77,10 +87,18 @@ public sealed class CodeSandbox
                 // Network namespaces already leave nothing to connect to; without one, the guard refuses sockets.
                 Isolation.Level == IsolationLevel.PreambleOnly ? "1" : "0",
             ];
-            var outcome = await SandboxProcess.RunAsync(Isolation.Command(workDir, interpreter), workDir, ChildEnvironment(workDir),
-                Options.Timeout, Options.MaxOutputBytes, cancellation);
+            // A fresh secret per run, on stdin (not argv, which /proc/self/cmdline shows): the program cannot print
+            // the completion line itself before exiting early.
+            string nonce = RandomNumberGenerator.GetHexString(32, lowercase: true);
+            // The processes and threads the program may add, on top of the interpreter and the isolation's own.
+            using var cgroup = PidsCgroup.TryCreate(Options.MaxProcesses + Isolation.OwnTasks);
+            var command = Isolation.Command(workDir, programPath, Options.MaxDiskBytes, interpreter);
+            var outcome = await SandboxProcess.RunAsync(cgroup?.Wrap(command) ?? command, workDir,
+                SandboxIsolation.Environment(workDir), Options.Timeout, Options.MaxOutputBytes, cancellation,
+                input: nonce + "\n", trailer: "\n" + PythonScripts.CompletionMarker + nonce + "\n",
+                killGroup: Isolation.Level == IsolationLevel.PreambleOnly && cgroup is null, cgroup: cgroup);
             return new ExecutionResult(outcome.ExitCode, outcome.TimedOut, outcome.Stdout, outcome.Stderr, outcome.OutputTruncated,
-                outcome.Duration, Isolation.Level);
+                outcome.Duration, Isolation.Level) { Completed = outcome.TrailerSeen };
         }
         finally
         {
@@ -105,8 +123,8 @@ public sealed class CodeSandbox
 
     static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    static string CreateWorkDir() =>
-        Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "sharplm-sandbox", Guid.NewGuid().ToString("N"))).FullName;
+    // mkdtemp: a random name and mode 0700, so no other user can predict it, plant files in it or read the program.
+    static string CreateWorkDir() => Directory.CreateTempSubdirectory("sharplm-sandbox-").FullName;
 
     static void DeleteWorkDir(string workDir)
     {
@@ -115,19 +133,8 @@ public sealed class CodeSandbox
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
-    static Dictionary<string, string> ChildEnvironment(string workDir) => new()
-    {
-        ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
-        // Home and temp files inside the work directory, so they are deleted with it.
-        ["HOME"] = workDir,
-        ["TMPDIR"] = workDir,
-        ["LANG"] = "C.UTF-8",
-        ["PYTHONIOENCODING"] = "utf-8",
-        ["OMP_NUM_THREADS"] = "1", // as human-eval sets it
-    };
-
-    static Task<HostSupport> DetectAsync(string pythonExecutable) =>
-        Detected.GetOrAdd(pythonExecutable, p => new Lazy<Task<HostSupport>>(() => HostSupport.DetectAsync(p))).Value;
+    static Task<HostSupport> DetectAsync(string pythonExecutable, string bubblewrap) =>
+        Detected.GetOrAdd((pythonExecutable, bubblewrap), k => new Lazy<Task<HostSupport>>(() => HostSupport.DetectAsync(k.Python, k.Bubblewrap))).Value;
 
     /// <summary>The interpreter and which isolation levels were seen to work with it, and why the others did not.</summary>
     sealed record HostSupport(string Python, string Version, IReadOnlyList<SandboxIsolation> Levels, IReadOnlyDictionary<IsolationLevel, string> Failures)
@@ -136,23 +143,29 @@ public sealed class CodeSandbox
 
         public string Why(IsolationLevel level) => Failures.GetValueOrDefault(level, "not tried");
 
-        public static async Task<HostSupport> DetectAsync(string pythonExecutable)
+        public static async Task<HostSupport> DetectAsync(string pythonExecutable, string bubblewrap)
         {
             var identity = await Probe(_ => [pythonExecutable, "-c", PythonScripts.Identify]);
             if (identity.Error is not null || identity.Outcome!.ExitCode != 0)
                 throw new PythonNotFoundException($"skipped: python3 not found: '{pythonExecutable}' " +
                     (identity.Error ?? $"exited with {identity.Outcome!.ExitCode}: {LastLine(identity.Outcome.Stderr)}"));
             var lines = identity.Outcome.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (lines.Length != 2) throw new PythonNotFoundException($"skipped: python3 not found: '{pythonExecutable}' did not report its path and version");
+            if (lines.Length < 3) throw new PythonNotFoundException($"skipped: python3 not found: '{pythonExecutable}' did not report its path and version");
             string python = lines[0], version = lines[1];
+            // What bubblewrap must bind besides /usr: a pyenv or conda interpreter's prefix, with its own directory.
+            var elsewhere = lines.Skip(2).Where(d => d != "/usr" && !d.StartsWith("/usr/", StringComparison.Ordinal) && d != "/").Distinct()
+                .OrderBy(d => d, StringComparer.Ordinal).ToList();
+            var interpreterDirs = elsewhere.Where(d => !elsewhere.Any(o => o != d && d.StartsWith(o + "/", StringComparison.Ordinal))).ToList();
 
             var levels = new List<SandboxIsolation>();
             var failures = new Dictionary<IsolationLevel, string>();
-            foreach (var candidate in Candidates())
+            foreach (var untested in Candidates())
             {
+                var candidate = untested with { BubblewrapExecutable = bubblewrap, InterpreterDirectories = interpreterDirs };
                 if (levels.Any(l => l.Level == candidate.Level)) continue; // unshare already works without a user namespace
                 string? failure = null;
-                var probe = await Probe(workDir => candidate.Command(workDir, [python, "-c", PythonScripts.Probe]));
+                var probe = await Probe(workDir => candidate.Command(workDir, null, 1 << 20,
+                    [python, "-c", PythonScripts.Probe, .. SandboxIsolation.HiddenDirectories, "--", .. interpreterDirs]));
                 if (probe.Error is not null) failure = probe.Error;
                 else if (probe.Outcome!.ExitCode != 0) failure = $"exited with {probe.Outcome.ExitCode}: {LastLine(probe.Outcome.Stderr)}";
                 else
@@ -161,7 +174,7 @@ public sealed class CodeSandbox
                         .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1].Trim());
                     failure = Unmet(candidate.Level, facts);
                     if (failure is null)
-                        levels.Add(candidate with { ProcessLimitEnforced = facts.GetValueOrDefault("nproc_enforced") == "True" });
+                        levels.Add(candidate with { ProcessLimitEnforced = PidsCgroup.Available || facts.GetValueOrDefault("nproc_enforced") == "True" });
                 }
                 if (failure is not null) failures.TryAdd(candidate.Level, failure);
             }
@@ -187,6 +200,8 @@ public sealed class CodeSandbox
             if (level >= IsolationLevel.UnshareNet && facts.GetValueOrDefault("interfaces") != "lo")
                 return $"the network is still visible (interfaces {facts.GetValueOrDefault("interfaces")})";
             if (level == IsolationLevel.Bubblewrap && facts.GetValueOrDefault("root_readonly") != "True") return "/ is writable";
+            if (level == IsolationLevel.Bubblewrap && facts.GetValueOrDefault("exposed") is not (null or ""))
+                return $"host directories are visible inside ({facts["exposed"]})";
             if (level == IsolationLevel.Bubblewrap && facts.GetValueOrDefault("capabilities", "").Any(digit => digit != '0'))
                 return $"capabilities were kept ({facts["capabilities"]})";
             return null;
@@ -199,7 +214,7 @@ public sealed class CodeSandbox
             var command = commandIn(workDir);
             try
             {
-                var outcome = await SandboxProcess.RunAsync(command, workDir, ChildEnvironment(workDir), ProbeTimeout, 64 * 1024, CancellationToken.None);
+                var outcome = await SandboxProcess.RunAsync(command, workDir, SandboxIsolation.Environment(workDir), ProbeTimeout, 64 * 1024, CancellationToken.None);
                 return outcome.TimedOut ? (null, $"did not finish within {ProbeTimeout.TotalSeconds:0} s") : (outcome, null);
             }
             catch (Win32Exception e)

@@ -27,8 +27,10 @@ public sealed record TaskResult
     public SortedDictionary<string, double> Metrics { get; init; } = new(StringComparer.Ordinal);
     /// <summary>Standard errors of the metrics that have one (mean-type metrics: std/√n; corpus metrics: bootstrap).</summary>
     public SortedDictionary<string, double> Stderr { get; init; } = new(StringComparer.Ordinal);
-    /// <summary>Why the task was not scored (e.g. no python3 for code tasks); null when it was.</summary>
+    /// <summary>Why the task was not scored (e.g. no python3 or no bubblewrap for code tasks); null when it was.</summary>
     public string? Skipped { get; init; }
+    /// <summary>Code tasks: the isolation level the generated programs ran under (e.g. "Bubblewrap"); null for other tasks.</summary>
+    public string? Sandbox { get; init; }
     /// <summary>The task definition the scores came from.</summary>
     public required TaskConfig Config { get; init; }
 

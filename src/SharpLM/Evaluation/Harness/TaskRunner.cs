@@ -29,6 +29,8 @@ public interface ICodeRunner
 {
     /// <summary>Why code cannot run here (e.g. no python3), or null when it can.</summary>
     string? Unavailable { get; }
+    /// <summary>The isolation level programs run under, recorded with each code task's result (null: not known).</summary>
+    string? IsolationLevel => null;
     /// <summary>Whether each program passed, in order.</summary>
     Task<IReadOnlyList<bool>> RunAsync(IReadOnlyList<(TaskConfig Task, JsonElement Document, string Completion)> programs, CancellationToken cancellation);
 }
@@ -81,7 +83,9 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
         };
         if (samples is null)
             return (TaskResult.Skip(task, model.Name, dataset.Hash, options, options.CodeRunner?.Unavailable ?? "no code runner configured"), []);
-        return (TaskScoring.Aggregate(task, model.Name, dataset.Hash, prompts.Shots, options, samples), samples);
+        var result = TaskScoring.Aggregate(task, model.Name, dataset.Hash, prompts.Shots, options, samples);
+        if (task.OutputType == OutputType.Code) result = result with { Sandbox = options.CodeRunner?.IsolationLevel };
+        return (result, samples);
     }
 
     async Task<List<SampleRecord>> MultipleChoice(TaskConfig task, IReadOnlyList<JsonElement> docs, int count, PromptBuilder prompts, CancellationToken cancellation)

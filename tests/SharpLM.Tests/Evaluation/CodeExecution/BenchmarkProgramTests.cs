@@ -42,7 +42,7 @@ public class BenchmarkProgramTests(ITestOutputHelper output)
     {
         var problems = HumanEvalProblem.Load(TestData.Path("humaneval/HumanEval.jsonl.gz"));
         Assert.Equal(164, problems.Count);
-        var sandbox = await CodeSandbox.CreateAsync();
+        var sandbox = await CodeSandbox.CreateAsync(CodeSandboxTests.Strongest);
         output.WriteLine(sandbox.Summary);
 
         var clock = Stopwatch.StartNew();
@@ -70,7 +70,7 @@ public class BenchmarkProgramTests(ITestOutputHelper output)
     {
         var problems = MbppProblem.Load(TestData.Path("mbpp/mbpp_sanitized_427.jsonl"));
         Assert.Equal(427, problems.Count);
-        var sandbox = await CodeSandbox.CreateAsync();
+        var sandbox = await CodeSandbox.CreateAsync(CodeSandboxTests.Strongest);
         output.WriteLine(sandbox.Summary);
 
         var clock = Stopwatch.StartNew();

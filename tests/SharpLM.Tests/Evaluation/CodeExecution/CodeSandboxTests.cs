@@ -5,12 +5,19 @@ namespace SharpLM.Tests.Evaluation.CodeExecution;
 
 public class CodeSandboxTests(ITestOutputHelper output)
 {
+    /// <summary>Bubblewrap where it works, else the strongest weaker level: these tests are about behaviour, not isolation.</summary>
+    internal static readonly SandboxOptions Strongest = new() { AllowWeakIsolation = true };
+
     [Fact]
-    public async Task Default_isolation_is_the_strongest_that_works_here()
+    public async Task Default_isolation_is_bubblewrap_or_a_refusal_and_the_strongest_when_weaker_is_allowed()
     {
         var levels = await CodeSandbox.AvailableIsolationAsync();
         foreach (var level in levels) output.WriteLine($"works here: {level}");
-        var sandbox = await CodeSandbox.CreateAsync();
+        if (levels.Any(l => l.Level == IsolationLevel.Bubblewrap))
+            Assert.Equal(IsolationLevel.Bubblewrap, (await CodeSandbox.CreateAsync()).Isolation.Level);
+        else
+            await Assert.ThrowsAsync<SandboxUnavailableException>(() => CodeSandbox.CreateAsync());
+        var sandbox = await CodeSandbox.CreateAsync(Strongest);
         output.WriteLine(sandbox.Summary);
         Assert.Contains(levels, l => l.Level == IsolationLevel.PreambleOnly);
         Assert.Equal(levels.Max(l => l.Level), sandbox.Isolation.Level);
@@ -22,7 +29,7 @@ public class CodeSandboxTests(ITestOutputHelper output)
     [Fact]
     public async Task Output_and_exit_code_are_reported()
     {
-        var sandbox = await CodeSandbox.CreateAsync();
+        var sandbox = await CodeSandbox.CreateAsync(Strongest);
         var ok = await sandbox.RunAsync("import sys\nprint('hello')\nprint('warning', file=sys.stderr)\n");
         Assert.True(ok.Passed, ok.Stderr);
         Assert.Equal((0, "hello\n", "warning\n", false), (ok.ExitCode, ok.Stdout, ok.Stderr, ok.OutputTruncated));
@@ -41,7 +48,7 @@ public class CodeSandboxTests(ITestOutputHelper output)
     [Fact]
     public async Task Exiting_before_the_tests_counts_as_a_failure_as_in_human_eval()
     {
-        var sandbox = await CodeSandbox.CreateAsync();
+        var sandbox = await CodeSandbox.CreateAsync(Strongest);
         foreach (string exit in new[] { "import sys\nsys.exit(0)", "exit()", "raise SystemExit" })
         {
             var r = await sandbox.RunAsync(exit + "\nassert False\n");
@@ -53,7 +60,7 @@ public class CodeSandboxTests(ITestOutputHelper output)
     [Fact]
     public async Task Each_run_has_a_fresh_work_directory_deleted_afterwards()
     {
-        var sandbox = await CodeSandbox.CreateAsync();
+        var sandbox = await CodeSandbox.CreateAsync(Strongest);
         const string program = """
             import os, sys
             print(os.path.dirname(__file__))
@@ -78,7 +85,7 @@ public class CodeSandboxTests(ITestOutputHelper output)
         Environment.SetEnvironmentVariable(name, "api-key");
         try
         {
-            var r = await (await CodeSandbox.CreateAsync()).RunAsync($"import os\nprint(os.environ.get('{name}'), os.environ['HOME'] == os.path.dirname(__file__))\n");
+            var r = await (await CodeSandbox.CreateAsync(Strongest)).RunAsync($"import os\nprint(os.environ.get('{name}'), os.environ['HOME'] == os.path.dirname(__file__))\n");
             Assert.Equal("None True\n", r.Stdout);
         }
         finally
@@ -112,7 +119,7 @@ public class CodeSandboxTests(ITestOutputHelper output)
     [Fact]
     public async Task RunAll_returns_results_in_input_order()
     {
-        var sandbox = await CodeSandbox.CreateAsync();
+        var sandbox = await CodeSandbox.CreateAsync(Strongest);
         // Later programs finish first.
         var programs = Enumerable.Range(0, 6).Select(i => $"import time\ntime.sleep({(5 - i) * 0.1:0.0})\nprint({i})\n").ToList();
         var results = await sandbox.RunAllAsync(programs, maxParallelism: 3);

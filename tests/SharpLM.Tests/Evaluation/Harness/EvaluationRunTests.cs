@@ -26,7 +26,7 @@ public class EvaluationRunTests
         var task = TaskConfig.Resolve("humaneval");
         var docs = TaskDataset.Load(task).Documents.Take(12).ToList();
         var canonical = docs.ToDictionary(d => d.GetProperty("prompt").GetString()!, d => d.GetProperty("canonical_solution").GetString()!);
-        var runner = await SandboxedCodeRunner.CreateAsync();
+        var runner = await SandboxedCodeRunner.CreateAsync(new() { AllowWeakIsolation = true });
         Assert.Null(runner.Unavailable);
         var options = new EvaluationOptions { Limit = 12, CodeRunner = runner, };
         using var dir = new TempDirectory();
