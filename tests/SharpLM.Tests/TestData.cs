@@ -29,7 +29,8 @@ internal static class TestData
             {
                 if (!unavailable.TryGetValue(name, out string? reason))
                     unavailable[name] = reason = DataStore.Default.Unavailable(name);
-                if (reason is not null) reasons.Add($"needs data set '{name}' (run `{DataStore.FetchCommand(name)}`, or set {DataStore.MirrorVariable} to a copy of shared/data): {reason}");
+                // The store's reason already names the fetch command; a test run can also point SHARPLM_MIRROR at a copy.
+                if (reason is not null) reasons.Add($"needs data set '{name}' — {reason} (or set {DataStore.MirrorVariable} to a copy of the data folder)");
             }
         }
         return reasons.Count == 0 ? null : string.Join(" | ", reasons);
