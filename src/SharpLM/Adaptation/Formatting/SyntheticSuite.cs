@@ -17,6 +17,9 @@ public sealed record SyntheticSuiteOptions
     public int HeldOutTemplatesPerTask { get; init; } = 1;
     /// <summary>Tasks never trained on, tested with all their phrasings (unseen-task generalisation, as FLAN).</summary>
     public IReadOnlyList<string> HeldOutTasks { get; init; } = [];
+    /// <summary>Fraction (0–1) of training replies written in the house style (<see cref="AnswerStyle"/>), chosen by a
+    /// generator of their own so the instances drawn do not change; 0 by default.</summary>
+    public double StyledReplies { get; init; }
 }
 
 /// <summary>
@@ -52,7 +55,9 @@ public static class SyntheticSuite
             if (!tasks.Any(t => t.Name == name))
                 throw new ArgumentException($"held-out task '{name}' is not in the suite ({string.Join(", ", tasks.Select(t => t.Name))})");
 
+        if (options.StyledReplies is < 0 or > 1 || double.IsNaN(options.StyledReplies)) throw new ArgumentException("styled replies must be a fraction in [0, 1]");
         var random = new SplitMix64(options.Seed);
+        var styleRandom = new SplitMix64(options.Seed ^ 0x5A17E5EEDUL);
         var train = new List<SyntheticExample>();
         var testSeen = new List<SyntheticExample>();
         var testHeldOutTemplates = new List<SyntheticExample>();
@@ -78,8 +83,10 @@ public static class SyntheticSuite
             for (int i = 0; i < options.TrainPerTask; i++)
             {
                 var example = task.Sample(random, Pick(random, seen));
-                train.Add(example);
                 trainPrompts.Add(example.Prompt);
+                if (options.StyledReplies > 0 && styleRandom.NextLong(1_000_000) < options.StyledReplies * 1_000_000)
+                    example = example with { Answer = AnswerStyle.Apply(example.Answer) };
+                train.Add(example);
             }
             for (int i = 0; i < options.TestPerTask; i++)
             {
@@ -95,8 +102,9 @@ public static class SyntheticSuite
         return new SyntheticSplits(train, testSeen, testHeldOutTemplates, testHeldOutTasks, heldOut);
     }
 
-    /// <summary>Exact match after trimming surrounding whitespace from both.</summary>
-    public static bool IsCorrect(string response, string answer) => string.Equals(response.Trim(), answer.Trim(), StringComparison.Ordinal);
+    /// <summary>Exact match after trimming surrounding whitespace from both; a reply in the house style
+    /// (<see cref="AnswerStyle"/>) is judged by the answer it states.</summary>
+    public static bool IsCorrect(string response, string answer) => string.Equals(AnswerStyle.Strip(response), answer.Trim(), StringComparison.Ordinal);
 
     /// <summary>Exact-match accuracy per task (and "all") of <paramref name="responses"/>, aligned with <paramref name="examples"/>.</summary>
     public static IReadOnlyDictionary<string, double> Accuracy(IReadOnlyList<SyntheticExample> examples, IReadOnlyList<string> responses)
