@@ -34,14 +34,16 @@ public static class SftCommand
         var adapterSize = new Option<int>("--adapter-size") { Description = "Bottleneck width.", DefaultValueFactory = _ => 16 };
         var prefixLength = new Option<int>("--prefix-length") { DefaultValueFactory = _ => 10 };
         var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 20 };
+        var styled = new Option<double>("--styled-replies") { Description = "With --data synthetic: the fraction (0–1) of training replies written in the house style 'Answer: X' (the style alignment then prefers).", DefaultValueFactory = _ => 0 };
         var command = new Command("sft", "Instruction tuning (SFT): full fine-tuning or LoRA / adapters / prefix / prompt tuning.")
         {
             baseDir, data, format, method, output, maxIters, batch, lr, evalInterval, evalLimit, seed, threads,
-            loraR, loraAlpha, loraDropout, loraPlus, loraTargets, adapterSize, prefixLength, promptLength,
+            loraR, loraAlpha, loraDropout, loraPlus, loraTargets, adapterSize, prefixLength, promptLength, styled,
         };
         command.SetAction(parse =>
         {
             string m = parse.GetValue(method)!;
+            if (parse.GetValue(styled) is < 0 or > 1) throw new InvalidInputException("--styled-replies: must be a fraction in [0, 1]");
             var options = new SftRunOptions
             {
                 Base = parse.GetValue(baseDir)!, Data = parse.GetValue(data)!, Format = parse.GetValue(format)!, Method = m,
@@ -60,6 +62,7 @@ public static class SftCommand
                     Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
                 }.Validate(),
                 EvalLimit = parse.GetValue(evalLimit),
+                Suite = parse.GetValue(styled) > 0 ? new SharpLM.Adaptation.Formatting.SyntheticSuiteOptions { StyledReplies = parse.GetValue(styled) } : null,
             };
             var c = CultureInfo.InvariantCulture;
             DateTime last = DateTime.MinValue;

@@ -84,11 +84,21 @@ public class Gpt : LanguageModel
     /// </summary>
     protected Tensor Forward(Tensor idx, KvCache? cache, Tensor? visible) => Run(idx, cache, visible, null);
 
+    /// <summary>
+    /// The final hidden states [B, T, n_embd] for <paramref name="idx"/> [B, T] — after the last norm, what the output
+    /// head reads (<see cref="OutputLogits"/>). Scalar heads attach here: a reward model's score, PPO's value head.
+    /// </summary>
+    public Tensor ForwardHidden(Tensor idx) => Run(idx, null, null, null, headless: true);
+
+    /// <summary>Next-token logits [.., V] from final hidden states (<see cref="ForwardHidden"/>): the output head.</summary>
+    public Tensor OutputLogits(Tensor hidden) => lm_head is null ? F.linear(hidden, wte.weight!) : LinearDeltas.Forward(lm_head, hidden);
+
     /// <param name="idx">Token ids [B, T].</param>
     /// <param name="cache">The KV cache to read and extend, or null.</param>
     /// <param name="visible">A mask replacing the causal rule, or null.</param>
     /// <param name="positions">Per-token positions [B, T] (packed rows); null = start … start+T−1.</param>
-    Tensor Run(Tensor idx, KvCache? cache, Tensor? visible, Tensor? positions)
+    /// <param name="headless">Return the final hidden states instead of logits.</param>
+    Tensor Run(Tensor idx, KvCache? cache, Tensor? visible, Tensor? positions, bool headless = false)
     {
         long t = idx.shape[1];
         int start = cache?.Length ?? 0;
@@ -137,7 +147,7 @@ public class Gpt : LanguageModel
         cache?.Advance((int)t);
         if (prompt > 0) x = x[.., prompt..];
         if (ln_f is not null) x = ln_f.forward(x);
-        return lm_head is null ? F.linear(x, wte.weight!) : LinearDeltas.Forward(lm_head, x);
+        return headless ? x : OutputLogits(x);
     }
 
     /// <summary>

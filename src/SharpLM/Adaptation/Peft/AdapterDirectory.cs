@@ -125,7 +125,7 @@ public static class AdapterDirectory
         }
     }
 
-    static void WriteTensors(Stream stream, IReadOnlyList<(string Name, Tensor Value)> tensors)
+    internal static void WriteTensors(Stream stream, IReadOnlyList<(string Name, Tensor Value)> tensors)
     {
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         w.Write(Encoding.ASCII.GetBytes(Magic));
@@ -141,7 +141,7 @@ public static class AdapterDirectory
         }
     }
 
-    static List<(string, long[], float[])> ReadTensors(Stream stream)
+    internal static List<(string Name, long[] Shape, float[] Values)> ReadTensors(Stream stream)
     {
         using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         if (Encoding.ASCII.GetString(r.ReadBytes(Magic.Length)) != Magic) throw new InvalidDataException("not a SharpLM adapter weight file");

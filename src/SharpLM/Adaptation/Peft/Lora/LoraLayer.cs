@@ -26,6 +26,7 @@ public sealed class LoraLayer : nn.Module, ILinearDelta
     {
         public required Linear Target;
         public Tensor? SavedRows;
+        public bool Disabled;
     }
 
     /// <summary>A fresh update of <paramref name="rows"/> output rows of <paramref name="target"/> starting at
@@ -62,16 +63,24 @@ public sealed class LoraLayer : nn.Module, ILinearDelta
     /// <summary>Whether the update is currently folded into W (the side path is then off).</summary>
     public bool Merged => state.SavedRows is not null;
 
+    /// <summary>Whether the side path is switched off, so the layer computes the base alone (PEFT's disable_adapter):
+    /// how alignment gets the frozen reference model from the policy's own weights.</summary>
+    public bool Disabled
+    {
+        get => state.Disabled;
+        internal set => state.Disabled = value;
+    }
+
     internal Parameter A => lora_A;
     internal Parameter B => lora_B;
 
     /// <summary>
     /// <paramref name="output"/> plus scale·B·A·dropout(<paramref name="input"/>) in the covered rows (zero in the
-    /// others); unchanged when merged.
+    /// others); unchanged when merged or disabled.
     /// </summary>
     public Tensor Apply(Tensor input, Tensor output)
     {
-        if (Merged) return output;
+        if (Merged || state.Disabled) return output;
         Tensor x = lora_dropout is null ? input : lora_dropout.forward(input);
         Tensor delta = F.linear(F.linear(x, lora_A), lora_B) * Scale;
         if (Rows == OutFeatures) return output + delta;

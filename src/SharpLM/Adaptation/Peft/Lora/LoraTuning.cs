@@ -62,6 +62,23 @@ public sealed class LoraTuning : PeftMethod
     }
 
     /// <summary>
+    /// Switches every update off until the returned scope is disposed, so the model computes exactly the base (PEFT's
+    /// <c>disable_adapter()</c>): a policy's frozen reference without a second copy of the weights.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The updates are merged into the weights, which then are not the base.</exception>
+    public IDisposable DisableAdapters()
+    {
+        if (IsMerged) throw new InvalidOperationException("unmerge LoRA before disabling it: merged weights are not the base");
+        layers.ForEach(l => l.Layer.Disabled = true);
+        return new Scope(() => layers.ForEach(l => l.Layer.Disabled = false));
+    }
+
+    sealed class Scope(Action onDispose) : IDisposable
+    {
+        public void Dispose() => onDispose();
+    }
+
+    /// <summary>
     /// A new plain model of the same architecture (a <see cref="Gpt"/> or <see cref="Modeling.Architectures.PrefixDecoder"/>)
     /// whose weights are the base plus every merged update, on the model's device and dtype; this model is left as
     /// it was (merged or not).

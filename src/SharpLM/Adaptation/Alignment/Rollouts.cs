@@ -1,0 +1,150 @@
+using SharpLM.Adaptation.Formatting;
+using SharpLM.Adaptation.InstructionTuning;
+using SharpLM.Modeling;
+using SharpLM.Tokenization;
+using static TorchSharp.torch;
+
+namespace SharpLM.Adaptation.Alignment;
+
+/// <summary>A prompt for on-policy alignment (PPO, GRPO, best-of-n): the conversation so far, and the right answer where a rule can check it.</summary>
+/// <param name="Prompt">The turns before the reply; the last is a user turn.</param>
+/// <param name="Answer">The reference answer (synthetic suite), or null when only a reward model can judge.</param>
+/// <param name="Task">The synthetic task, or "".</param>
+public sealed record AlignmentPrompt(IReadOnlyList<Turn> Prompt, string? Answer, string Task);
+
+/// <summary>The prompts of the synthetic suite for alignment: training prompts and held-out ones that share no instance with them.</summary>
+public static class AlignmentPrompts
+{
+    /// <summary>
+    /// The suite's training instructions (with their answers, house style removed) and its held-out instructions whose
+    /// instance never occurs in training — the same split <see cref="SyntheticPreferences"/> uses, so preference pairs,
+    /// RL prompts and the evaluation agree.
+    /// </summary>
+    public static (IReadOnlyList<AlignmentPrompt> Train, IReadOnlyList<AlignmentPrompt> HeldOut) Synthetic(SyntheticSuiteOptions suite)
+    {
+        var splits = SyntheticSuite.Build(suite with { StyledReplies = 0 });
+        var trainInstances = splits.Train.Select(e => e.Instance).ToHashSet(StringComparer.Ordinal);
+        var train = splits.Train.Select(e => new AlignmentPrompt([Turn.User(e.Prompt)], e.Answer, e.Task)).ToList();
+        // Round-robin over tasks, so that the first n held-out prompts cover every task.
+        var heldOut = splits.TestSeen.Where(e => !trainInstances.Contains(e.Instance))
+            .GroupBy(e => e.Task).SelectMany(g => g.Select((e, i) => (e, i))).OrderBy(x => x.i).Select(x => x.e)
+            .Select(e => new AlignmentPrompt([Turn.User(e.Prompt)], e.Answer, e.Task)).ToList();
+        return (train, heldOut);
+    }
+}
+
+/// <summary>One sampled reply: its tokens (ending with the end-of-turn token when the model stopped), text and whether it stopped.</summary>
+public sealed record Rollout(int[] Tokens, string Text, bool Stopped)
+{
+    /// <summary>prompt ids + reply tokens, the reply marked: what the policy, the reference and a reward model score.</summary>
+    public SftExample Sequence(int[] promptIds) => ReplySequences.OfCompletion(promptIds, Tokens);
+}
+
+/// <summary>
+/// Sampling replies for on-policy alignment: the k samples of one prompt decode together as a batch of k through the
+/// model's KV cache (one prompt pass, then one token per step for all of them), at the given temperature (0 = greedy);
+/// each reply ends at the end-of-turn token or after max_new_tokens. Drawn from libtorch's generator, so a seed (and a
+/// restored generator state) reproduces them.
+/// </summary>
+public static class Rollouts
+{
+    /// <summary>Samples <paramref name="samples"/> replies to <paramref name="promptIds"/> with <paramref name="model"/>.</summary>
+    public static IReadOnlyList<Rollout> Sample(LanguageModel model, ITokenizer tokenizer, int[] promptIds, int samples, int maxNewTokens, double temperature, int stopId, Device device)
+    {
+        int room = Math.Min(maxNewTokens, model.ContextLength - promptIds.Length);
+        if (room < 1) throw new InvalidInputException($"a {promptIds.Length}-token prompt leaves no room for a reply in a {model.ContextLength}-token context");
+        bool wasTraining = model.training;
+        model.eval();
+        var tokens = Enumerable.Range(0, samples).Select(_ => new List<int>()).ToArray();
+        var done = new bool[samples];
+        using (var scope = NewDisposeScope())
+        using (inference_mode())
+        using (var state = model.NewDecodingState(samples, device))
+        {
+            Tensor prompt = tensor(promptIds.Select(i => (long)i).ToArray(), new long[] { 1, promptIds.Length }).to(device).repeat(samples, 1);
+            Tensor logits = model.Decode(prompt, state)[.., -1];
+            for (int t = 0; t < room; t++)
+            {
+                Tensor next = temperature <= 0
+                    ? logits.argmax(-1, keepdim: true)
+                    : multinomial((logits.to(ScalarType.Float32) / temperature).softmax(-1), 1);
+                long[] ids = next.cpu().data<long>().ToArray();
+                for (int i = 0; i < samples; i++)
+                {
+                    if (done[i]) continue;
+                    tokens[i].Add((int)ids[i]);
+                    if (ids[i] == stopId || ids[i] == tokenizer.EndOfTextId) done[i] = true;
+                }
+                if (done.All(d => d) || t == room - 1) break;
+                logits = model.Decode(next, state)[.., -1];
+            }
+        }
+        model.train(wasTraining);
+        return tokens.Select((r, i) =>
+        {
+            bool stopped = done[i];
+            string text = tokenizer.Decode((stopped ? r.Take(r.Count - 1) : r).ToArray());
+            return new Rollout(r.ToArray(), text, stopped);
+        }).ToList();
+    }
+}
+
+/// <summary>A reward for sampled replies: a rule or a reward model (GRPO's and PPO's reward functions).</summary>
+public interface IRewardFunction
+{
+    /// <summary>How the reward was named on the command line.</summary>
+    string Name { get; }
+    /// <summary>One reward per reply; <paramref name="sequences"/> are the prompt + reply token sequences.</summary>
+    float[] Score(IReadOnlyList<AlignmentPrompt> prompts, IReadOnlyList<Rollout> replies, IReadOnlyList<SftExample> sequences);
+}
+
+/// <summary>The reward functions by name: "exact-match" (1 when the reply states the right answer), "style" (1 when it
+/// follows the house style) and "rm:DIR" (a trained reward model).</summary>
+public static class RewardFunctions
+{
+    /// <summary>The names <see cref="Parse"/> accepts, for messages.</summary>
+    public const string Names = "exact-match, style, rm:DIR";
+
+    /// <summary>The reward function <paramref name="spec"/> names, checked against the policy it will score.</summary>
+    /// <exception cref="InvalidInputException">An unknown name, or a reward model whose tokenizer differs from the policy's.</exception>
+    public static IRewardFunction Parse(string spec, AlignmentPolicy policy, Device device) => spec switch
+    {
+        "exact-match" => new RuleReward(spec, (p, r) => p.Answer is null ? throw new InvalidInputException("--reward exact-match needs prompts with answers (the synthetic suite)") : SyntheticSuite.IsCorrect(r.Text, p.Answer) ? 1 : 0),
+        "style" => new RuleReward(spec, (_, r) => AnswerStyle.Follows(r.Text) ? 1 : 0),
+        _ when spec.StartsWith("rm:", StringComparison.Ordinal) => ModelReward.Load(spec, spec[3..], policy, device),
+        _ => throw new InvalidInputException($"--reward: '{spec}' is not one of {Names}"),
+    };
+
+    sealed class RuleReward(string name, Func<AlignmentPrompt, Rollout, float> rule) : IRewardFunction
+    {
+        public string Name => name;
+        public float[] Score(IReadOnlyList<AlignmentPrompt> prompts, IReadOnlyList<Rollout> replies, IReadOnlyList<SftExample> sequences) =>
+            prompts.Zip(replies, rule).ToArray();
+    }
+}
+
+/// <summary>A trained reward model as a reward function, refused when it reads other tokens than the policy.</summary>
+public sealed class ModelReward : IRewardFunction
+{
+    ModelReward(string name, RewardModel model)
+    {
+        Name = name;
+        Model = model;
+    }
+
+    /// <inheritdoc/>
+    public string Name { get; }
+    /// <summary>The reward model.</summary>
+    public RewardModel Model { get; }
+
+    /// <summary>Loads the reward model in <paramref name="dir"/> and checks that it reads the policy's tokenizer.</summary>
+    public static ModelReward Load(string name, string dir, AlignmentPolicy policy, Device device)
+    {
+        var model = RewardModel.Load(dir, device);
+        model.RequireSameTokenizer(dir, policy.Source, policy.TokenizerSha256);
+        return new ModelReward(name, model);
+    }
+
+    /// <inheritdoc/>
+    public float[] Score(IReadOnlyList<AlignmentPrompt> prompts, IReadOnlyList<Rollout> replies, IReadOnlyList<SftExample> sequences) => Model.ScoreSequences(sequences);
+}
