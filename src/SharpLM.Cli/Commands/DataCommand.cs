@@ -23,6 +23,6 @@ public static class DataCommand
             Console.WriteLine(JsonSerializer.Serialize(meta, Json.Options));
             return 0;
         });
-        return new Command("data", "Fetch, prepare, clean and mix data.") { prepare, DataFetchCommand.CreateFetch(), DataFetchCommand.CreateList(), DataCleanCommand.Create(), DataMixCommand.Create(), DataSkillsCommand.Create() };
+        return new Command("data", "Fetch, prepare, clean and mix data.") { prepare, DataFetchCommand.CreateFetch(), DataFetchCommand.CreateList(), DataCleanCommand.Create(), DataMixCommand.Create(), DataSkillsCommand.Create(), DataPreferencesCommand.Create() };
     }
 }
