@@ -14,6 +14,8 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     NGramCommand.Create(),
     ExperimentCommand.Create(),
     SftCommand.Create(),
+    RewardModelCommand.Create(),
+    AlignCommand.Create(),
     LoraCommand.Create(),
     ChatCommand.Create(),
     ServeCommand.Create(),

@@ -68,6 +68,35 @@ public static class ExperimentCommand
             Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}");
             return 0;
         });
-        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures, peft };
+        var sft = new Option<string>("--sft") { Description = "Instruction-tuned checkpoint (sharplm sft ... --styled-replies 0.3) every method starts from.", Required = true };
+        var rmSteps = new Option<int>("--rm-steps") { DefaultValueFactory = _ => 150 };
+        var dpoSteps = new Option<int>("--dpo-steps") { DefaultValueFactory = _ => 60 };
+        var ppoSteps = new Option<int>("--ppo-steps") { DefaultValueFactory = _ => 40 };
+        var grpoSteps = new Option<int>("--grpo-steps") { DefaultValueFactory = _ => 40 };
+        var alignLimit = new Option<int>("--eval-limit") { Description = "Held-out prompts scored (0 = all).", DefaultValueFactory = _ => 0 };
+        var alignment = new Command("alignment", "SFT vs best-of-n vs DPO vs PPO vs GRPO from one SFT model: held-out exact match, house-style rate, RM win rate, KL.")
+        {
+            sft, output, rmSteps, dpoSteps, ppoSteps, grpoSteps, alignLimit, seed,
+        };
+        alignment.SetAction(parse =>
+        {
+            var progress = new Dictionary<string, Action<SharpLM.Adaptation.Alignment.AlignmentStep>>();
+            var experiment = new AlignmentExperiment
+            {
+                Sft = parse.GetValue(sft)!, OutDir = parse.GetValue(output)!, RewardModelSteps = parse.GetValue(rmSteps), DpoSteps = parse.GetValue(dpoSteps),
+                PpoSteps = parse.GetValue(ppoSteps), GrpoSteps = parse.GetValue(grpoSteps), EvalLimit = parse.GetValue(alignLimit), Seed = parse.GetValue(seed),
+                Log = Console.Error.WriteLine,
+                OnStep = (run, step) =>
+                {
+                    if (!progress.TryGetValue(run, out var print)) progress[run] = print = AlignCommand.Progress($"{run}: ");
+                    print(step);
+                },
+            };
+            experiment.Run();
+            Console.WriteLine(File.ReadAllText(Path.Combine(experiment.OutDir, ComparisonReport.MarkdownFile)));
+            Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, rules.png");
+            return 0;
+        });
+        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures, peft, alignment };
     }
 }
