@@ -5,9 +5,10 @@ namespace SharpLM.Tests;
 
 /// <summary>
 /// A Python interpreter that can import torch and numpy, for tests that compare the C# against a reference written
-/// in PyTorch (such as TRL's formulas). Tried in order: SHARPLM_PYTHON, python3 on PATH, /usr/bin/python3 (Debian's
-/// python3-torch lives there even where PATH leads to another Python). Where none can, tests that need it are
-/// reported as skipped with <see cref="SkipReason"/> (<see cref="PythonTorchFactAttribute"/>).
+/// in PyTorch (such as TRL's formulas). Tried: SHARPLM_PYTHON alone where set, else python3 on PATH, then
+/// /usr/bin/python3 (Debian's python3-torch lives there even where PATH leads to another Python, e.g. pyenv's).
+/// Where none can, tests that need it are reported as skipped with <see cref="SkipReason"/>
+/// (<see cref="PythonTorchFactAttribute"/>).
 /// </summary>
 internal static class PythonTorch
 {
@@ -26,11 +27,11 @@ internal static class PythonTorch
 
     static string? Probe()
     {
-        var candidates = new List<string>();
-        if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } configured) candidates.Add(configured);
-        candidates.Add("python3");
-        candidates.Add("/usr/bin/python3");
-        foreach (string candidate in candidates.Distinct())
+        // A configured interpreter is the only one tried (so SHARPLM_PYTHON=none shows the skip).
+        string[] candidates = Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } configured
+            ? [configured]
+            : ["python3", "/usr/bin/python3"];
+        foreach (string candidate in candidates)
         {
             try
             {
