@@ -124,7 +124,7 @@ public static class AlignmentLosses
         Tensor mean = MaskedMean(values, mask);
         Tensor variance = MaskedMean((values - mean).pow(2), mask);
         if (!unbiased) return variance;
-        double count = mask.sum().item<float>();
+        double count = mask.sum().to_type(ScalarType.Float64).item<double>(); // any mask dtype (float32 or float64)
         if (count < 2) throw new ArgumentException("masked variance needs at least two unmasked values");
         return variance * (count / (count - 1));
     }
