@@ -14,7 +14,7 @@ namespace SharpLM.Tests.Adaptation.InstructionTuning;
 public class SftRunTests
 {
     /// <summary>A tiny random base whose tokenizer has printable ASCII and, unless told otherwise, the ChatML tokens.</summary>
-    static string SaveBase(TempDirectory dir, bool chatTokens = true)
+    internal static string SaveBase(TempDirectory dir, bool chatTokens = true)
     {
         string ascii = "\n" + new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray());
         ITokenizer tokenizer = CharTokenizer.FromText(ascii);
