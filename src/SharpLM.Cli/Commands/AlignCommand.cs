@@ -69,11 +69,14 @@ public static class AlignCommand
         var grpoPrompts = new Option<int>("--prompts-per-step") { DefaultValueFactory = _ => 8 };
         var group = new Option<int>("--group-size") { Description = "Replies per prompt, normalised together.", DefaultValueFactory = _ => 8 };
         var grpoBeta = new Option<double>("--beta") { Description = "Weight of the k3 KL penalty (0 = no reference).", DefaultValueFactory = _ => 0.04 };
-        var grpo = new Command("grpo", "RL from verifiable rewards with GRPO: k samples per prompt, group-normalised advantages.") { grpoReward, grpoPrompts, group, grpoBeta };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the groups.", DefaultValueFactory = _ => new GrpoOptions { Policy = "" }.Temperature };
+        var grpo = new Command("grpo", "RL from verifiable rewards with GRPO: k samples per prompt, group-normalised advantages.") { grpoReward, grpoPrompts, group, grpoBeta, temperature };
         foreach (var o in common) grpo.Options.Add(o);
         grpo.SetAction(p =>
         {
-            var options = Merge(new GrpoOptions { Policy = "", Reward = p.GetValue(grpoReward)!, PromptsPerStep = p.GetValue(grpoPrompts), SamplesPerPrompt = p.GetValue(group), Beta = p.GetValue(grpoBeta) }, Common(p));
+            var options = Merge(new GrpoOptions { Policy = "", Reward = p.GetValue(grpoReward)!, PromptsPerStep = p.GetValue(grpoPrompts), SamplesPerPrompt = p.GetValue(group), Beta = p.GetValue(grpoBeta),
+                Temperature = p.GetValue(temperature),
+            }, Common(p));
             return Report(GrpoTrainer.Run(options, p.GetValue(output)!, p.GetValue(resume), Progress()), p.GetValue(output)!);
         });
 

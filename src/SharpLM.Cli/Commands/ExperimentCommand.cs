@@ -69,10 +69,10 @@ public static class ExperimentCommand
             return 0;
         });
         var sft = new Option<string>("--sft") { Description = "Instruction-tuned checkpoint (sharplm sft ... --styled-replies 0.3) every method starts from.", Required = true };
-        var rmSteps = new Option<int>("--rm-steps") { DefaultValueFactory = _ => 150 };
-        var dpoSteps = new Option<int>("--dpo-steps") { DefaultValueFactory = _ => 60 };
-        var ppoSteps = new Option<int>("--ppo-steps") { DefaultValueFactory = _ => 40 };
-        var grpoSteps = new Option<int>("--grpo-steps") { DefaultValueFactory = _ => 40 };
+        var rmSteps = new Option<int>("--rm-steps") { Description = "Reward-model steps (16 pairs each).", DefaultValueFactory = _ => AlignmentExperiment.DefaultRewardModelSteps };
+        var dpoSteps = new Option<int>("--dpo-steps") { Description = "DPO steps (16 pairs each).", DefaultValueFactory = _ => AlignmentExperiment.DefaultDpoSteps };
+        var ppoSteps = new Option<int>("--ppo-steps") { Description = "PPO steps (16 prompts × 2 replies each).", DefaultValueFactory = _ => AlignmentExperiment.DefaultPpoSteps };
+        var grpoSteps = new Option<int>("--grpo-steps") { Description = "GRPO steps (8 prompts × 8 replies each).", DefaultValueFactory = _ => AlignmentExperiment.DefaultGrpoSteps };
         var alignLimit = new Option<int>("--eval-limit") { Description = "Held-out prompts scored (0 = all).", DefaultValueFactory = _ => 0 };
         var alignment = new Command("alignment", "SFT vs best-of-n vs DPO vs PPO vs GRPO from one SFT model: held-out exact match, house-style rate, RM win rate, KL.")
         {

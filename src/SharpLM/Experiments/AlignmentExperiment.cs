@@ -44,14 +44,16 @@ public sealed class AlignmentExperiment
     public int Seed { get; init; } = 1337;
     /// <summary>The suite that makes the preference pairs and prompts.</summary>
     public SyntheticSuiteOptions Suite { get; init; } = new();
+    /// <summary>The step budgets `experiment alignment` uses unless told otherwise (one place for the CLI and the library).</summary>
+    public const int DefaultRewardModelSteps = 60, DefaultDpoSteps = 20, DefaultPpoSteps = 20, DefaultGrpoSteps = 40;
     /// <summary>Reward-model steps (16 pairs each).</summary>
-    public int RewardModelSteps { get; init; } = 150;
+    public int RewardModelSteps { get; init; } = DefaultRewardModelSteps;
     /// <summary>DPO steps (16 pairs each).</summary>
-    public int DpoSteps { get; init; } = 60;
+    public int DpoSteps { get; init; } = DefaultDpoSteps;
     /// <summary>PPO steps (16 prompts × 2 replies each).</summary>
-    public int PpoSteps { get; init; } = 40;
+    public int PpoSteps { get; init; } = DefaultPpoSteps;
     /// <summary>GRPO steps (8 prompts × 8 replies each).</summary>
-    public int GrpoSteps { get; init; } = 40;
+    public int GrpoSteps { get; init; } = DefaultGrpoSteps;
     /// <summary>Best-of-n sizes compared.</summary>
     public IReadOnlyList<int> BestOfN { get; init; } = [4, 16];
     /// <summary>Sampled replies per held-out prompt for the KL estimate.</summary>
@@ -97,6 +99,7 @@ public sealed class AlignmentExperiment
         var results = new List<AlignmentResult>();
         var sftReplies = AlignmentEvaluation.GreedyReplies(sft, tokenizer, template, heldOut, MaxNewTokens, device);
         results.Add(Row("sft", "instruction-tuned start", AlignmentEvaluation.Score(heldOut, sftReplies, rewardModel, sftReplies, 0), 0, 0));
+        Log?.Invoke(Line(results[^1]));
         torch.manual_seed(Seed);
         foreach (int n in BestOfN)
         {
@@ -104,18 +107,22 @@ public sealed class AlignmentExperiment
             var picks = AlignmentEvaluation.BestOfN(sft, tokenizer, template, rewardModel, heldOut, n, MaxNewTokens, 1.0, device);
             results.Add(Row($"best-of-{n}", $"{n} samples per prompt, reward model picks", AlignmentEvaluation.Score(heldOut, picks, rewardModel, sftReplies, AlignmentEvaluation.BestOfNKl(n)),
                 (long)n * heldOut.Count, sw.Elapsed.TotalSeconds));
+            Log?.Invoke(Line(results[^1]));
         }
 
         var lora = new AlignmentOptions { Policy = Sft }.Lora;
-        var dpo = DpoTrainer.Run(new DpoOptions { Policy = Sft, MaxIters = DpoSteps, LearningRate = 2e-3, Seed = Seed, Threads = Threads, CheckpointInterval = 0 },
+        // DPO's loss is sharper per step than the policy-gradient ones (every pair is a labelled comparison), so it gets
+        // half their learning rate; both were picked from a handful of runs of the README's chain, not from a sweep.
+        const double dpoLr = 1e-3, rlLr = 2e-3;
+        var dpo = DpoTrainer.Run(new DpoOptions { Policy = Sft, MaxIters = DpoSteps, LearningRate = dpoLr, Seed = Seed, Threads = Threads, CheckpointInterval = 0 },
             trainPairs, Path.Combine(OutDir, "dpo"), onStep: s => OnStep?.Invoke("dpo", s));
-        results.Add(Trained("dpo", $"{DpoSteps} steps × 16 pairs, sigmoid β 0.1, LoRA r {lora.Rank}", dpo, Path.Combine(OutDir, "dpo")));
-        var ppo = PpoTrainer.Run(new PpoOptions { Policy = Sft, Reward = "rm:" + rmDir, Suite = Suite, MaxIters = PpoSteps, LearningRate = 2e-3, Seed = Seed, Threads = Threads, CheckpointInterval = 0 },
+        results.Add(Trained("dpo", string.Create(c, $"{DpoSteps} steps × 16 pairs, sigmoid β 0.1, lr {dpoLr:G}, LoRA r {lora.Rank}"), dpo, Path.Combine(OutDir, "dpo")));
+        var ppo = PpoTrainer.Run(new PpoOptions { Policy = Sft, Reward = "rm:" + rmDir, Suite = Suite, MaxIters = PpoSteps, LearningRate = rlLr, Seed = Seed, Threads = Threads, CheckpointInterval = 0 },
             Path.Combine(OutDir, "ppo"), onStep: s => OnStep?.Invoke("ppo", s));
-        results.Add(Trained("ppo", $"{PpoSteps} steps × 16 prompts × 2 replies, reward model, LoRA r {lora.Rank}", ppo, Path.Combine(OutDir, "ppo")));
-        var grpo = GrpoTrainer.Run(new GrpoOptions { Policy = Sft, Reward = "exact-match", Suite = Suite, MaxIters = GrpoSteps, LearningRate = 2e-3, Seed = Seed, Threads = Threads, CheckpointInterval = 0 },
+        results.Add(Trained("ppo", string.Create(c, $"{PpoSteps} steps × 16 prompts × 2 replies, reward model, lr {rlLr:G}, LoRA r {lora.Rank}"), ppo, Path.Combine(OutDir, "ppo")));
+        var grpo = GrpoTrainer.Run(new GrpoOptions { Policy = Sft, Reward = "exact-match", Suite = Suite, MaxIters = GrpoSteps, LearningRate = rlLr, Seed = Seed, Threads = Threads, CheckpointInterval = 0 },
             Path.Combine(OutDir, "grpo"), onStep: s => OnStep?.Invoke("grpo", s));
-        results.Add(Trained("grpo", $"{GrpoSteps} steps × 8 prompts × 8 replies, exact-match reward, LoRA r {lora.Rank}", grpo, Path.Combine(OutDir, "grpo")));
+        results.Add(Trained("grpo", string.Create(c, $"{GrpoSteps} steps × 8 prompts × 8 replies, exact-match reward, lr {rlLr:G}, LoRA r {lora.Rank}"), grpo, Path.Combine(OutDir, "grpo")));
 
         var rows = results.Select(r => (IReadOnlyList<string>)new[]
         {
@@ -144,14 +151,18 @@ public sealed class AlignmentExperiment
             var replies = AlignmentEvaluation.GreedyReplies(policy, tokenizer, template, heldOut, MaxNewTokens, device);
             double kl = AlignmentEvaluation.SequenceKl(policy, sft, tokenizer, template, heldOut, KlSamples, MaxNewTokens, device);
             var scores = AlignmentEvaluation.Score(heldOut, replies, rewardModel, sftReplies, kl);
-            Log?.Invoke(string.Create(c, $"{method}: EM {scores.ExactMatch:P1}, house style {scores.RulePreferenceRate:P1}, RM win {scores.RewardWinRate:P1}, KL {kl:F3} ({summary.TrainSeconds:F0} s)"));
             policy.Dispose();
-            return new AlignmentResult
+            var result = new AlignmentResult
             {
                 Method = method, Budget = budget, Scores = scores, SampledReplies = summary.SampledReplies, Seconds = summary.TrainSeconds, PeakRssMb = summary.PeakRssMb,
             };
+            Log?.Invoke(Line(result));
+            return result;
         }
     }
+
+    static string Line(AlignmentResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Method}: held-out EM {r.Scores.ExactMatch:P1}, house style {r.Scores.RulePreferenceRate:P1}, RM win rate vs SFT {r.Scores.RewardWinRate:P1}, KL {r.Scores.KlToReference:F3} ({r.Seconds:F0} s)");
 
     static void Plot(string path, IReadOnlyList<AlignmentResult> results)
     {

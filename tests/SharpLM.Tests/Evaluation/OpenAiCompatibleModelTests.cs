@@ -252,8 +252,10 @@ public class OpenAiCompatibleModelTests
         var clock = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<TimeoutException>(() => model.GenerateAsync([new("a", [], 3)]));
         Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 10);
-        Assert.Equal(3, stub.Hits);
         Assert.Equal($"{stub.BaseUrl}/completions: no response within 0.3 s (3 attempts)", e.Message);
+        // The client counts its attempts (the message); the server may not have dispatched the last one to its handler
+        // before the client gave up on it, so on a loaded machine it sees 2 or 3 (CI saw 2 once).
+        Assert.InRange(stub.Hits, 2, 3);
     }
 
     [Fact]

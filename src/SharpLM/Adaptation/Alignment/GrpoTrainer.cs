@@ -13,7 +13,7 @@ public sealed record GrpoOptions : AlignmentOptions
 {
     /// <summary>"exact-match" (the default: a verifiable reward), "style", or "rm:DIR" (<see cref="RewardFunctions"/>).</summary>
     public string Reward { get; init; } = "exact-match";
-    /// <summary>The synthetic suite whose training prompts are sampled and whose answers the rule checks.</summary>
+    /// <summary>The synthetic suite whose practice prompts (<see cref="AlignmentPrompts.Synthetic"/>) are sampled and whose answers the rule checks.</summary>
     public SyntheticSuiteOptions Suite { get; init; } = new();
     /// <summary>Prompts per step.</summary>
     public int PromptsPerStep { get; init; } = 8;
@@ -63,7 +63,7 @@ public static class GrpoTrainer
         using var run = new AlignmentRunDirectory(outDir, options, resume);
         using var policy = AlignmentPolicy.Load(options.Policy, options.Method, options.Lora, valueHead: false, options.Seed, device);
         var reward = RewardFunctions.Parse(options.Reward, policy, device);
-        var (prompts, _) = AlignmentPrompts.Synthetic(options.Suite);
+        var prompts = AlignmentPrompts.Practice(options.Suite);
         var promptIds = prompts.Select(p => ReplySequences.PromptIds(p.Prompt, policy.Template, policy.Tokenizer)).ToList();
         var (parameters, optimizer) = AlignmentOptimizer.Create(policy);
         using var _p = parameters;

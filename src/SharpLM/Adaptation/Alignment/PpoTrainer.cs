@@ -14,7 +14,7 @@ public sealed record PpoOptions : AlignmentOptions
 {
     /// <summary>The reward: "rm:DIR" (a trained reward model, the RLHF recipe), or a rule (<see cref="RewardFunctions"/>).</summary>
     public required string Reward { get; init; }
-    /// <summary>The synthetic suite whose training prompts are sampled (and whose answers rules check).</summary>
+    /// <summary>The synthetic suite whose practice prompts (<see cref="AlignmentPrompts.Synthetic"/>) are sampled (and whose answers rules check).</summary>
     public SyntheticSuiteOptions Suite { get; init; } = new();
     /// <summary>Prompts per step.</summary>
     public int PromptsPerStep { get; init; } = 16;
@@ -92,7 +92,7 @@ public static class PpoTrainer
         using var run = new AlignmentRunDirectory(outDir, options, resume);
         using var policy = AlignmentPolicy.Load(options.Policy, options.Method, options.Lora, valueHead: true, options.Seed, device);
         var reward = RewardFunctions.Parse(options.Reward, policy, device);
-        var (prompts, _) = AlignmentPrompts.Synthetic(options.Suite);
+        var prompts = AlignmentPrompts.Practice(options.Suite);
         var promptIds = prompts.Select(p => ReplySequences.PromptIds(p.Prompt, policy.Template, policy.Tokenizer)).ToList();
         var (parameters, optimizer) = AlignmentOptimizer.Create(policy);
         using var _p = parameters;

@@ -10,26 +10,61 @@ namespace SharpLM.Adaptation.Alignment;
 /// <param name="Prompt">The turns before the reply; the last is a user turn.</param>
 /// <param name="Answer">The reference answer (synthetic suite), or null when only a reward model can judge.</param>
 /// <param name="Task">The synthetic task, or "".</param>
-public sealed record AlignmentPrompt(IReadOnlyList<Turn> Prompt, string? Answer, string Task);
+public sealed record AlignmentPrompt(IReadOnlyList<Turn> Prompt, string? Answer, string Task)
+{
+    /// <summary>The synthetic instance it asks about (<see cref="SyntheticExample.Instance"/>); "" otherwise.</summary>
+    public string Instance { get; init; } = "";
+}
 
-/// <summary>The prompts of the synthetic suite for alignment: training prompts and held-out ones that share no instance with them.</summary>
+/// <summary>The prompts of the synthetic suite for alignment: practice prompts for on-policy training and held-out ones that share no instance with them.</summary>
 public static class AlignmentPrompts
 {
+    /// <summary>Seeds the second draw of the suite the practice prompts come from.</summary>
+    const ulong PracticeSeedSalt = 0x9AC71CE5UL;
+    /// <summary>Draws per task of that suite, per training example of the original: most draws of tasks with a small
+    /// instance space repeat a known instance and are dropped.</summary>
+    const int PracticeDrawsPerTrainExample = 4;
+
     /// <summary>
-    /// The suite's training instructions (with their answers, house style removed) and its held-out instructions whose
-    /// instance never occurs in training — the same split <see cref="SyntheticPreferences"/> uses, so preference pairs,
-    /// RL prompts and the evaluation agree.
+    /// Held-out: the suite's seen-phrasing test instructions whose instance never occurs in its training split — the same
+    /// split <see cref="SyntheticPreferences"/> uses, so preference pairs, RL prompts and the evaluation agree (round-robin
+    /// over tasks, so the first n cover every task). Practice: new problems for on-policy training (PPO, GRPO), drawn
+    /// by a second suite with a salted seed in the training phrasings, keeping only instances that are neither trained on
+    /// nor held out — the way nanochat's RL stage samples GSM8K's train split. The SFT model has memorised its own
+    /// training replies, so rewarding it on those teaches little; the held-out prompts are new instances, and so are the
+    /// practice ones. Tasks whose every instance occurs in training or the held-out set (a handful of words to reverse
+    /// or capitalise) have no practice prompts. Answers carry no house style.
     /// </summary>
-    public static (IReadOnlyList<AlignmentPrompt> Train, IReadOnlyList<AlignmentPrompt> HeldOut) Synthetic(SyntheticSuiteOptions suite)
+    public static (IReadOnlyList<AlignmentPrompt> Practice, IReadOnlyList<AlignmentPrompt> HeldOut) Synthetic(SyntheticSuiteOptions suite)
     {
         var splits = SyntheticSuite.Build(suite with { StyledReplies = 0 });
         var trainInstances = splits.Train.Select(e => e.Instance).ToHashSet(StringComparer.Ordinal);
-        var train = splits.Train.Select(e => new AlignmentPrompt([Turn.User(e.Prompt)], e.Answer, e.Task)).ToList();
-        // Round-robin over tasks, so that the first n held-out prompts cover every task.
-        var heldOut = splits.TestSeen.Where(e => !trainInstances.Contains(e.Instance))
+        var heldOutExamples = splits.TestSeen.Where(e => !trainInstances.Contains(e.Instance)).ToList();
+        var heldOutInstances = heldOutExamples.Select(e => e.Instance).ToHashSet(StringComparer.Ordinal);
+        var heldOut = heldOutExamples
             .GroupBy(e => e.Task).SelectMany(g => g.Select((e, i) => (e, i))).OrderBy(x => x.i).Select(x => x.e)
-            .Select(e => new AlignmentPrompt([Turn.User(e.Prompt)], e.Answer, e.Task)).ToList();
-        return (train, heldOut);
+            .Select(Prompt).ToList();
+        var fresh = SyntheticSuite.Build(suite with
+        {
+            Seed = suite.Seed ^ PracticeSeedSalt, TrainPerTask = PracticeDrawsPerTrainExample * suite.TrainPerTask, StyledReplies = 0, HeldOutTemplatesPerTask = 0,
+        });
+        var practice = fresh.Train
+            .Where(e => !trainInstances.Contains(e.Instance) && !heldOutInstances.Contains(e.Instance)
+                        && !(splits.HeldOutTemplates.TryGetValue(e.Task, out var held) && held.Contains(e.Template)))
+            .Select(Prompt).ToList();
+        return (practice, heldOut);
+
+        static AlignmentPrompt Prompt(SyntheticExample e) => new([Turn.User(e.Prompt)], e.Answer, e.Task) { Instance = e.Instance };
+    }
+
+    /// <summary>The practice prompts of <see cref="Synthetic"/> for an on-policy trainer.</summary>
+    /// <exception cref="InvalidInputException">The suite has none: every instance is trained on or held out.</exception>
+    public static IReadOnlyList<AlignmentPrompt> Practice(SyntheticSuiteOptions suite)
+    {
+        var (practice, _) = Synthetic(suite);
+        if (practice.Count == 0)
+            throw new InvalidInputException("suite: no practice prompts — every instance of its tasks is trained on or held out (use tasks with more instances)");
+        return practice;
     }
 }
 

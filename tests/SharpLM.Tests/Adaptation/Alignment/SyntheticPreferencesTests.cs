@@ -28,6 +28,26 @@ public class SyntheticPreferencesTests
     }
 
     [Fact]
+    public void Practice_prompts_are_new_problems_neither_trained_on_nor_held_out_in_the_training_phrasings()
+    {
+        var (practice, heldOut) = AlignmentPrompts.Synthetic(Small);
+        var splits = SyntheticSuite.Build(Small);
+        var heldOutInstances = heldOut.Select(p => p.Instance).ToHashSet();
+        var trainInstances = splits.Train.Select(e => e.Instance).ToHashSet();
+        Assert.NotEmpty(heldOut);
+        Assert.NotEmpty(practice);
+        Assert.All(heldOut, p => Assert.NotEmpty(p.Instance));
+        Assert.DoesNotContain(practice, p => heldOutInstances.Contains(p.Instance));
+        Assert.DoesNotContain(practice, p => trainInstances.Contains(p.Instance));
+        // The training phrasings only: a held-out template's exact wording never appears among the practice prompts.
+        var heldOutPhrased = splits.TestHeldOutTemplates.Select(e => e.Prompt).ToHashSet();
+        Assert.DoesNotContain(practice, p => heldOutPhrased.Contains(p.Prompt[0].Content));
+        // Tasks with a large instance space (the arithmetic ones) always have new problems to practise on.
+        Assert.Contains(practice, p => p.Task == "add");
+        Assert.All(practice, p => Assert.False(AnswerStyle.Follows(p.Answer!), p.Answer));
+    }
+
+    [Fact]
     public void Style_pairs_prefer_the_house_style_and_state_the_same_answer()
     {
         // Styled training replies in the suite must not leak into the pairs: the pairs set the style themselves.
