@@ -184,6 +184,27 @@ public sealed class AlignmentRunDirectory : IDisposable
             File.Delete(stale);
     }
 
+    /// <summary>Largest working set of the process at the end of a step so far, MiB.</summary>
+    public double PeakRssMb { get; private set; }
+    /// <summary>The values of the last step run.</summary>
+    public IReadOnlyDictionary<string, double> Last { get; private set; } = new Dictionary<string, double>();
+
+    /// <summary>
+    /// What every trainer does after a step: logs it (<see cref="Write"/>), notes the working set, hands it to
+    /// <paramref name="onStep"/>, and saves the resume state when the checkpoint interval falls here (never after the last
+    /// step: the finished run exports its policy instead). <paramref name="state"/> goes into that state (PPO's kl_coef).
+    /// </summary>
+    public void EndStep(AlignmentStep step, AlignmentOptions options, AlignmentPolicy policy, FlatAdamW optimizer, Action<AlignmentStep>? onStep,
+        Dictionary<string, double>? state = null)
+    {
+        PeakRssMb = Math.Max(PeakRssMb, Environment.WorkingSet / 1048576.0);
+        Write(step);
+        Last = step.Values;
+        onStep?.Invoke(step);
+        int done = step.Step + 1;
+        if (options.CheckpointInterval > 0 && done % options.CheckpointInterval == 0 && done < options.MaxIters) Save(done, policy, optimizer, state);
+    }
+
     /// <summary>Appends a step to metrics.jsonl: step, ms_per_iter, then the step's values.</summary>
     public void Write(AlignmentStep step)
     {

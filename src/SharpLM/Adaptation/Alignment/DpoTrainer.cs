@@ -93,8 +93,6 @@ public static class DpoTrainer
         using var _o = optimizer;
         run.Restore(policy, optimizer);
         var wall = Stopwatch.StartNew();
-        double peakRss = 0;
-        IReadOnlyDictionary<string, double> last = new Dictionary<string, double>();
         int batchSize = Math.Min(options.BatchSize, sequences.Count);
         for (int step = run.StartStep; step < options.MaxIters; step++)
         {
@@ -127,14 +125,9 @@ public static class DpoTrainer
                 values["rejected_logp"] = rejected.detach().mean().item<float>();
                 values["lr"] = lr;
             }
-            peakRss = Math.Max(peakRss, Environment.WorkingSet / 1048576.0);
-            var record = new AlignmentStep(step, options.MaxIters, sw.Elapsed.TotalMilliseconds, values);
-            run.Write(record);
-            last = values;
-            onStep?.Invoke(record);
-            if (options.CheckpointInterval > 0 && (step + 1) % options.CheckpointInterval == 0 && step + 1 < options.MaxIters) run.Save(step + 1, policy, optimizer);
+            run.EndStep(new AlignmentStep(step, options.MaxIters, sw.Elapsed.TotalMilliseconds, values), options, policy, optimizer, onStep);
         }
-        return Finish(run, policy, options, $"dpo:{options.LossType}", wall.Elapsed.TotalSeconds, peakRss, last, 0);
+        return Finish(run, policy, options, $"dpo:{options.LossType}", wall.Elapsed.TotalSeconds, 0);
     }
 
     /// <summary>The reference's log-probs of every chosen and rejected reply (sums, or averages for ipo), computed once.</summary>
@@ -159,16 +152,15 @@ public static class DpoTrainer
     }
 
     /// <summary>The end of every alignment run: export the policy, write the summary and curves, drop the resume state.</summary>
-    internal static AlignmentSummary Finish(AlignmentRunDirectory run, AlignmentPolicy policy, AlignmentOptions options, string algorithm, double seconds,
-        double peakRss, IReadOnlyDictionary<string, double> last, long sampled)
+    internal static AlignmentSummary Finish(AlignmentRunDirectory run, AlignmentPolicy policy, AlignmentOptions options, string algorithm, double seconds, long sampled)
     {
         policy.Model.eval();
         policy.Export(run.Dir);
         var summary = new AlignmentSummary
         {
             Algorithm = algorithm, Method = policy.Method, TrainableParameters = policy.Trainable.Sum(p => p.Parameter.numel()), Iters = options.MaxIters,
-            ResumedFrom = run.StartStep, TrainSeconds = Math.Round(seconds, 1), SampledReplies = sampled, PeakRssMb = Math.Round(peakRss, 1),
-            Final = last.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 6)),
+            ResumedFrom = run.StartStep, TrainSeconds = Math.Round(seconds, 1), SampledReplies = sampled, PeakRssMb = Math.Round(run.PeakRssMb, 1),
+            Final = run.Last.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 6)),
         };
         AtomicFile.WriteAllText(Path.Combine(run.Dir, SummaryFile), JsonSerializer.Serialize(summary, Json.Options));
         var rows = run.ReadSteps();

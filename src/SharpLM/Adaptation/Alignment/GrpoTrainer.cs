@@ -71,10 +71,8 @@ public static class GrpoTrainer
         run.Restore(policy, optimizer);
         if (run.Resumed is null) torch.manual_seed(options.Seed + 1);
         var wall = Stopwatch.StartNew();
-        double peakRss = 0;
         int k = options.SamplesPerPrompt;
         long sampled = (long)run.StartStep * options.PromptsPerStep * k;
-        IReadOnlyDictionary<string, double> last = new Dictionary<string, double>();
 
         for (int step = run.StartStep; step < options.MaxIters; step++)
         {
@@ -118,13 +116,8 @@ public static class GrpoTrainer
             values["reward_std"] = PpoTrainer.Std(scores);
             PpoTrainer.RolloutFigures(values, stepPrompts, rollouts);
             values["lr"] = lr;
-            peakRss = Math.Max(peakRss, Environment.WorkingSet / 1048576.0);
-            var record = new AlignmentStep(step, options.MaxIters, sw.Elapsed.TotalMilliseconds, values);
-            run.Write(record);
-            last = values;
-            onStep?.Invoke(record);
-            if (options.CheckpointInterval > 0 && (step + 1) % options.CheckpointInterval == 0 && step + 1 < options.MaxIters) run.Save(step + 1, policy, optimizer);
+            run.EndStep(new AlignmentStep(step, options.MaxIters, sw.Elapsed.TotalMilliseconds, values), options, policy, optimizer, onStep);
         }
-        return DpoTrainer.Finish(run, policy, options, $"grpo:{reward.Name}", wall.Elapsed.TotalSeconds, peakRss, last, sampled);
+        return DpoTrainer.Finish(run, policy, options, $"grpo:{reward.Name}", wall.Elapsed.TotalSeconds, sampled);
     }
 }

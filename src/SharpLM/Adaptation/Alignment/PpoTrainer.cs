@@ -101,9 +101,7 @@ public static class PpoTrainer
         if (run.Resumed is null) torch.manual_seed(options.Seed + 1); // sampling's own stream, after the fresh weights
         double klCoef = run.Resumed?.Values.GetValueOrDefault("kl_coef", options.InitKlCoef) ?? options.InitKlCoef;
         var wall = Stopwatch.StartNew();
-        double peakRss = 0;
         long sampled = (long)run.StartStep * options.PromptsPerStep * options.SamplesPerPrompt;
-        IReadOnlyDictionary<string, double> last = new Dictionary<string, double>();
 
         for (int step = run.StartStep; step < options.MaxIters; step++)
         {
@@ -193,15 +191,9 @@ public static class PpoTrainer
             }
             RolloutFigures(values, stepPrompts, rollouts);
             values["lr"] = lr;
-            peakRss = Math.Max(peakRss, Environment.WorkingSet / 1048576.0);
-            var record = new AlignmentStep(step, options.MaxIters, sw.Elapsed.TotalMilliseconds, values);
-            run.Write(record);
-            last = values;
-            onStep?.Invoke(record);
-            if (options.CheckpointInterval > 0 && (step + 1) % options.CheckpointInterval == 0 && step + 1 < options.MaxIters)
-                run.Save(step + 1, policy, optimizer, new() { ["kl_coef"] = klCoef });
+            run.EndStep(new AlignmentStep(step, options.MaxIters, sw.Elapsed.TotalMilliseconds, values), options, policy, optimizer, onStep, new() { ["kl_coef"] = klCoef });
         }
-        return DpoTrainer.Finish(run, policy, options, $"ppo:{reward.Name}", wall.Elapsed.TotalSeconds, peakRss, last, sampled);
+        return DpoTrainer.Finish(run, policy, options, $"ppo:{reward.Name}", wall.Elapsed.TotalSeconds, sampled);
     }
 
     /// <summary>The policy's next-token logits and the value head's estimates, both [B, T−1], from one forward pass.</summary>
