@@ -19,6 +19,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     LoraCommand.Create(),
     ChatCommand.Create(),
     ServeCommand.Create(),
+    RagCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);
 root.Options.Add(CliErrors.Mirror);
