@@ -25,6 +25,7 @@ public static class AnswerExtraction
         string text = generated;
         foreach (var f in filters)
         {
+            if (f.MajorityVote) continue; // one generation: its own majority
             if (f.Regex is string pattern)
             {
                 MatchCollection matches;
@@ -51,5 +52,27 @@ public static class AnswerExtraction
             if (f.Lowercase) text = text.ToLowerInvariant();
         }
         return text;
+    }
+
+    /// <summary>
+    /// A document's answer from all its generations: the steps before a <see cref="FilterSpec.MajorityVote"/> step
+    /// applied to each, then the most common result (ties: the first given, as Python's Counter.most_common), then
+    /// the steps after it. Without a vote step, the first generation through every step (lm-eval's take_first).
+    /// </summary>
+    /// <returns>Each generation's answer before the vote, and the answer scored.</returns>
+    public static (IReadOnlyList<string> PerGeneration, string Answer) ApplyAll(IReadOnlyList<FilterSpec> filters, IReadOnlyList<string> generations)
+    {
+        int vote = filters.ToList().FindIndex(f => f.MajorityVote);
+        if (vote < 0)
+        {
+            var each = generations.Select(g => Apply(filters, g)).ToList();
+            return (each, each[0]);
+        }
+        var before = filters.Take(vote).ToList();
+        var answers = generations.Select(g => Apply(before, g)).ToList();
+        string winner = answers.GroupBy(a => a, StringComparer.Ordinal)
+            .Select(g => (Answer: g.Key, Count: g.Count(), First: answers.IndexOf(g.Key)))
+            .OrderByDescending(x => x.Count).ThenBy(x => x.First).First().Answer;
+        return (answers, Apply(filters.Skip(vote + 1).ToList(), winner));
     }
 }

@@ -67,6 +67,12 @@ public sealed record FilterSpec
     public bool Strip { get; init; }
     /// <summary>Lowercase the text (invariant culture).</summary>
     public bool Lowercase { get; init; }
+    /// <summary>
+    /// Across a document's <see cref="TaskConfig.Repeats"/> generations: keep the answer most of them gave (a tie goes to
+    /// the one given first), as lm-evaluation-harness's majority_vote — self-consistency (Wang et al. 2023). The steps
+    /// before it apply to each generation, the steps after it to the winner. A step that votes does nothing else.
+    /// </summary>
+    public bool MajorityVote { get; init; }
 }
 
 /// <summary>
@@ -107,6 +113,11 @@ public sealed record TaskConfig
     public string? Program { get; init; }
     /// <summary>Code tasks: the k of pass@k to report.</summary>
     public List<int> PassK { get; init; } = [1];
+    /// <summary>
+    /// generate_until: generations per document, each with its own seed (lm-evaluation-harness's repeats). Without a
+    /// <see cref="FilterSpec.MajorityVote"/> step the first is scored; with one, the vote's winner.
+    /// </summary>
+    public int Repeats { get; init; } = 1;
 
     /// <summary>A task file (.json, .yaml, .yml); problems are one-line errors naming the file.</summary>
     public static TaskConfig Load(string path)
@@ -129,6 +140,16 @@ public sealed record TaskConfig
                     try { _ = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant, AnswerExtraction.MatchTimeout); }
                     catch (ArgumentException e) { throw InvalidInputException.ForFile(origin, $"filters[{i}].regex: {InvalidInputException.FirstLine(e)}", e); }
                 }
+            if (task.Repeats < 1) throw InvalidInputException.ForFile(origin, "repeats: must be at least 1");
+            if (task.Repeats > 1 && task.OutputType != OutputType.GenerateUntil)
+                throw InvalidInputException.ForFile(origin, "repeats: only generate_until tasks repeat (code tasks use generation.samples)");
+            if (task.Repeats > 1 && task.Generation.Temperature <= 0)
+                throw InvalidInputException.ForFile(origin, $"repeats: {task.Repeats} greedy generations are one generation {task.Repeats} times; set generation.temperature above 0");
+            int votes = task.Filters.Count(f => f.MajorityVote);
+            if (votes > 1) throw InvalidInputException.ForFile(origin, "filters: at most one majority_vote step");
+            for (int i = 0; i < task.Filters.Count; i++)
+                if (task.Filters[i] is { MajorityVote: true } v && (v.Regex is not null || v.FirstLine || v.Strip || v.Lowercase))
+                    throw InvalidInputException.ForFile(origin, $"filters[{i}]: a majority_vote step does nothing else (put regex, strip, … in steps of their own)");
             var known = KnownMetrics[task.OutputType];
             if (task.Metrics.FirstOrDefault(m => !known.Contains(m)) is string unknown)
                 throw InvalidInputException.ForFile(origin, $"metric '{unknown}' does not apply to {task.OutputType} tasks ({string.Join(", ", known)})");

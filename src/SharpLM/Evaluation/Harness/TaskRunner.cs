@@ -52,8 +52,11 @@ public sealed record SampleRecord
     public IReadOnlyList<double>? Loglikelihoods { get; init; }
     /// <summary>The model's raw generations (generation and code tasks).</summary>
     public IReadOnlyList<string>? Outputs { get; init; }
-    /// <summary>The answers the task's filters extracted from <see cref="Outputs"/>.</summary>
+    /// <summary>The answers the task's filters extracted from <see cref="Outputs"/> (with a majority vote: each one's answer before the vote).</summary>
     public IReadOnlyList<string>? Extracted { get; init; }
+    /// <summary>With repeats: the answer scored (the vote's winner, or the first); absent otherwise, where it is <see cref="Extracted"/>'s only entry.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Answer { get; init; }
     /// <summary>This document's score under each metric, by metric name.</summary>
     public SortedDictionary<string, double> Scores { get; init; } = new(StringComparer.Ordinal);
 }
@@ -112,20 +115,25 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
     async Task<List<SampleRecord>> Generate(TaskConfig task, IReadOnlyList<JsonElement> docs, int count, PromptBuilder prompts, CancellationToken cancellation)
     {
         var g = task.Generation;
-        var requests = Enumerable.Range(0, count).Select(i => new GenerationRequest(prompts.Prompt(i), g.Until, g.MaxTokens, g.Temperature, options.Seed)).ToList();
+        int n = task.Repeats;
+        // Repeat s of every document samples with seed + s: the same n completions from any model that honours seeds.
+        var requests = Enumerable.Range(0, count).SelectMany(i => Enumerable.Range(0, n)
+            .Select(s => new GenerationRequest(prompts.Prompt(i), g.Until, g.MaxTokens, g.Temperature, options.Seed + (ulong)s))).ToList();
         var outputs = await model.GenerateAsync(requests, cancellation);
         return Enumerable.Range(0, count).Select(i =>
         {
             var targets = TaskAnswers.Targets(task, docs[i]);
-            string extracted;
-            try { extracted = AnswerExtraction.Apply(task.Filters, outputs[i]); }
+            var mine = outputs.Skip(i * n).Take(n).ToList();
+            IReadOnlyList<string> extracted;
+            string answer;
+            try { (extracted, answer) = AnswerExtraction.ApplyAll(task.Filters, mine); }
             catch (InvalidInputException e) { throw new InvalidInputException($"task {task.Task}, document {i}: {e.Message}", e); }
             var sample = new SampleRecord
             {
-                Task = task.Task, DocIndex = i, Prompt = requests[i].Context, Target = targets.Count == 1 ? targets[0] : targets,
-                Outputs = [outputs[i]], Extracted = [extracted],
+                Task = task.Task, DocIndex = i, Prompt = requests[i * n].Context, Target = targets.Count == 1 ? targets[0] : targets,
+                Outputs = mine, Extracted = n == 1 ? [answer] : extracted, Answer = n == 1 ? null : answer,
             };
-            TaskScoring.ScoreGeneration(task, sample, extracted, targets);
+            TaskScoring.ScoreGeneration(task, sample, answer, targets);
             return sample;
         }).ToList();
     }
