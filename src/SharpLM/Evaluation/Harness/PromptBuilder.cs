@@ -1,14 +1,16 @@
 using System.Text.Json;
 using SharpLM.Data.Catalog;
 using SharpLM.Runtime;
+using SharpLM.Utilization.Retrieval;
 
 namespace SharpLM.Evaluation.Harness;
 
 /// <summary>
 /// Builds the prompt of each document as lm-evaluation-harness does: description, then the few-shot exemplars
 /// (question, target delimiter, answer) joined by the few-shot delimiter, then the document's question. Exemplars
-/// are drawn per document from the other documents with a generator seeded by (seed, document index), so a
-/// document's prompt does not depend on --limit or on the order tasks run in.
+/// are chosen per document from the other documents — drawn with a generator seeded by (seed, document index), or the
+/// BM25 nearest neighbours of its question — and ordered as the task says, so a document's prompt does not depend on
+/// --limit or on the order tasks run in.
 /// </summary>
 public sealed class PromptBuilder
 {
@@ -17,6 +19,7 @@ public sealed class PromptBuilder
     readonly int shots;
     readonly ulong seed;
     readonly string? fixedPrompt;
+    readonly Lazy<Bm25Index> questions;
 
     /// <summary>A builder over <paramref name="documents"/>; a task's fixed prompt file is resolved through <paramref name="store"/> (default: <see cref="DataStore.Default"/>).</summary>
     /// <param name="task">The task.</param>
@@ -30,6 +33,9 @@ public sealed class PromptBuilder
         this.task = task;
         this.documents = documents;
         this.seed = seed;
+        // Every question as one chunk, so a document's neighbours are whole documents.
+        questions = new(() => Bm25Index.Build(documents.Select((_, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), Question(i))),
+            new Bm25Options { ChunkWords = int.MaxValue / 2, OverlapWords = 0 }));
         shots = numFewshot ?? task.Fewshot.Num;
         if (shots < 0) throw new InvalidInputException($"{task.Task}: few-shot count must not be negative");
         if (shots >= documents.Count) throw new InvalidInputException($"{task.Task}: {shots} few-shot examples need more than {documents.Count} documents");
@@ -58,19 +64,45 @@ public sealed class PromptBuilder
         return task.Description + string.Join(task.FewshotDelimiter, parts);
     }
 
-    /// <summary>Indices of the exemplars for a document: distinct, never the document itself.</summary>
+    /// <summary>Indices of the exemplars for a document, in prompt order: distinct, never the document itself.</summary>
     public IReadOnlyList<int> Exemplars(int index)
     {
         if (shots == 0) return [];
         var random = new SplitMix64(seed * 0x9E3779B97F4A7C15UL ^ (ulong)index);
         var chosen = new List<int>(shots);
+        if (task.Fewshot.Selection == FewShotSelection.Bm25)
+        {
+            // Most similar first (ties in document order). Questions sharing no term with this one are not neighbours,
+            // so a short list is topped up with draws below.
+            foreach (var (candidate, _) in Neighbours(index, shots + 1))
+                if (candidate != index && chosen.Count < shots) chosen.Add(candidate);
+        }
         while (chosen.Count < shots)
         {
             int candidate = (int)random.NextLong(documents.Count);
             if (candidate != index && !chosen.Contains(candidate)) chosen.Add(candidate);
         }
+        switch (task.Fewshot.Order)
+        {
+            case FewShotSelection.Random:
+                for (int i = chosen.Count - 1; i > 0; i--)
+                {
+                    int j = (int)random.NextLong(i + 1);
+                    (chosen[i], chosen[j]) = (chosen[j], chosen[i]);
+                }
+                break;
+            case FewShotSelection.SimilarLast:
+                // Least similar first, so the closest exemplar sits right before the question (equal scores keep their order).
+                var scores = Neighbours(index, documents.Count).ToDictionary(n => n.Document, n => n.Score);
+                chosen = chosen.OrderBy(c => scores.GetValueOrDefault(c)).ToList();
+                break;
+        }
         return chosen;
     }
+
+    // The documents whose questions share a term with this one's, by BM25 score, best first.
+    IEnumerable<(int Document, double Score)> Neighbours(int index, int k) =>
+        questions.Value.Search(Question(index), k).Select(h => (int.Parse(h.Chunk.Document, System.Globalization.CultureInfo.InvariantCulture), h.Score));
 
     string ExemplarAnswer(int index)
     {

@@ -39,6 +39,29 @@ public sealed record FewShotSpec
     public string? PromptFile { get; init; }
     /// <summary>The answer shown in an exemplar, if not <see cref="TaskConfig.DocToTarget"/> (e.g. GSM8K's worked solution for chain of thought).</summary>
     public string? DocToTarget { get; init; }
+    /// <summary>How exemplars are chosen (<see cref="FewShotSelection"/>): "random" (lm-eval's default), or "bm25": the
+    /// documents whose questions score highest against this one's (Liu et al. 2022's nearest neighbours).</summary>
+    public string Selection { get; init; } = FewShotSelection.Random;
+    /// <summary>How the chosen exemplars are ordered (<see cref="FewShotSelection"/>): "given" (as selected: drawn, or most
+    /// similar first), "random" (seeded per document), or "similar_last" (most similar nearest the question).</summary>
+    public string Order { get; init; } = FewShotSelection.Given;
+}
+
+/// <summary>The names <see cref="FewShotSpec.Selection"/> and <see cref="FewShotSpec.Order"/> take (one list, checked on load).</summary>
+public static class FewShotSelection
+{
+    /// <summary>Seeded draws from the other documents.</summary>
+    public const string Random = "random";
+    /// <summary>BM25 nearest neighbours of the document's question among the other documents' questions.</summary>
+    public const string Bm25 = "bm25";
+    /// <summary>Every selection.</summary>
+    public static readonly IReadOnlyList<string> Selections = [Random, Bm25];
+    /// <summary>As selected.</summary>
+    public const string Given = "given";
+    /// <summary>Most similar exemplar last, nearest the question.</summary>
+    public const string SimilarLast = "similar_last";
+    /// <summary>Every order ("random" shuffles with a per-document seed).</summary>
+    public static readonly IReadOnlyList<string> Orders = [Given, Random, SimilarLast];
 }
 
 /// <summary>Generation settings of generate_until and code tasks.</summary>
@@ -140,6 +163,10 @@ public sealed record TaskConfig
                     try { _ = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant, AnswerExtraction.MatchTimeout); }
                     catch (ArgumentException e) { throw InvalidInputException.ForFile(origin, $"filters[{i}].regex: {InvalidInputException.FirstLine(e)}", e); }
                 }
+            if (!FewShotSelection.Selections.Contains(task.Fewshot.Selection))
+                throw InvalidInputException.ForFile(origin, $"fewshot.selection: '{task.Fewshot.Selection}' is not one of {string.Join(", ", FewShotSelection.Selections)}");
+            if (!FewShotSelection.Orders.Contains(task.Fewshot.Order))
+                throw InvalidInputException.ForFile(origin, $"fewshot.order: '{task.Fewshot.Order}' is not one of {string.Join(", ", FewShotSelection.Orders)}");
             if (task.Repeats < 1) throw InvalidInputException.ForFile(origin, "repeats: must be at least 1");
             if (task.Repeats > 1 && task.OutputType != OutputType.GenerateUntil)
                 throw InvalidInputException.ForFile(origin, "repeats: only generate_until tasks repeat (code tasks use generation.samples)");

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using SharpLM.Evaluation.Harness;
+
+namespace SharpLM.Tests.Evaluation.Harness;
+
+public class FewShotSelectionTests
+{
+    static readonly string[] Questions =
+    [
+        "what colour is the sky on a clear day",   // 0: the query below
+        "how many legs does a spider have",        // 1
+        "what colour is grass",                    // 2: shares "what colour is"
+        "why is the sky blue on a clear day",      // 3: shares the most
+        "how far is the moon",                     // 4
+        "who wrote hamlet",                        // 5
+    ];
+
+    static readonly IReadOnlyList<JsonElement> Docs = Questions.Select((q, i) => JsonDocument.Parse(JsonSerializer.Serialize(new { q, a = i.ToString() })).RootElement).ToList();
+
+    static TaskConfig Task(string selection, string order, int shots) => new()
+    {
+        Task = "t", OutputType = OutputType.GenerateUntil, Dataset = new DatasetSpec(), DocToText = "{{q}}", DocToTarget = "{{a}}",
+        Fewshot = new FewShotSpec { Num = shots, Selection = selection, Order = order },
+    };
+
+    [Fact]
+    public void Bm25_selection_takes_the_nearest_questions_most_similar_first_never_the_document_itself()
+    {
+        var builder = new PromptBuilder(Task(FewShotSelection.Bm25, FewShotSelection.Given, 2), Docs, null, 1);
+        Assert.Equal([3, 2], builder.Exemplars(0));
+        // The prompt shows them in that order, then the question.
+        string prompt = builder.Prompt(0);
+        Assert.True(prompt.IndexOf(Questions[3], StringComparison.Ordinal) < prompt.IndexOf(Questions[2], StringComparison.Ordinal));
+        Assert.EndsWith(Questions[0], prompt);
+    }
+
+    [Fact]
+    public void Bm25_selection_tops_up_with_seeded_draws_when_too_few_questions_share_a_term()
+    {
+        var builder = new PromptBuilder(Task(FewShotSelection.Bm25, FewShotSelection.Given, 4), Docs, null, 1);
+        var shots = builder.Exemplars(5); // "who wrote hamlet" shares no term with any other question
+        Assert.Equal(4, shots.Distinct().Count());
+        Assert.DoesNotContain(5, shots);
+        Assert.Equal(shots, new PromptBuilder(Task(FewShotSelection.Bm25, FewShotSelection.Given, 4), Docs, null, 1).Exemplars(5));
+        // "how many legs …" shares "how" with one question: it comes first, then draws.
+        Assert.Equal(4, new PromptBuilder(Task(FewShotSelection.Bm25, FewShotSelection.Given, 3), Docs, null, 1).Exemplars(1)[0]);
+    }
+
+    [Fact]
+    public void Similar_last_puts_the_closest_exemplar_right_before_the_question()
+    {
+        var nearest = new PromptBuilder(Task(FewShotSelection.Bm25, FewShotSelection.SimilarLast, 2), Docs, null, 1);
+        Assert.Equal([2, 3], nearest.Exemplars(0));
+        // With random selection the draws are reordered by similarity too: a question sharing nothing comes first.
+        var drawn = new PromptBuilder(Task(FewShotSelection.Random, FewShotSelection.SimilarLast, 5), Docs, null, 7).Exemplars(0);
+        Assert.Equal([1, 2, 3, 4, 5], drawn.Order());
+        Assert.Equal(3, drawn[^1]);
+        Assert.Equal(2, drawn[^2]);
+    }
+
+    [Fact]
+    public void Random_order_is_a_seeded_permutation_of_the_selection()
+    {
+        var given = new PromptBuilder(Task(FewShotSelection.Random, FewShotSelection.Given, 4), Docs, null, 3);
+        var shuffled = new PromptBuilder(Task(FewShotSelection.Random, FewShotSelection.Random, 4), Docs, null, 3);
+        for (int i = 0; i < Docs.Count; i++)
+        {
+            Assert.Equal(given.Exemplars(i).Order(), shuffled.Exemplars(i).Order());
+            Assert.Equal(shuffled.Exemplars(i), new PromptBuilder(Task(FewShotSelection.Random, FewShotSelection.Random, 4), Docs, null, 3).Exemplars(i));
+        }
+        Assert.Contains(Enumerable.Range(0, Docs.Count), i => !given.Exemplars(i).SequenceEqual(shuffled.Exemplars(i)));
+    }
+
+    [Theory]
+    [InlineData("selection: knn", "fewshot.selection: 'knn' is not one of random, bm25")]
+    [InlineData("order: reversed", "fewshot.order: 'reversed' is not one of given, random, similar_last")]
+    public void Unknown_selections_and_orders_are_refused_on_load_naming_the_field(string field, string message)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("t.yaml");
+        File.WriteAllText(path, "task: t\noutput_type: generate_until\ndataset: { path: x.jsonl }\ndoc_to_text: \"{{q}}\"\ndoc_to_target: \"{{a}}\"\nfewshot: { num: 2, " + field + " }\n");
+        var e = Assert.Throws<InvalidInputException>(() => TaskConfig.Load(path));
+        Assert.Equal($"{path}: {message}", e.Message);
+    }
+}
