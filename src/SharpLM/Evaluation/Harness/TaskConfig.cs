@@ -77,6 +77,23 @@ public sealed record GenerationSpec
     public int Samples { get; init; } = 1;
 }
 
+/// <summary>
+/// Zero-shot chain of thought in two stages (Kojima et al. 2022): the question is followed by a trigger ("Let's think
+/// step by step.") and the model reasons; then the question, trigger and reasoning are followed by an answer trigger
+/// ("Therefore, the answer (arabic numerals) is") and the model answers greedily. The filters read that answer.
+/// </summary>
+public sealed record CotSpec
+{
+    /// <summary>Put after the question (with the task's target delimiter) to start the reasoning.</summary>
+    public string Trigger { get; init; } = "";
+    /// <summary>Put after the reasoning (on a new line) to draw the answer out.</summary>
+    public string AnswerTrigger { get; init; } = "";
+    /// <summary>Most tokens of the answer stage.</summary>
+    public int AnswerMaxTokens { get; init; } = 32;
+    /// <summary>Stop strings of the answer stage.</summary>
+    public List<string> AnswerUntil { get; init; } = ["\n"];
+}
+
 /// <summary>One step of answer extraction, applied in order to the generated text.</summary>
 public sealed record FilterSpec
 {
@@ -141,6 +158,8 @@ public sealed record TaskConfig
     /// <see cref="FilterSpec.MajorityVote"/> step the first is scored; with one, the vote's winner.
     /// </summary>
     public int Repeats { get; init; } = 1;
+    /// <summary>generate_until: zero-shot chain of thought in two stages (see <see cref="CotSpec"/>); null asks directly.</summary>
+    public CotSpec? Cot { get; init; }
 
     /// <summary>A task file (.json, .yaml, .yml); problems are one-line errors naming the file.</summary>
     public static TaskConfig Load(string path)
@@ -168,6 +187,13 @@ public sealed record TaskConfig
             if (!FewShotSelection.Orders.Contains(task.Fewshot.Order))
                 throw InvalidInputException.ForFile(origin, $"fewshot.order: '{task.Fewshot.Order}' is not one of {string.Join(", ", FewShotSelection.Orders)}");
             if (task.Repeats < 1) throw InvalidInputException.ForFile(origin, "repeats: must be at least 1");
+            if (task.Cot is { } cot)
+            {
+                if (task.OutputType != OutputType.GenerateUntil) throw InvalidInputException.ForFile(origin, "cot: only generate_until tasks reason");
+                if (string.IsNullOrWhiteSpace(cot.Trigger)) throw InvalidInputException.ForFile(origin, "cot.trigger: required (e.g. \"Let's think step by step.\")");
+                if (string.IsNullOrWhiteSpace(cot.AnswerTrigger)) throw InvalidInputException.ForFile(origin, "cot.answer_trigger: required (e.g. \"Therefore, the answer is\")");
+                if (cot.AnswerMaxTokens < 1) throw InvalidInputException.ForFile(origin, "cot.answer_max_tokens: must be at least 1");
+            }
             if (task.Repeats > 1 && task.OutputType != OutputType.GenerateUntil)
                 throw InvalidInputException.ForFile(origin, "repeats: only generate_until tasks repeat (code tasks use generation.samples)");
             if (task.Repeats > 1 && task.Generation.Temperature <= 0)

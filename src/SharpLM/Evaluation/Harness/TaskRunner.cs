@@ -117,16 +117,26 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
         var g = task.Generation;
         int n = task.Repeats;
         // Repeat s of every document samples with seed + s: the same n completions from any model that honours seeds.
+        string Ask(int i) => task.Cot is { } cot ? prompts.Prompt(i) + task.TargetDelimiter + cot.Trigger : prompts.Prompt(i);
         var requests = Enumerable.Range(0, count).SelectMany(i => Enumerable.Range(0, n)
-            .Select(s => new GenerationRequest(prompts.Prompt(i), g.Until, g.MaxTokens, g.Temperature, options.Seed + (ulong)s))).ToList();
+            .Select(s => new GenerationRequest(Ask(i), g.Until, g.MaxTokens, g.Temperature, options.Seed + (ulong)s))).ToList();
         var outputs = await model.GenerateAsync(requests, cancellation);
+        // What the filters read: the generation, or with chain of thought the greedy answer after the reasoning; the
+        // samples keep the whole continuation (reasoning, answer trigger, answer).
+        IReadOnlyList<string> answers = outputs;
+        if (task.Cot is { } c)
+        {
+            var answerRequests = requests.Select((r, k) => new GenerationRequest(r.Context + outputs[k] + "\n" + c.AnswerTrigger, c.AnswerUntil, c.AnswerMaxTokens, 0, r.Seed)).ToList();
+            answers = await model.GenerateAsync(answerRequests, cancellation);
+            outputs = outputs.Select((o, k) => o + "\n" + c.AnswerTrigger + answers[k]).ToList();
+        }
         return Enumerable.Range(0, count).Select(i =>
         {
             var targets = TaskAnswers.Targets(task, docs[i]);
             var mine = outputs.Skip(i * n).Take(n).ToList();
             IReadOnlyList<string> extracted;
             string answer;
-            try { (extracted, answer) = AnswerExtraction.ApplyAll(task.Filters, mine); }
+            try { (extracted, answer) = AnswerExtraction.ApplyAll(task.Filters, answers.Skip(i * n).Take(n).ToList()); }
             catch (InvalidInputException e) { throw new InvalidInputException($"task {task.Task}, document {i}: {e.Message}", e); }
             var sample = new SampleRecord
             {
