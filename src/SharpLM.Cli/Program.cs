@@ -20,6 +20,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     ChatCommand.Create(),
     ServeCommand.Create(),
     RagCommand.Create(),
+    PromptCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);
 root.Options.Add(CliErrors.Mirror);

@@ -16,6 +16,17 @@ internal static class TestData
     /// <summary>Verified local path of a manifest file such as "gsm8k/test.jsonl".</summary>
     public static string Path(string relative) => DataStore.Default.ResolveFile(relative);
 
+    /// <summary>The checkout the tests were built from (the folder holding SharpLM.sln above the test binaries).</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(System.IO.Path.Combine(dir.FullName, "SharpLM.sln"))) return dir.FullName;
+            throw new DirectoryNotFoundException($"no SharpLM.sln above {AppContext.BaseDirectory}");
+        }
+    }
+
     /// <summary>Path of a fixture shipped with the test project (Fixtures/, copied beside the test binaries).</summary>
     public static string Fixture(string relative) => System.IO.Path.Combine(AppContext.BaseDirectory, "Fixtures", relative);
 

@@ -11,13 +11,6 @@ namespace SharpLM.Tests.Build;
 /// </summary>
 public class LibraryPackageTests
 {
-    static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SharpLM.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException($"no SharpLM.sln above {AppContext.BaseDirectory}");
-    }
-
     /// <summary>The first C# block after the README's "Use it as a library" heading.</summary>
     internal static string ReadmeLibraryExample(string readme)
     {
@@ -51,7 +44,7 @@ public class LibraryPackageTests
     [Fact]
     public void The_readme_library_example_builds_against_the_packed_library_and_runs()
     {
-        string root = RepositoryRoot();
+        string root = TestData.RepositoryRoot;
         using var dir = new TempDirectory();
         // A version of its own, so the NuGet cache never serves an older build of this package.
         string version = $"0.0.0-test.{Guid.NewGuid():N}";

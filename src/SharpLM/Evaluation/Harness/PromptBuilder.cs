@@ -2,6 +2,7 @@ using System.Text.Json;
 using SharpLM.Data.Catalog;
 using SharpLM.Runtime;
 using SharpLM.Utilization.Retrieval;
+using SharpLM.Utilization.Prompting;
 
 namespace SharpLM.Evaluation.Harness;
 

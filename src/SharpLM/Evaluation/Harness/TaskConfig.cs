@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SharpLM.Runtime;
+using SharpLM.Utilization.Prompting;
 
 namespace SharpLM.Evaluation.Harness;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using SharpLM.Data.Catalog;
+using SharpLM.Utilization.Prompting;
 
 namespace SharpLM.Evaluation.Harness;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SharpLM.Evaluation.Harness;
+using SharpLM.Utilization.Prompting;
 
 namespace SharpLM.Tests.Evaluation.Harness;
 

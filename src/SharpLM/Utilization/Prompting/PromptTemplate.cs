@@ -3,10 +3,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace SharpLM.Evaluation.Harness;
+namespace SharpLM.Utilization.Prompting;
 
 /// <summary>
-/// The small template language of task files: literal text with {{placeholders}}. A placeholder is a field path
+/// The one template language of prompts, task files and prompt files alike: literal text with {{placeholders}}. A placeholder is a field path
 /// ("question", "meta.answer", "test_list[0]") followed by optional filters: |trim, |after:SEP (the text after the
 /// last SEP, e.g. GSM8K's "#### "), |before:SEP (before the first SEP), |join:SEP (a list joined), |strip_numbers
 /// (thousands separators removed). Enough for the shipped benchmarks without a Jinja dependency.
@@ -19,6 +19,10 @@ public static partial class PromptTemplate
     /// <summary>The template with every placeholder replaced by its value as text.</summary>
     public static string Render(string template, JsonElement doc) =>
         Placeholder().Replace(template, m => AsText(Evaluate(m.Groups[1].Value, doc, template)));
+
+    /// <summary>The fields a template reads, in order of first use: the first step of each placeholder's path ("meta" for "meta.answer|trim").</summary>
+    public static IReadOnlyList<string> Variables(string template) =>
+        Placeholder().Matches(template).Select(m => Regex.Match(m.Groups[1].Value.Split('|')[0].Trim(), @"^[^.\[\]]*").Value).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>
     /// The value of a template that is exactly one placeholder (a list of choices, an index, a list of answers);
