@@ -1,17 +1,20 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.AI;
+using SharpLM.Evaluation.Models;
+using SharpLM.Inference;
 using SharpLM.Runtime;
 using SharpLM.Utilization.Retrieval;
 
 namespace SharpLM.Cli.Commands;
 
-/// <summary>`sharplm rag index|search`: a BM25 index over a folder of documents, and what it retrieves for a query.</summary>
+/// <summary>`sharplm rag index|search|ask`: a BM25 index over a folder of documents, what it retrieves for a query, and a model's answer from it.</summary>
 public static class RagCommand
 {
-    public static Command Create() => new("rag", "Retrieval: index a folder of .txt/.md documents with BM25 and search it.")
+    public static Command Create() => new("rag", "Retrieval: index a folder of .txt/.md documents with BM25, search it, and answer from it.")
     {
-        Index(), Search(),
+        Index(), Search(), Ask(),
     };
 
     static Command Index()
@@ -29,6 +32,40 @@ public static class RagCommand
             index.Save(parse.GetValue(output)!);
             int documents = index.Chunks.Select(c => c.Document).Distinct().Count();
             Console.WriteLine($"indexed {documents:N0} documents as {index.Chunks.Count:N0} chunks in {sw.Elapsed.TotalSeconds:F1} s → {parse.GetValue(output)}");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Ask()
+    {
+        var indexFile = new Option<string>("--index") { Description = "An index from `rag index`.", Required = true };
+        var question = new Option<string>("--question") { Description = "The question.", Required = true };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "A chat checkpoint (run directory) that answers." };
+        var openai = new Option<string?>("--openai") { Description = "Or an OpenAI-compatible server that answers, e.g. http://127.0.0.1:8080/v1 (sharplm serve, llama.cpp, vLLM)." };
+        var model = new Option<string>("--model") { Description = "With --openai: the model name.", DefaultValueFactory = _ => "default" };
+        var k = new Option<int>("--k") { Description = "Passages put in the prompt.", DefaultValueFactory = _ => 3 };
+        var maxTokens = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 128 };
+        var command = new Command("ask", "Answer a question from the passages the index retrieves for it, citing them; prints the answer, then the passages given.")
+        {
+            indexFile, question, checkpoint, openai, model, k, maxTokens,
+        };
+        command.SetAction(async (parse, cancel) =>
+        {
+            if (parse.GetValue(k) < 1) throw new InvalidInputException("--k: must be at least 1");
+            var index = Bm25Index.Load(parse.GetValue(indexFile)!);
+            using IChatClient client = (parse.GetValue(checkpoint), parse.GetValue(openai)) switch
+            {
+                (string dir, null) => CheckpointChatClient.Load(dir, TorchSharp.torch.CPU),
+                (null, string url) => new OpenAiCompatibleChatClient(new OpenAiCompatibleOptions { BaseUrl = new Uri(url), Model = parse.GetValue(model)! }),
+                _ => throw new InvalidInputException("rag ask: give exactly one of --checkpoint and --openai"),
+            };
+            var rag = new RetrievalAugmentation(index, client) { K = parse.GetValue(k) };
+            var answer = await rag.AskAsync(parse.GetValue(question)!, new ChatOptions { Temperature = 0, MaxOutputTokens = parse.GetValue(maxTokens) }, cancel);
+            Console.WriteLine(answer.Answer);
+            Console.WriteLine();
+            foreach (var p in answer.Passages)
+                Console.WriteLine($"{(answer.Cited.Contains(p) ? "cited" : "given")} [{p.Chunk.Citation}] score {p.Score:F3}");
             return 0;
         });
         return command;
