@@ -90,6 +90,8 @@ public class Bm25IndexTests
         Assert.DoesNotContain('\n', e.Message);
         File.WriteAllText(path, """{"format_version": 9, "options": {}, "chunks": []}""");
         Assert.Contains("format_version 9, expected 1", Assert.Throws<InvalidInputException>(() => Bm25Index.Load(path)).Message);
+        File.WriteAllText(path, """{"format_version": 1, "options": {}, "chunks": [{"document": "a", "index": 0, "start": 0, "text": "x"}, null]}""");
+        Assert.Equal($"{path}: chunks[1]: needs a document and a text", Assert.Throws<InvalidInputException>(() => Bm25Index.Load(path)).Message);
         Assert.Contains("not found", Assert.Throws<InvalidInputException>(() => Bm25Index.Load(dir.File("missing.json"))).Message);
         Assert.Contains("overlap_words", Assert.Throws<InvalidInputException>(() => Bm25Index.Build(Pets, new Bm25Options { ChunkWords = 5, OverlapWords = 5 })).Message);
         Assert.Contains("two documents with this name", Assert.Throws<InvalidInputException>(() => Bm25Index.Build([("a", "x"), ("a", "y")])).Message);

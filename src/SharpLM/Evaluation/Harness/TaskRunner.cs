@@ -117,8 +117,8 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
     {
         var g = task.Generation;
         int n = task.Repeats;
-        // Repeat s of every document samples with seed + s: the same n completions from any model that honours seeds.
         string Ask(int i) => task.Cot is { } cot ? prompts.Prompt(i) + task.TargetDelimiter + cot.Trigger : prompts.Prompt(i);
+        // Repeat s of every document samples with seed + s: the same n completions from any model that honours seeds.
         var requests = Enumerable.Range(0, count).SelectMany(i => Enumerable.Range(0, n)
             .Select(s => new GenerationRequest(Ask(i), g.Until, g.MaxTokens, g.Temperature, options.Seed + (ulong)s))).ToList();
         var outputs = await model.GenerateAsync(requests, cancellation);

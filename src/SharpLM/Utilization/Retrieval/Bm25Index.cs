@@ -181,6 +181,8 @@ public sealed class Bm25Index
             throw InvalidInputException.ForFile(path, $"not a BM25 index: {InvalidInputException.FirstLine(e)}", e);
         }
         if (saved?.Chunks is null || saved.Options is null) throw InvalidInputException.ForFile(path, "not a BM25 index (no chunks or options)");
+        int bad = saved.Chunks.FindIndex(c => c?.Document is null || c.Text is null);
+        if (bad >= 0) throw InvalidInputException.ForFile(path, $"chunks[{bad}]: needs a document and a text");
         if (saved.FormatVersion != FormatVersion) throw InvalidInputException.ForFile(path, $"format_version {saved.FormatVersion.ToString(CultureInfo.InvariantCulture)}, expected {FormatVersion}");
         saved.Options.Validate();
         return new Bm25Index(saved.Chunks, saved.Options);
