@@ -1,16 +1,51 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using SharpLM.Evaluation;
+using SharpLM.Runtime;
 using SharpLM.Tokenization;
 using SharpLM.Utilization.Prompting;
 
 namespace SharpLM.Cli.Commands;
 
-/// <summary>`sharplm prompt lint|render`: prompt files (the survey's prompt ingredients as data).</summary>
+/// <summary>`sharplm prompt lint|render|ab`: prompt files (the survey's prompt ingredients as data).</summary>
 public static class PromptCommand
 {
-    public static Command Create() => new("prompt", "Prompt files: check them for common mistakes, or render one.")
+    public static Command Create() => new("prompt", "Prompt files: check them for common mistakes, render one, or compare two on a dev set.")
     {
-        Lint(), Render(),
+        Lint(), Render(), Ab(),
     };
+
+    static Command Ab()
+    {
+        var a = new Option<string>("--a") { Description = "Prompt file A.", Required = true };
+        var b = new Option<string>("--b") { Description = "Prompt file B.", Required = true };
+        var data = new Option<string>("--data") { Description = "Dev rows (JSONL or a JSON array): fields bind the prompts' variables.", Required = true };
+        var answer = new Option<string>("--answer-field") { Description = "The field holding the gold answer.", DefaultValueFactory = _ => "answer" };
+        var model = new Option<string>("--model") { Description = "checkpoint:DIR, or openai:URL[,model=NAME] (as eval run).", Required = true };
+        var limit = new Option<int?>("--limit") { Description = "Only the first N rows." };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens per answer (the first line is scored).", DefaultValueFactory = _ => 32 };
+        var resamples = new Option<int>("--resamples") { Description = "Paired bootstrap resamples.", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 1234UL };
+        var output = new Option<string?>("--out") { Description = "Also write the comparison (with every answer) as JSON here." };
+        var command = new Command("ab", "Run prompts A and B on the same dev rows and compare exact match with a paired bootstrap: B − A, its 95% interval and a verdict.")
+        {
+            a, b, data, answer, model, limit, maxTokens, resamples, seed, output,
+        };
+        command.SetAction(async (parse, cancel) =>
+        {
+            using var spec = ModelSpec.Open(parse.GetValue(model)!, TorchSharp.torch.CPU, batchSize: 16);
+            var result = await PromptComparison.RunAsync(spec.Model, PromptFile.Load(parse.GetValue(a)!), PromptFile.Load(parse.GetValue(b)!), parse.GetValue(data)!,
+                parse.GetValue(answer)!, parse.GetValue(limit), parse.GetValue(maxTokens), null, parse.GetValue(resamples), parse.GetValue(seed), cancel);
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c, $"A {result.A.Prompt}: exact match {result.A.Accuracy:P1} on {result.A.Scores.Count} rows"));
+            Console.WriteLine(string.Create(c, $"B {result.B.Prompt}: exact match {result.B.Accuracy:P1}"));
+            Console.WriteLine(string.Create(c, $"B − A: {result.Difference * 100:+0.0;-0.0;0.0} points, 95% interval [{result.Low * 100:+0.0;-0.0;0.0}, {result.High * 100:+0.0;-0.0;0.0}] ({result.Resamples} paired resamples): {result.Verdict}"));
+            if (parse.GetValue(output) is string path) IO.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(result, Json.Options));
+            return 0;
+        });
+        return command;
+    }
 
     static Command Lint()
     {
