@@ -13,7 +13,10 @@ namespace SharpLM.Inference;
 /// <see cref="ChatTemplate"/> plus the generation prompt, and the reply is generated with <see cref="Generator"/>
 /// until &lt;|im_end|&gt; (as a special token, or as text for a tokenizer without it), a stop sequence, the end-of-text
 /// token or the token limit. ChatOptions honoured: MaxOutputTokens, Temperature, TopP, TopK, Seed, StopSequences,
-/// Instructions (a system message first). Tools are refused. Generation runs on the calling thread.
+/// Instructions (a system message first), and Tools: described in the system message, called and answered in the text
+/// convention of <see cref="ToolCallFormat"/>; the calls in a reply come back as <see cref="FunctionCallContent"/>, so a
+/// function-invoking client can run them. With tools the reply is generated whole before it is returned (a call is
+/// only known once its closing tag is written). Generation runs on the calling thread.
 /// </summary>
 public sealed class CheckpointChatClient : IChatClient
 {
@@ -53,8 +56,15 @@ public sealed class CheckpointChatClient : IChatClient
     }
 
     /// <summary>Generates the whole reply (synchronously, on the calling thread) and returns it as one assistant message.</summary>
-    /// <exception cref="NotSupportedException">The options ask for tools, or a message has a role other than system, user or assistant.</exception>
+    /// <exception cref="NotSupportedException">A message has a role other than system, user, assistant or tool.</exception>
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (message, finish) = Reply(messages, options, cancellationToken);
+        return Task.FromResult(new ChatResponse(message) { ModelId = metadata.DefaultModelId, FinishReason = finish });
+    }
+
+    // The whole reply as one message: its text, and with tools its calls.
+    (ChatMessage Message, ChatFinishReason? Finish) Reply(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
         var text = new System.Text.StringBuilder();
         ChatFinishReason? finish = null;
@@ -63,18 +73,26 @@ public sealed class CheckpointChatClient : IChatClient
             text.Append(piece);
             finish = reason ?? finish;
         }
-        return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, text.ToString()))
-        {
-            ModelId = metadata.DefaultModelId, FinishReason = finish,
-        });
+        if (options?.Tools is not { Count: > 0 }) return (new ChatMessage(ChatRole.Assistant, text.ToString()), finish);
+        var (rest, calls, _) = ToolCallFormat.Parse(text.ToString());
+        var contents = new List<AIContent>();
+        if (rest.Length > 0) contents.Add(new TextContent(rest));
+        contents.AddRange(calls);
+        return (new ChatMessage(ChatRole.Assistant, contents), calls.Count > 0 ? ChatFinishReason.ToolCalls : finish);
     }
 
     /// <summary>Yields the reply's text as it becomes final; the last update carries the finish reason (Stop or Length).</summary>
-    /// <exception cref="NotSupportedException">The options ask for tools, or a message has a role other than system, user or assistant.</exception>
+    /// <exception cref="NotSupportedException">A message has a role other than system, user, assistant or tool.</exception>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.CompletedTask; // generation is synchronous; the interface is asynchronous
+        if (options?.Tools is { Count: > 0 })
+        {
+            var (message, finish) = Reply(messages, options, cancellationToken);
+            yield return new ChatResponseUpdate(ChatRole.Assistant, message.Contents) { ModelId = metadata.DefaultModelId, FinishReason = finish };
+            yield break;
+        }
         foreach (var (piece, reason) in Generate(messages, options, cancellationToken))
             yield return new ChatResponseUpdate(ChatRole.Assistant, piece.Length > 0 ? piece : null)
             {
@@ -90,9 +108,26 @@ public sealed class CheckpointChatClient : IChatClient
         foreach (ChatMessage message in messages)
         {
             string role = message.Role.Value;
+            if (role == ChatRole.Tool.Value)
+            {
+                // Results go back in a user turn (consecutive ones together), as the convention has it.
+                string results = string.Join("\n", message.Contents.OfType<FunctionResultContent>().Select(ToolCallFormat.Render));
+                if (turns.Count > 0 && turns[^1].Role == Roles.User && turns[^1].Content.EndsWith(ToolCallFormat.ResponseClose, StringComparison.Ordinal))
+                    turns[^1] = Turn.User(turns[^1].Content + "\n" + results);
+                else turns.Add(Turn.User(results));
+                continue;
+            }
             if (role is not (Roles.System or Roles.User or Roles.Assistant))
                 throw new NotSupportedException($"CheckpointChatClient: messages with role '{role}' are not supported");
-            turns.Add(new Turn(role, message.Text));
+            var calls = message.Contents.OfType<FunctionCallContent>().Select(ToolCallFormat.Render).ToList();
+            string content = calls.Count == 0 ? message.Text : string.Join("\n", new[] { message.Text }.Where(t => t.Length > 0).Concat(calls));
+            turns.Add(new Turn(role, content));
+        }
+        if (options?.Tools is { Count: > 0 } tools)
+        {
+            string described = ToolCallFormat.Instructions(tools);
+            if (turns.Count > 0 && turns[0].Role == Roles.System) turns[0] = Turn.System(turns[0].Content + "\n\n" + described);
+            else turns.Insert(0, Turn.System(described));
         }
         return template.Render(turns, addGenerationPrompt: true).Text;
     }
@@ -110,7 +145,6 @@ public sealed class CheckpointChatClient : IChatClient
     /// <summary>Text pieces as they become final; the last carries the finish reason (Stop or Length).</summary>
     IEnumerable<(string Text, ChatFinishReason? Reason)> Generate(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
-        if (options?.Tools is { Count: > 0 }) throw new NotSupportedException("CheckpointChatClient does not support tools");
         var sampling = Sampling(options).Validate();
         // Without <|im_end|> as a special token the model can still write it character by character.
         var stops = endOfTurnId is null ? sampling.StopStrings.Append(template.EndOfTurn).ToArray() : sampling.StopStrings.ToArray();
