@@ -21,6 +21,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     ServeCommand.Create(),
     RagCommand.Create(),
     PromptCommand.Create(),
+    AgentCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);
 root.Options.Add(CliErrors.Mirror);

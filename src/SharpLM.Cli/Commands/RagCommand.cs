@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
-using SharpLM.Evaluation.Models;
-using SharpLM.Inference;
 using SharpLM.Runtime;
 using SharpLM.Utilization.Retrieval;
 
@@ -41,25 +39,19 @@ public static class RagCommand
     {
         var indexFile = new Option<string>("--index") { Description = "An index from `rag index`.", Required = true };
         var question = new Option<string>("--question") { Description = "The question.", Required = true };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "A chat checkpoint (run directory) that answers." };
-        var openai = new Option<string?>("--openai") { Description = "Or an OpenAI-compatible server that answers, e.g. http://127.0.0.1:8080/v1 (sharplm serve, llama.cpp, vLLM)." };
-        var model = new Option<string>("--model") { Description = "With --openai: the model name.", DefaultValueFactory = _ => "default" };
+        var chat = new ChatClientOptions();
         var k = new Option<int>("--k") { Description = "Passages put in the prompt.", DefaultValueFactory = _ => 3 };
         var maxTokens = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 128 };
         var command = new Command("ask", "Answer a question from the passages the index retrieves for it, citing them; prints the answer, then the passages given.")
         {
-            indexFile, question, checkpoint, openai, model, k, maxTokens,
+            indexFile, question, k, maxTokens,
         };
+        chat.AddTo(command);
         command.SetAction(async (parse, cancel) =>
         {
             if (parse.GetValue(k) < 1) throw new InvalidInputException("--k: must be at least 1");
             var index = Bm25Index.Load(parse.GetValue(indexFile)!);
-            using IChatClient client = (parse.GetValue(checkpoint), parse.GetValue(openai)) switch
-            {
-                (string dir, null) => CheckpointChatClient.Load(dir, TorchSharp.torch.CPU),
-                (null, string url) => new OpenAiCompatibleChatClient(new OpenAiCompatibleOptions { BaseUrl = new Uri(url), Model = parse.GetValue(model)! }),
-                _ => throw new InvalidInputException("rag ask: give exactly one of --checkpoint and --openai"),
-            };
+            using IChatClient client = chat.Open(parse);
             var rag = new RetrievalAugmentation(index, client) { K = parse.GetValue(k) };
             var answer = await rag.AskAsync(parse.GetValue(question)!, new ChatOptions { Temperature = 0, MaxOutputTokens = parse.GetValue(maxTokens) }, cancel);
             Console.WriteLine(answer.Answer);

@@ -147,7 +147,7 @@ public static class Calculator
             if (!(Accept("**") || Accept('^'))) return value;
             var exponent = Nested(Unary);
             if (!exponent.Den.IsOne) throw new CalculatorException("exponent must be an integer", at);
-            if (BigInteger.Abs(exponent.Num) > MaxExponent) throw new CalculatorException($"exponent beyond ±{MaxExponent}", at);
+            if (BigInteger.Abs(exponent.Num) > MaxExponent) throw new CalculatorException($"exponent beyond -{MaxExponent}..{MaxExponent}", at);
             int e = (int)exponent.Num;
             // Bound the result before computing it: x^e has at most e·(bits(x) − 1) + 1 bits (1^e and 0^e stay small).
             long bits = (Math.Max(value.Num.GetBitLength(), value.Den.GetBitLength()) - 1) * (long)Math.Abs(e);
