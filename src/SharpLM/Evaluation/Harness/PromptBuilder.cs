@@ -71,7 +71,8 @@ public sealed class PromptBuilder
         if (shots == 0) return [];
         var random = new SplitMix64(seed * 0x9E3779B97F4A7C15UL ^ (ulong)index);
         var chosen = new List<int>(shots);
-        if (task.Fewshot.Selection == FewShotSelection.Bm25)
+        if (task.Fewshot.Selection == FewShotSelection.Mmr) chosen.AddRange(MaximalMarginalRelevance(index));
+        else if (task.Fewshot.Selection == FewShotSelection.Bm25)
         {
             // Most similar first (ties in document order). Questions sharing no term with this one are not neighbours,
             // so a short list is topped up with draws below.
@@ -99,6 +100,35 @@ public sealed class PromptBuilder
                 break;
         }
         return chosen;
+    }
+
+    // Greedy MMR over the questions that share a term with this one's: each pick maximises
+    // λ·relevance − (1 − λ)·(greatest similarity to a pick so far), relevance being BM25 divided by the best score and
+    // similarity the cosine of word counts. Fewer than the shots when fewer questions share a term (draws top up).
+    List<int> MaximalMarginalRelevance(int index)
+    {
+        var candidates = Neighbours(index, documents.Count).Where(n => n.Document != index).ToList();
+        if (candidates.Count == 0) return [];
+        double best = candidates[0].Score, lambda = task.Fewshot.MmrLambda;
+        var counts = candidates.ToDictionary(c => c.Document, c => WordCounts(Question(c.Document)));
+        var picked = new List<int>();
+        while (picked.Count < shots && candidates.Count > 0)
+        {
+            var next = candidates.MaxBy(c => lambda * c.Score / best - (1 - lambda) * (picked.Count == 0 ? 0 : picked.Max(p => Cosine(counts[c.Document], counts[p]))));
+            picked.Add(next.Document);
+            candidates.Remove(next);
+        }
+        return picked;
+    }
+
+    static Dictionary<string, int> WordCounts(string text) =>
+        Bm25Index.Terms(text).GroupBy(t => t, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+
+    static double Cosine(Dictionary<string, int> a, Dictionary<string, int> b)
+    {
+        double dot = a.Sum(kv => kv.Value * (double)b.GetValueOrDefault(kv.Key));
+        double norms = Math.Sqrt(a.Values.Sum(v => (double)v * v)) * Math.Sqrt(b.Values.Sum(v => (double)v * v));
+        return norms == 0 ? 0 : dot / norms;
     }
 
     // The documents whose questions share a term with this one's, by BM25 score, best first.

@@ -40,12 +40,15 @@ public sealed record FewShotSpec
     public string? PromptFile { get; init; }
     /// <summary>The answer shown in an exemplar, if not <see cref="TaskConfig.DocToTarget"/> (e.g. GSM8K's worked solution for chain of thought).</summary>
     public string? DocToTarget { get; init; }
-    /// <summary>How exemplars are chosen (<see cref="FewShotSelection"/>): "random" (lm-eval's default), or "bm25": the
-    /// documents whose questions score highest against this one's (Liu et al. 2022's nearest neighbours).</summary>
+    /// <summary>How exemplars are chosen (<see cref="FewShotSelection"/>): "random" (lm-eval's default), "bm25": the
+    /// documents whose questions score highest against this one's (Liu et al. 2022's nearest neighbours), or "mmr":
+    /// near ones that are also unlike each other.</summary>
     public string Selection { get; init; } = FewShotSelection.Random;
     /// <summary>How the chosen exemplars are ordered (<see cref="FewShotSelection"/>): "given" (as selected: drawn, or most
     /// similar first), "random" (seeded per document), or "similar_last" (most similar nearest the question).</summary>
     public string Order { get; init; } = FewShotSelection.Given;
+    /// <summary>With "mmr": the weight of relevance against diversity, in [0, 1] (1 is plain BM25 ranking).</summary>
+    public double MmrLambda { get; init; } = 0.5;
 }
 
 /// <summary>The names <see cref="FewShotSpec.Selection"/> and <see cref="FewShotSpec.Order"/> take (one list, checked on load).</summary>
@@ -55,8 +58,11 @@ public static class FewShotSelection
     public const string Random = "random";
     /// <summary>BM25 nearest neighbours of the document's question among the other documents' questions.</summary>
     public const string Bm25 = "bm25";
+    /// <summary>Maximal marginal relevance (Carbonell and Goldstein 1998): near the question but unlike the exemplars
+    /// already chosen — BM25 relevance against cosine similarity of word counts, weighted by <see cref="FewShotSpec.MmrLambda"/>.</summary>
+    public const string Mmr = "mmr";
     /// <summary>Every selection.</summary>
-    public static readonly IReadOnlyList<string> Selections = [Random, Bm25];
+    public static readonly IReadOnlyList<string> Selections = [Random, Bm25, Mmr];
     /// <summary>As selected.</summary>
     public const string Given = "given";
     /// <summary>Most similar exemplar last, nearest the question.</summary>
@@ -185,6 +191,7 @@ public sealed record TaskConfig
                 }
             if (!FewShotSelection.Selections.Contains(task.Fewshot.Selection))
                 throw InvalidInputException.ForFile(origin, $"fewshot.selection: '{task.Fewshot.Selection}' is not one of {string.Join(", ", FewShotSelection.Selections)}");
+            if (!(task.Fewshot.MmrLambda is >= 0 and <= 1)) throw InvalidInputException.ForFile(origin, "fewshot.mmr_lambda: must be in [0, 1]");
             if (!FewShotSelection.Orders.Contains(task.Fewshot.Order))
                 throw InvalidInputException.ForFile(origin, $"fewshot.order: '{task.Fewshot.Order}' is not one of {string.Join(", ", FewShotSelection.Orders)}");
             if (task.Repeats < 1) throw InvalidInputException.ForFile(origin, "repeats: must be at least 1");

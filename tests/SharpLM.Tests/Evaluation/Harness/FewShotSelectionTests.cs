@@ -59,6 +59,23 @@ public class FewShotSelectionTests
     }
 
     [Fact]
+    public void Mmr_selection_trades_a_near_duplicate_for_a_different_neighbour()
+    {
+        string[] questions =
+        [
+            "how tall is the eiffel tower in paris",    // 0: the query
+            "how tall is the eiffel tower",             // 1: nearest
+            "how tall is the eiffel tower today",       // 2: nearly a copy of 1
+            "what museums are in paris",                // 3: related, different
+        ];
+        var docs = questions.Select((q, i) => JsonDocument.Parse(JsonSerializer.Serialize(new { q, a = i.ToString() })).RootElement).ToList();
+        TaskConfig Mmr(double lambda) => Task(FewShotSelection.Mmr, FewShotSelection.Given, 2) with { Fewshot = new FewShotSpec { Num = 2, Selection = FewShotSelection.Mmr, MmrLambda = lambda } };
+        Assert.Equal([1, 2], new PromptBuilder(Task(FewShotSelection.Bm25, FewShotSelection.Given, 2), docs, null, 1).Exemplars(0));
+        Assert.Equal([1, 2], new PromptBuilder(Mmr(1.0), docs, null, 1).Exemplars(0)); // λ = 1 is relevance alone
+        Assert.Equal([1, 3], new PromptBuilder(Mmr(0.5), docs, null, 1).Exemplars(0));
+    }
+
+    [Fact]
     public void Random_order_is_a_seeded_permutation_of_the_selection()
     {
         var given = new PromptBuilder(Task(FewShotSelection.Random, FewShotSelection.Given, 4), Docs, null, 3);
@@ -72,7 +89,8 @@ public class FewShotSelectionTests
     }
 
     [Theory]
-    [InlineData("selection: knn", "fewshot.selection: 'knn' is not one of random, bm25")]
+    [InlineData("selection: knn", "fewshot.selection: 'knn' is not one of random, bm25, mmr")]
+    [InlineData("selection: mmr, mmr_lambda: 1.5", "fewshot.mmr_lambda: must be in [0, 1]")]
     [InlineData("order: reversed", "fewshot.order: 'reversed' is not one of given, random, similar_last")]
     public void Unknown_selections_and_orders_are_refused_on_load_naming_the_field(string field, string message)
     {
