@@ -49,7 +49,7 @@ public class ReActAgentTests
     [Fact]
     public async Task Mistakes_become_observations_the_model_can_recover_from()
     {
-        var model = new Scripted("Action: calculate[2+2]", "I am not sure what to do", "Action: calculator[2+]", "Final Answer: 4");
+        var model = new Scripted("Action: calculate[2+2]", "I am not sure what to do", "Thought: try.\nAction: calculator[2+]\nThought: and wait", "Final Answer: 4");
         var result = await new ReActAgent(model, [CalculatorTool.Create()]).RunAsync("2+2?");
         Assert.Equal("4", result.Answer);
         Assert.Equal(2, result.MalformedSteps);

@@ -37,7 +37,8 @@ public sealed partial class ReActAgent(IChatClient client, IReadOnlyList<AIFunct
     /// <summary>Where each step is appended as a JSON line, or null.</summary>
     public string? TracePath { get; init; }
 
-    [GeneratedRegex(@"Action:\s*([A-Za-z_][\w-]*)\s*\[(.*)\]\s*$", RegexOptions.Singleline)]
+    // A line "Action: name[input]"; the step's action is the last such line.
+    [GeneratedRegex(@"^[ \t]*Action:[ \t]*([A-Za-z_][\w-]*)[ \t]*\[(.*)\][ \t]*\r?$", RegexOptions.Multiline)]
     private static partial Regex ActionLine();
 
     [GeneratedRegex(@"Final Answer:\s*(.*)", RegexOptions.Singleline)]
@@ -70,7 +71,7 @@ public sealed partial class ReActAgent(IChatClient client, IReadOnlyList<AIFunct
                 return Finish(new AgentStep(step, ThoughtOf(written[..final.Index]), null, null, null, false), answer);
             }
             AgentStep record;
-            if (ActionLine().Match(written) is { Success: true } action)
+            if (ActionLine().Matches(written) is { Count: > 0 } actions && actions[^1] is var action)
             {
                 string name = action.Groups[1].Value, input = action.Groups[2].Value.Trim();
                 string observation;
