@@ -8,13 +8,55 @@ using SharpLM.Utilization.Prompting;
 
 namespace SharpLM.Cli.Commands;
 
-/// <summary>`sharplm prompt lint|render|ab`: prompt files (the survey's prompt ingredients as data).</summary>
+/// <summary>`sharplm prompt lint|render|run|ab`: prompt files (the survey's prompt ingredients as data).</summary>
 public static class PromptCommand
 {
-    public static Command Create() => new("prompt", "Prompt files: check them for common mistakes, render one, or compare two on a dev set.")
+    public static Command Create() => new("prompt", "Prompt files: check them for common mistakes, render or run one, or compare two on a dev set.")
     {
-        Lint(), Render(), Ab(),
+        Lint(), Render(), Run(), Ab(),
     };
+
+    static Command Run()
+    {
+        var file = new Argument<string>("file") { Description = "A prompt file (.yaml)." };
+        var vars = VarOption();
+        var model = new Option<string>("--model") { Description = "checkpoint:DIR, or openai:URL[,model=NAME] (as eval run).", Required = true };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens of the answer.", DefaultValueFactory = _ => 64 };
+        var command = new Command("run", "Render a prompt file with the given variables, let the model answer (greedy, until a blank line), and check the answer's first line against the file's constraints.")
+        {
+            file, vars, model, maxTokens,
+        };
+        command.SetAction(async (parse, cancel) =>
+        {
+            var prompt = PromptFile.Load(parse.GetValue(file)!);
+            string text = prompt.Render(Variables(parse.GetValue(vars)));
+            using var spec = ModelSpec.Open(parse.GetValue(model)!, TorchSharp.torch.CPU, batchSize: 1);
+            var outputs = await spec.Model.GenerateAsync([new Evaluation.Harness.GenerationRequest(text, ["\n\n"], parse.GetValue(maxTokens))], cancel);
+            string answer = outputs[0].Trim();
+            Console.WriteLine(answer);
+            if (prompt.Constraints?.Violation(answer.Split('\n')[0]) is { } problem)
+            {
+                Console.Error.WriteLine($"the answer {problem}");
+                return 1;
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    static Option<string[]> VarOption() => new("--var") { Description = "A variable as name=value (repeatable; \\n for a newline)." };
+
+    static Dictionary<string, string> Variables(string[]? values)
+    {
+        var bound = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string v in values ?? [])
+        {
+            int eq = v.IndexOf('=');
+            if (eq <= 0) throw new InvalidInputException($"--var {v}: expected name=value");
+            bound[v[..eq]] = v[(eq + 1)..].Replace("\\n", "\n");
+        }
+        return bound;
+    }
 
     static Command Ab()
     {
@@ -80,18 +122,11 @@ public static class PromptCommand
     static Command Render()
     {
         var file = new Argument<string>("file") { Description = "A prompt file (.yaml)." };
-        var vars = new Option<string[]>("--var") { Description = "A variable as name=value (repeatable)." };
+        var vars = VarOption();
         var command = new Command("render", "Print the prompt a file makes for the given variables.") { file, vars };
         command.SetAction(parse =>
         {
-            var bound = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (string v in parse.GetValue(vars) ?? [])
-            {
-                int eq = v.IndexOf('=');
-                if (eq <= 0) throw new InvalidInputException($"--var {v}: expected name=value");
-                bound[v[..eq]] = v[(eq + 1)..].Replace("\\n", "\n");
-            }
-            Console.WriteLine(PromptFile.Load(parse.GetValue(file)!).Render(bound));
+            Console.WriteLine(PromptFile.Load(parse.GetValue(file)!).Render(Variables(parse.GetValue(vars))));
             return 0;
         });
         return command;

@@ -80,6 +80,34 @@ public class PromptLintTests
     }
 
     [Fact]
+    public void Output_constraints_say_how_an_answer_breaks_them()
+    {
+        var choices = new OutputConstraints { Choices = ["positive", "negative"], MaxWords = 1 };
+        Assert.Null(choices.Violation(" positive "));
+        Assert.Equal("is not one of the choices (positive, negative)", choices.Violation("Positive"));
+        var words = new OutputConstraints { MinWords = 2, MaxWords = 3 };
+        Assert.Equal("has 1 words, below min_words 2", words.Violation("one"));
+        Assert.Equal("has 4 words, above max_words 3", words.Violation("one two three four"));
+        Assert.Equal("is not JSON, but format is json", new OutputConstraints { Format = "json" }.Violation("{oops"));
+        Assert.Null(new OutputConstraints { Format = "json" }.Violation("{\"label\": 1}"));
+    }
+
+    [Fact]
+    public void Prompt_run_answers_with_a_checkpoint_and_checks_the_answer_against_the_constraints()
+    {
+        using var dir = new TempDirectory();
+        string baseDir = SharpLM.Tests.Adaptation.InstructionTuning.SftRunTests.SaveBase(dir);
+        var (_, free) = Write(dir, "output_format: Anything.\ninput: \"the {{x}}\"\n", "free.yaml");
+        var run = CliProcess.Run("prompt", "run", free, "--var", "x=quick", "--model", "checkpoint:" + baseDir, "--max-tokens", "5");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        // The untrained model cannot answer "yes" or "no": the violation is reported and the exit code says so.
+        var (_, strict) = Write(dir, "output_format: yes or no.\nconstraints: { choices: [\"yes\", \"no\"] }\ninput: \"the {{x}}\"\n", "strict.yaml");
+        var checkedRun = CliProcess.Run("prompt", "run", strict, "--var", "x=quick", "--model", "checkpoint:" + baseDir, "--max-tokens", "5");
+        Assert.Equal(1, checkedRun.ExitCode);
+        Assert.Contains("the answer is not one of the choices (yes, no)", checkedRun.Stderr);
+    }
+
+    [Fact]
     public void Malformed_prompt_files_get_one_line_errors_naming_file_and_line()
     {
         using var dir = new TempDirectory();

@@ -16,6 +16,33 @@ public sealed record OutputConstraints
     public int? MaxWords { get; init; }
     /// <summary>"text" or "json": whether an answer must parse as JSON.</summary>
     public string? Format { get; init; }
+
+    /// <summary>How <paramref name="answer"/> (trimmed) breaks the constraints, or null when it meets them.</summary>
+    public string? Violation(string answer)
+    {
+        answer = answer.Trim();
+        if (Choices is { } choices && !choices.Contains(answer)) return $"is not one of the choices ({string.Join(", ", choices)})";
+        int words = Words(answer);
+        if (words > MaxWords) return $"has {words} words, above max_words {MaxWords}";
+        if (words < MinWords) return $"has {words} words, below min_words {MinWords}";
+        if (Format == "json" && !IsJson(answer)) return "is not JSON, but format is json";
+        return null;
+    }
+
+    internal static int Words(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+
+    internal static bool IsJson(string text)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(text);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>A demonstration: its fields (bound to the prompt's variables and target) and the line it starts on.</summary>

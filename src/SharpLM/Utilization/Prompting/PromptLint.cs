@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace SharpLM.Utilization.Prompting;
 
 /// <summary>One problem <see cref="PromptLint"/> found: where (1-based line), which check, and what.</summary>
@@ -58,7 +56,7 @@ public static class PromptLint
             foreach (var d in prompt.Demonstrations.Where(d => PromptTemplate.Variables(prompt.Target).All(d.Fields.ContainsKey)))
             {
                 string answer = PromptTemplate.Render(prompt.Target, PromptFile.Bind(d.Fields)).Trim();
-                if (Problem(c, answer) is { } problem) Add(d.Line, "demonstration-format", $"its answer '{answer}' {problem}");
+                if (c.Violation(answer) is { } problem) Add(d.Line, "demonstration-format", $"its answer '{answer}' {problem}");
             }
 
         // no-output-format
@@ -90,38 +88,12 @@ public static class PromptLint
             if (k.MinWords > k.MaxWords) Add(line, "contradictory-constraints", $"min_words {k.MinWords} is above max_words {k.MaxWords}");
             foreach (string choice in k.Choices ?? [])
             {
-                int words = Words(choice);
+                int words = OutputConstraints.Words(choice);
                 if (words > k.MaxWords) Add(line, "contradictory-constraints", $"the choice '{choice}' has {words} words, above max_words {k.MaxWords}");
                 if (words < k.MinWords) Add(line, "contradictory-constraints", $"the choice '{choice}' has {words} words, below min_words {k.MinWords}");
-                if (k.Format == "json" && !IsJson(choice)) Add(line, "contradictory-constraints", $"the choice '{choice}' is not JSON, but format is json");
+                if (k.Format == "json" && !OutputConstraints.IsJson(choice)) Add(line, "contradictory-constraints", $"the choice '{choice}' is not JSON, but format is json");
             }
         }
         return findings.OrderBy(f => f.Line).ThenBy(f => Checks.ToList().IndexOf(f.Check)).ToList();
-    }
-
-    // Why an answer breaks the constraints, or null.
-    static string? Problem(OutputConstraints c, string answer)
-    {
-        if (c.Choices is { } choices && !choices.Contains(answer)) return $"is not one of the choices ({string.Join(", ", choices)})";
-        int words = Words(answer);
-        if (words > c.MaxWords) return $"has {words} words, above max_words {c.MaxWords}";
-        if (words < c.MinWords) return $"has {words} words, below min_words {c.MinWords}";
-        if (c.Format == "json" && !IsJson(answer)) return "is not JSON, but format is json";
-        return null;
-    }
-
-    static int Words(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
-
-    static bool IsJson(string text)
-    {
-        try
-        {
-            using var _ = JsonDocument.Parse(text);
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 }
