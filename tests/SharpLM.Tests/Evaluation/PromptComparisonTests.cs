@@ -1,5 +1,5 @@
 using SharpLM.Evaluation;
-using SharpLM.Evaluation.Harness;
+using SharpLM.Tests.Evaluation.Harness;
 using SharpLM.Tests.Adaptation.InstructionTuning;
 using SharpLM.Tests.Cli;
 using SharpLM.Utilization.Prompting;
@@ -26,15 +26,8 @@ public class PromptComparisonTests
         Assert.Throws<ArgumentException>(() => PromptComparison.PairedBootstrap([1.0], [1.0, 0.0]));
     }
 
-    sealed class Parrot : IEvaluationModel
-    {
-        // Answers "paris" when the prompt asks for a capital city, else "dunno".
-        public string Name => "parrot";
-        public Task<IReadOnlyList<LoglikelihoodResult>> LoglikelihoodAsync(IReadOnlyList<LoglikelihoodRequest> r, CancellationToken c = default) => throw new ModelCapabilityException("generation only");
-        public Task<IReadOnlyList<RollingLoglikelihoodResult>> LoglikelihoodRollingAsync(IReadOnlyList<string> t, CancellationToken c = default) => throw new ModelCapabilityException("generation only");
-        public Task<IReadOnlyList<string>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken c = default) =>
-            Task.FromResult<IReadOnlyList<string>>(requests.Select(r => r.Context.Contains("capital city") && r.Context.EndsWith("France?") ? " Paris\nmore" : " dunno").ToArray());
-    }
+    // Answers "Paris" when the prompt asks for a capital city of France, else "dunno".
+    static GeneratingModel Parrot() => new(r => r.Context.Contains("capital city") && r.Context.EndsWith("France?") ? " Paris\nmore" : " dunno");
 
     [Fact]
     public async Task Two_prompts_on_the_same_rows_get_scores_answers_and_a_verdict()
@@ -43,7 +36,7 @@ public class PromptComparisonTests
         File.WriteAllText(dir.File("a.yaml"), "output_format: One word.\ninput: \"{{country}}?\"\n");
         File.WriteAllText(dir.File("b.yaml"), "description: Name the capital city.\noutput_format: One word.\ninput: \"{{country}}?\"\n");
         File.WriteAllLines(dir.File("dev.jsonl"), Enumerable.Repeat("""{"country": "France", "answer": "Paris"}""", 30).Append("""{"country": "Peru", "answer": "Lima"}"""));
-        var result = await PromptComparison.RunAsync(new Parrot(), PromptFile.Load(dir.File("a.yaml")), PromptFile.Load(dir.File("b.yaml")), dir.File("dev.jsonl"), "answer");
+        var result = await PromptComparison.RunAsync(Parrot(), PromptFile.Load(dir.File("a.yaml")), PromptFile.Load(dir.File("b.yaml")), dir.File("dev.jsonl"), "answer");
         Assert.Equal(0.0, result.A.Accuracy);
         Assert.Equal(30.0 / 31, result.B.Accuracy, 12);
         Assert.Equal("Paris", result.B.Answers[0]); // the first line of the generation
@@ -51,7 +44,7 @@ public class PromptComparisonTests
         Assert.True(result.Low > 0);
 
         File.AppendAllText(dir.File("dev.jsonl"), "{\"country\": \"Chad\"}\n");
-        var e = await Assert.ThrowsAsync<InvalidInputException>(() => PromptComparison.RunAsync(new Parrot(), PromptFile.Load(dir.File("a.yaml")), PromptFile.Load(dir.File("b.yaml")), dir.File("dev.jsonl"), "answer"));
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => PromptComparison.RunAsync(Parrot(), PromptFile.Load(dir.File("a.yaml")), PromptFile.Load(dir.File("b.yaml")), dir.File("dev.jsonl"), "answer"));
         Assert.Equal($"{dir.File("dev.jsonl")}:32: no 'answer' field (the gold answer)", e.Message);
     }
 

@@ -7,28 +7,11 @@ namespace SharpLM.Tests.Utilization;
 
 public class ReActAgentTests
 {
-    /// <summary>Writes the scripted steps in turn, and records what it was sent.</summary>
-    sealed class Scripted(params string[] steps) : IChatClient
-    {
-        int next;
-        public List<(string Prompt, ChatOptions? Options)> Seen { get; } = [];
-
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            Seen.Add((Assert.Single(messages).Text, options));
-            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, steps[Math.Min(next++, steps.Length - 1)])));
-        }
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-        public void Dispose() { }
-    }
-
     [Fact]
     public async Task The_model_calls_the_calculator_reads_the_observation_and_answers()
     {
         using var dir = new TempDirectory();
-        var model = new Scripted("Thought: I should multiply.\nAction: calculator[1234 * 5678]", "Thought: I know it.\nFinal Answer: 7006652\nThanks!");
+        var model = ScriptedChatClient.Steps("Thought: I should multiply.\nAction: calculator[1234 * 5678]", "Thought: I know it.\nFinal Answer: 7006652\nThanks!");
         var agent = new ReActAgent(model, [CalculatorTool.Create()]) { TracePath = dir.File("trace.jsonl") };
         var result = await agent.RunAsync("What is 1234 * 5678?");
         Assert.Equal("7006652", result.Answer);
@@ -49,7 +32,7 @@ public class ReActAgentTests
     [Fact]
     public async Task Mistakes_become_observations_the_model_can_recover_from()
     {
-        var model = new Scripted("Action: calculate[2+2]", "I am not sure what to do", "Thought: try.\nAction: calculator[2+]\nThought: and wait", "Final Answer: 4");
+        var model = ScriptedChatClient.Steps("Action: calculate[2+2]", "I am not sure what to do", "Thought: try.\nAction: calculator[2+]\nThought: and wait", "Final Answer: 4");
         var result = await new ReActAgent(model, [CalculatorTool.Create()]).RunAsync("2+2?");
         Assert.Equal("4", result.Answer);
         Assert.Equal(2, result.MalformedSteps);
@@ -64,7 +47,7 @@ public class ReActAgentTests
     {
         Func<string, string> search = query => throw new IOException("disk on fire\nmore");
         var broken = AIFunctionFactory.Create(search, "search", "Searches.");
-        var model = new Scripted("Action: search[cats]");
+        var model = ScriptedChatClient.Steps("Action: search[cats]");
         var result = await new ReActAgent(model, [broken]) { MaxSteps = 3 }.RunAsync("Cats?");
         Assert.Null(result.Answer);
         Assert.Equal(3, result.Steps.Count);

@@ -6,25 +6,12 @@ namespace SharpLM.Tests.Utilization;
 
 public class RetrievalAugmentationTests
 {
-    /// <summary>Answers with the sentence of the prompt that names the zorblax, and cites where it was.</summary>
-    sealed class Reader : IChatClient
+    /// <summary>Answers "In the Quarry Hills." and cites the passage of the prompt that says where the zorblax nests.</summary>
+    static ScriptedChatClient Reader() => new(prompt =>
     {
-        public string? LastPrompt { get; private set; }
-        public ChatOptions? LastOptions { get; private set; }
-
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            LastPrompt = Assert.Single(messages).Text;
-            LastOptions = options;
-            var passage = LastPrompt.Split("\n\n").First(p => p.StartsWith('[') && p.Contains("zorblax nests"));
-            string citation = passage[1..passage.IndexOf(']')];
-            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, $" In the Quarry Hills. [{citation}]\n")));
-        }
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-        public void Dispose() { }
-    }
+        var passage = prompt.Split("\n\n").First(p => p.StartsWith('[') && p.Contains("zorblax nests"));
+        return $" In the Quarry Hills. [{passage[1..passage.IndexOf(']')]}]\n";
+    });
 
     static Bm25Index Library() => Bm25Index.Build(
     [
@@ -36,15 +23,15 @@ public class RetrievalAugmentationTests
     [Fact]
     public async Task The_best_passages_go_into_the_prompt_under_their_citations_and_the_answer_cites_them()
     {
-        var reader = new Reader();
+        var reader = Reader();
         var rag = new RetrievalAugmentation(Library(), reader) { K = 2 };
         var options = new ChatOptions { Temperature = 0 };
         var answer = await rag.AskAsync("Where does the zorblax nest?", options);
         Assert.Equal("In the Quarry Hills. [birds.txt#0]", answer.Answer);
         Assert.Equal(["birds.txt#0", "rocks.txt#0"], answer.Passages.Select(p => p.Chunk.Citation));
         Assert.Equal(["birds.txt#0"], answer.Cited.Select(p => p.Chunk.Citation));
-        Assert.Same(options, reader.LastOptions);
-        Assert.Equal(answer.Prompt, reader.LastPrompt);
+        Assert.Same(options, Assert.Single(reader.Seen).Options);
+        Assert.Equal(answer.Prompt, reader.Seen[0].Prompt);
         Assert.StartsWith(rag.Instruction + "\n\n[birds.txt#0] The zorblax nests", answer.Prompt);
         Assert.Contains("\n\n[rocks.txt#0] The Quarry Hills are granite.\n\n", answer.Prompt);
         Assert.DoesNotContain("Bread", answer.Prompt);

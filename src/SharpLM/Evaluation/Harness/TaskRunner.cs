@@ -117,10 +117,7 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
     {
         var g = task.Generation;
         int n = task.Repeats;
-        string Ask(int i) => task.Cot is { } cot ? prompts.Prompt(i) + task.TargetDelimiter + cot.Trigger : prompts.Prompt(i);
-        // Repeat s of every document samples with seed + s: the same n completions from any model that honours seeds.
-        var requests = Enumerable.Range(0, count).SelectMany(i => Enumerable.Range(0, n)
-            .Select(s => new GenerationRequest(Ask(i), g.Until, g.MaxTokens, g.Temperature, options.Seed + (ulong)s))).ToList();
+        var requests = Repeated(Enumerable.Range(0, count).Select(i => task.Cot is { } cot ? prompts.Prompt(i) + task.TargetDelimiter + cot.Trigger : prompts.Prompt(i)), n, g);
         var outputs = await model.GenerateAsync(requests, cancellation);
         // What the filters read: the generation, or with chain of thought the greedy answer after the reasoning; the
         // samples keep the whole continuation (reasoning, answer trigger, answer).
@@ -149,6 +146,12 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
         }).ToList();
     }
 
+    // n requests per context, sample s seeded with seed + s: n different completions at temperature > 0, and the same
+    // n from any model that honours seeds. Each context is built once (exemplar selection may search).
+    List<GenerationRequest> Repeated(IEnumerable<string> contexts, int n, GenerationSpec g) =>
+        contexts.SelectMany(context => Enumerable.Range(0, n)
+            .Select(s => new GenerationRequest(context, g.Until, g.MaxTokens, g.Temperature, options.Seed + (ulong)s))).ToList();
+
     async Task<List<SampleRecord>> Rolling(TaskConfig task, IReadOnlyList<JsonElement> docs, int count, CancellationToken cancellation)
     {
         var texts = Enumerable.Range(0, count).Select(i => PromptTemplate.Render(task.DocToText, docs[i])).ToList();
@@ -169,9 +172,7 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
     {
         var g = task.Generation;
         int n = Math.Max(1, g.Samples);
-        // n samples per problem: distinct seeds, so sampling at temperature > 0 gives n different programs.
-        var requests = Enumerable.Range(0, count).SelectMany(i => Enumerable.Range(0, n)
-            .Select(s => new GenerationRequest(prompts.Prompt(i), g.Until, g.MaxTokens, g.Temperature, options.Seed + (ulong)s))).ToList();
+        var requests = Repeated(Enumerable.Range(0, count).Select(prompts.Prompt), n, g);
         var outputs = await model.GenerateAsync(requests, cancellation);
         var programs = outputs.Select((o, k) => (task, docs[k / n], o)).ToList();
         var passed = await runner.RunAsync(programs, cancellation);

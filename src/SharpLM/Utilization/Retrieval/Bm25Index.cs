@@ -119,12 +119,15 @@ public sealed class Bm25Index
     }
 
     /// <summary>The BM25 score of chunk <paramref name="chunk"/> for <paramref name="query"/>.</summary>
-    public double Score(string query, int chunk)
+    public double Score(string query, int chunk) => Score(Terms(query), chunk);
+
+    // The query tokenised once, however many chunks it is scored against.
+    double Score(IReadOnlyList<string> queryTerms, int chunk)
     {
         double score = 0;
         var counts = termCounts[chunk];
         double norm = Options.K1 * (1 - Options.B + Options.B * lengths[chunk] / Math.Max(averageLength, double.Epsilon));
-        foreach (string term in Terms(query))
+        foreach (string term in queryTerms)
         {
             if (!counts.TryGetValue(term, out int tf)) continue;
             score += Idf(term) * tf * (Options.K1 + 1) / (tf + norm);
@@ -137,10 +140,10 @@ public sealed class Bm25Index
     public IReadOnlyList<SearchHit> Search(string query, int k)
     {
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), "k must be at least 1");
-        var queryTerms = Terms(query).ToHashSet(StringComparer.Ordinal);
+        var terms = Terms(query);
         return Enumerable.Range(0, chunks.Count)
-            .Where(i => queryTerms.Overlaps(termCounts[i].Keys))
-            .Select(i => (Index: i, Score: Score(query, i)))
+            .Where(i => terms.Any(termCounts[i].ContainsKey))
+            .Select(i => (Index: i, Score: Score(terms, i)))
             .OrderByDescending(h => h.Score).ThenBy(h => h.Index)
             .Take(k).Select(h => new SearchHit(chunks[h.Index], h.Score)).ToList();
     }

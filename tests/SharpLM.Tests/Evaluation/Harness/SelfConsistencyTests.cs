@@ -40,20 +40,6 @@ public class SelfConsistencyTests
         Assert.Contains(message, e.Message);
     }
 
-    /// <summary>Answers by seed, so a test knows which repeat said what.</summary>
-    sealed class BySeed(Func<GenerationRequest, string> answer) : IEvaluationModel
-    {
-        public List<GenerationRequest> Seen { get; } = [];
-        public string Name => "by-seed";
-        public Task<IReadOnlyList<LoglikelihoodResult>> LoglikelihoodAsync(IReadOnlyList<LoglikelihoodRequest> r, CancellationToken c = default) => throw new ModelCapabilityException("generation only");
-        public Task<IReadOnlyList<RollingLoglikelihoodResult>> LoglikelihoodRollingAsync(IReadOnlyList<string> t, CancellationToken c = default) => throw new ModelCapabilityException("generation only");
-        public Task<IReadOnlyList<string>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken c = default)
-        {
-            Seen.AddRange(requests);
-            return Task.FromResult<IReadOnlyList<string>>(requests.Select(answer).ToArray());
-        }
-    }
-
     static TaskConfig QaTask(TempDirectory dir, string filters, int repeats = 5)
     {
         File.WriteAllLines(dir.File("qa.jsonl"), ["""{"q": "the quick", "a": "7"}""", """{"q": "brown fox", "a": "3"}""", """{"q": "lazy dog", "a": "9"}"""]);
@@ -68,7 +54,7 @@ public class SelfConsistencyTests
     {
         using var dir = new TempDirectory();
         // Repeat s answers "7" for s in {1, 3, 4}: wrong on the first sample, right by majority (maj@5) on the first document.
-        var model = new BySeed(r => (r.Seed - 1234) is 1 or 3 or 4 ? " 7" : " 2");
+        var model = new GeneratingModel(r => (r.Seed - 1234) is 1 or 3 or 4 ? " 7" : " 2");
         var options = new EvaluationOptions { AllowAnyPath = true };
         var voted = (await EvaluationRun.RunAsync(model, [QaTask(dir, "[{ strip: true }, { majority_vote: true }]")], options, dir.Path))[0];
         Assert.Equal(15, model.Seen.Count);
@@ -79,7 +65,7 @@ public class SelfConsistencyTests
         Assert.Equal(["2", "7", "2", "7", "7"], first.GetProperty("extracted").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("7", first.GetProperty("answer").GetString());
 
-        var firstOnly = (await EvaluationRun.RunAsync(new BySeed(r => (r.Seed - 1234) is 1 or 3 or 4 ? " 7" : " 2"), [QaTask(dir, "[{ strip: true }]")], options, dir.Path))[0];
+        var firstOnly = (await EvaluationRun.RunAsync(new GeneratingModel(r => (r.Seed - 1234) is 1 or 3 or 4 ? " 7" : " 2"), [QaTask(dir, "[{ strip: true }]")], options, dir.Path))[0];
         Assert.Equal(0.0, firstOnly.Metrics["exact_match"]);
     }
 

@@ -6,21 +6,10 @@ namespace SharpLM.Tests.Evaluation.Harness;
 public class ZeroShotCotTests
 {
     /// <summary>Reasons when it sees the trigger, answers when it sees the answer trigger (the number it reasoned to).</summary>
-    sealed class Reasoner : IEvaluationModel
-    {
-        public List<GenerationRequest> Seen { get; } = [];
-        public string Name => "reasoner";
-        public Task<IReadOnlyList<LoglikelihoodResult>> LoglikelihoodAsync(IReadOnlyList<LoglikelihoodRequest> r, CancellationToken c = default) => throw new ModelCapabilityException("generation only");
-        public Task<IReadOnlyList<RollingLoglikelihoodResult>> LoglikelihoodRollingAsync(IReadOnlyList<string> t, CancellationToken c = default) => throw new ModelCapabilityException("generation only");
-        public Task<IReadOnlyList<string>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken c = default)
-        {
-            Seen.AddRange(requests);
-            return Task.FromResult<IReadOnlyList<string>>(requests.Select(r =>
-                r.Context.EndsWith("step by step.", StringComparison.Ordinal) ? $" 2 + 3 is {(r.Seed % 2 == 0 ? 5 : 6)}."
-                : r.Context.EndsWith("the answer is", StringComparison.Ordinal) ? " " + System.Text.RegularExpressions.Regex.Match(r.Context, @"is (\d+)\.").Groups[1].Value
-                : " 7").ToArray());
-        }
-    }
+    static GeneratingModel Reasoner() => new(r =>
+        r.Context.EndsWith("step by step.", StringComparison.Ordinal) ? $" 2 + 3 is {(r.Seed % 2 == 0 ? 5 : 6)}."
+        : r.Context.EndsWith("the answer is", StringComparison.Ordinal) ? " " + System.Text.RegularExpressions.Regex.Match(r.Context, @"is (\d+)\.").Groups[1].Value
+        : " 7");
 
     static TaskConfig QaTask(TempDirectory dir, string extra, double temperature = 0, string filters = "[{ regex: \"-?[0-9]+\" }]")
     {
@@ -38,7 +27,7 @@ public class ZeroShotCotTests
     public async Task The_trigger_starts_the_reasoning_and_the_answer_trigger_draws_the_answer_the_filters_read()
     {
         using var dir = new TempDirectory();
-        var model = new Reasoner();
+        var model = Reasoner();
         var result = (await EvaluationRun.RunAsync(model, [QaTask(dir, Cot)], new EvaluationOptions { AllowAnyPath = true }, dir.Path))[0];
         Assert.Equal(1.0, result.Metrics["exact_match"]);
         Assert.Equal(2, model.Seen.Count);
@@ -51,7 +40,7 @@ public class ZeroShotCotTests
         Assert.Equal("5", sample.GetProperty("extracted")[0].GetString());
 
         // Asked directly, the same model blurts "7".
-        var direct = (await EvaluationRun.RunAsync(new Reasoner(), [QaTask(dir, "")], new EvaluationOptions { AllowAnyPath = true }, dir.Path))[0];
+        var direct = (await EvaluationRun.RunAsync(Reasoner(), [QaTask(dir, "")], new EvaluationOptions { AllowAnyPath = true }, dir.Path))[0];
         Assert.Equal(0.0, direct.Metrics["exact_match"]);
     }
 
@@ -59,7 +48,7 @@ public class ZeroShotCotTests
     public async Task With_repeats_each_reasoning_path_is_answered_then_the_answers_vote()
     {
         using var dir = new TempDirectory();
-        var model = new Reasoner(); // even seeds reason to 5, odd seeds to 6: seeds 1235..1239 give 6, 5, 6, 5, 6
+        var model = Reasoner(); // even seeds reason to 5, odd seeds to 6: seeds 1235..1239 give 6, 5, 6, 5, 6
         var task = QaTask(dir, Cot.Replace("}\n", ", answer_max_tokens: 8 }\n") + "repeats: 5\n", temperature: 1, filters: "[{ regex: \"-?[0-9]+\" }, { majority_vote: true }]");
         var result = (await EvaluationRun.RunAsync(model, [task], new EvaluationOptions { AllowAnyPath = true, Seed = 1235 }, dir.Path))[0];
         Assert.Equal(10, model.Seen.Count);
