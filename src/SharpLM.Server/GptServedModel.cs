@@ -11,13 +11,15 @@ namespace SharpLM.Server;
 /// the tokenizer has an end-of-text token it goes in front (as <see cref="Evaluation.Perplexity"/> does), so the
 /// text's first token is predicted too. Generation is <see cref="Generator"/> with the KV cache.
 /// </summary>
-public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, Device device, string id) : IServedModel
+public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, Device device, string id, Adaptation.Formatting.ChatTemplate? chatTemplate = null) : IServedModel
 {
     readonly Generator generator = new(model, tokenizer, device);
 
     public string Id => id;
 
     public int ContextLength => model.ContextLength;
+
+    public Adaptation.Formatting.ChatTemplate? ChatTemplate => chatTemplate;
 
     public IReadOnlyList<ScoredToken> Score(string text)
     {

@@ -36,6 +36,12 @@ public interface IServedModel
     /// </summary>
     /// <exception cref="InvalidInputException">The text cannot be encoded.</exception>
     int CountTokens(string text) => text.EnumerateRunes().Count();
+
+    /// <summary>
+    /// The chat format the model was tuned on (an SFT run's <c>chat_template.json</c>), or null for a base model, whose
+    /// chat requests become a plain "User: …" transcript. Tools need a template: calls and results are written in it.
+    /// </summary>
+    Adaptation.Formatting.ChatTemplate? ChatTemplate => null;
 }
 
 /// <param name="Text">The token's characters (empty for a partial character or a token added in front of the text).</param>

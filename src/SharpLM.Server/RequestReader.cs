@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.AI;
 
 namespace SharpLM.Server;
 
@@ -166,27 +167,113 @@ internal static class RequestReader
         }
     }
 
-    /// <summary>Chat messages as (role, text); content may be a string or an array of text parts.</summary>
-    public static IReadOnlyList<(string Role, string Content)> Messages(JsonElement messages, OpenAiServerOptions limits)
+    /// <summary>
+    /// Chat messages; content may be a string or an array of text parts. An assistant message may carry
+    /// <c>tool_calls</c> (its content then may be null) and a <c>tool</c> message answers one by <c>tool_call_id</c>.
+    /// </summary>
+    public static IReadOnlyList<ChatMessage> Messages(JsonElement messages, OpenAiServerOptions limits)
     {
         if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
             throw new BadRequestException("messages: must be a non-empty array", "messages");
         if (messages.GetArrayLength() > limits.MaxMessages)
             throw new BadRequestException($"messages: {messages.GetArrayLength()} messages given; this server takes at most {limits.MaxMessages}", "messages");
-        var result = new List<(string, string)>();
+        var result = new List<ChatMessage>();
         int i = 0;
         foreach (var m in messages.EnumerateArray())
         {
             string where = $"messages[{i++}]";
             if (m.ValueKind != JsonValueKind.Object) throw new BadRequestException($"{where}: must be an object", "messages");
             string? role = m.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-            if (role is not ("system" or "user" or "assistant"))
-                throw new BadRequestException($"{where}.role: must be \"system\", \"user\" or \"assistant\"", "messages");
-            if (!m.TryGetProperty("content", out var content)) throw new BadRequestException($"{where}.content: required", "messages");
-            result.Add((role, Content(content, where)));
+            if (role is not ("system" or "user" or "assistant" or "tool"))
+                throw new BadRequestException($"{where}.role: must be \"system\", \"user\", \"assistant\" or \"tool\"", "messages");
+            bool hasCalls = role == "assistant" && m.TryGetProperty("tool_calls", out var calls) && calls.ValueKind != JsonValueKind.Null;
+            // An assistant message that calls tools may leave its content out or null.
+            bool hasContent = m.TryGetProperty("content", out var content) && content.ValueKind != JsonValueKind.Null;
+            if (!hasContent && !hasCalls) throw new BadRequestException($"{where}.content: required", "messages");
+            string text = hasContent ? Content(content, where) : "";
+            if (role == "tool")
+            {
+                string callId = m.TryGetProperty("tool_call_id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString()!
+                    : throw new BadRequestException($"{where}.tool_call_id: required for a tool message", "messages");
+                result.Add(new ChatMessage(ChatRole.Tool, [new FunctionResultContent(callId, text)]));
+                continue;
+            }
+            var contents = new List<AIContent>();
+            if (text.Length > 0 || !hasCalls) contents.Add(new TextContent(text));
+            if (hasCalls) contents.AddRange(ToolCalls(m.GetProperty("tool_calls"), where));
+            result.Add(new ChatMessage(new ChatRole(role), contents));
         }
-        CheckLength(result.Select(m => m.Item2).ToArray(), limits, "messages");
+        CheckLength(result.Select(m => m.Text + string.Concat(m.Contents.OfType<FunctionResultContent>().Select(c => c.Result as string))).ToArray(), limits, "messages");
         return result;
+    }
+
+    static IEnumerable<FunctionCallContent> ToolCalls(JsonElement calls, string where)
+    {
+        if (calls.ValueKind != JsonValueKind.Array) throw new BadRequestException($"{where}.tool_calls: must be an array", "messages");
+        int j = 0;
+        foreach (var call in calls.EnumerateArray())
+        {
+            string at = $"{where}.tool_calls[{j++}]";
+            if (call.ValueKind != JsonValueKind.Object || !call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
+                throw new BadRequestException($"{at}.function: required", "messages");
+            string id = call.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString()! : $"call_{j - 1}";
+            string name = function.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString()!.Length > 0 ? n.GetString()!
+                : throw new BadRequestException($"{at}.function.name: required", "messages");
+            // OpenAI sends arguments as a JSON string holding an object.
+            var arguments = new Dictionary<string, object?>(StringComparer.Ordinal);
+            if (function.TryGetProperty("arguments", out var a) && a.ValueKind != JsonValueKind.Null)
+            {
+                JsonElement parsed;
+                try
+                {
+                    parsed = a.ValueKind == JsonValueKind.String ? JsonDocument.Parse(a.GetString()!).RootElement : a;
+                }
+                catch (JsonException)
+                {
+                    throw new BadRequestException($"{at}.function.arguments: not a JSON object", "messages");
+                }
+                if (parsed.ValueKind != JsonValueKind.Object) throw new BadRequestException($"{at}.function.arguments: not a JSON object", "messages");
+                foreach (var p in parsed.EnumerateObject()) arguments[p.Name] = p.Value.Clone();
+            }
+            yield return new FunctionCallContent(id, name, arguments);
+        }
+    }
+
+    /// <summary>
+    /// The request's tools as declarations (name, description, parameter schema) the chat template describes to the
+    /// model; null when there are none or <c>tool_choice</c> is "none". Only function tools and "auto"/"none" choices.
+    /// </summary>
+    public static IList<AITool>? Tools(JsonElement tools, JsonElement toolChoice)
+    {
+        string choice = toolChoice.ValueKind switch
+        {
+            JsonValueKind.Undefined or JsonValueKind.Null => "auto",
+            JsonValueKind.String when toolChoice.GetString() is "auto" or "none" => toolChoice.GetString()!,
+            _ => throw new BadRequestException("tool_choice: this server supports \"auto\" and \"none\"", "tool_choice"),
+        };
+        if (tools.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return null;
+        if (tools.ValueKind != JsonValueKind.Array) throw new BadRequestException("tools: must be an array", "tools");
+        var result = new List<AITool>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        int i = 0;
+        foreach (var tool in tools.EnumerateArray())
+        {
+            string where = $"tools[{i++}]";
+            if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("type", out var type) || !type.ValueEquals("function"))
+                throw new BadRequestException($"{where}.type: only \"function\" tools are supported", "tools");
+            if (!tool.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
+                throw new BadRequestException($"{where}.function: required", "tools");
+            string name = function.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
+            if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+                throw new BadRequestException($"{where}.function.name: 1 to 64 letters, digits, '_' or '-'", "tools");
+            if (!names.Add(name)) throw new BadRequestException($"{where}.function.name: '{name}' is defined twice", "tools");
+            string? description = function.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+            JsonElement schema = function.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Null ? p.Clone()
+                : JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement;
+            if (schema.ValueKind != JsonValueKind.Object) throw new BadRequestException($"{where}.function.parameters: must be a JSON schema object", "tools");
+            result.Add(AIFunctionFactory.CreateDeclaration(name, description, schema));
+        }
+        return choice == "none" || result.Count == 0 ? null : result;
     }
 
     /// <summary>Every prompt is encoded and may be scored, so their total size is bounded, not just the body's.</summary>

@@ -21,7 +21,7 @@ internal sealed record CompletionBody(
 
 internal sealed record ChatBody(
     string? Model, JsonElement Messages, int? MaxTokens, int? MaxCompletionTokens, double? Temperature, double? TopP, int? N,
-    JsonElement Stop, long? Seed, bool? Logprobs, bool? Stream);
+    JsonElement Stop, long? Seed, bool? Logprobs, bool? Stream, JsonElement Tools, JsonElement ToolChoice);
 
 internal sealed record CompletionResult(string Id, string Object, long Created, string Model, IReadOnlyList<CompletionChoiceResult> Choices);
 
@@ -35,7 +35,12 @@ internal sealed record ChatResult(string Id, string Object, long Created, string
 
 internal sealed record ChatChoiceResult(int Index, ChatMessageResult? Message, ChatMessageResult? Delta, string? FinishReason);
 
-internal sealed record ChatMessageResult(string? Role, string? Content);
+internal sealed record ChatMessageResult(string? Role, string? Content, IReadOnlyList<ToolCallResult>? ToolCalls = null);
+
+/// <summary>One call in an assistant message; <c>index</c> is set in streamed deltas only. Arguments are a JSON string, as OpenAI sends them.</summary>
+internal sealed record ToolCallResult(int? Index, string Id, string Type, FunctionCallResult Function);
+
+internal sealed record FunctionCallResult(string Name, string Arguments);
 
 internal sealed record ModelListResult(string Object, IReadOnlyList<ModelResult> Data);
 

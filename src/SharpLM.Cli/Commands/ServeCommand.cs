@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SharpLM.Adaptation.Formatting;
 using SharpLM.Server;
 
 namespace SharpLM.Cli.Commands;
@@ -48,7 +49,10 @@ public static class ServeCommand
             };
             var (model, tokenizer, device) = ckpt.Load(parse);
             string id = parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(parse.GetValue(ckpt.Checkpoint)!)));
-            var served = new GptServedModel(model, tokenizer, device, id);
+            string dir = parse.GetValue(ckpt.Checkpoint)!;
+            // An SFT run has its chat template; a base model's chat requests stay a plain transcript.
+            var template = File.Exists(ChatTemplate.PathIn(dir)) ? ChatTemplate.Load(dir) : null;
+            var served = new GptServedModel(model, tokenizer, device, id, template);
             var server = OpenAiServer.StartAsync(served, options).GetAwaiter().GetResult();
             // The one line the server prints: where to point clients (the port is the real one when --port 0).
             Console.WriteLine($"serving {id} at {server.BaseUrl}");

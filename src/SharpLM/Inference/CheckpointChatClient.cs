@@ -44,6 +44,10 @@ public sealed class CheckpointChatClient : IChatClient
     /// <summary>Sampling when ChatOptions leave a setting unset (max 256 new tokens, temperature 0.8, seed 1337).</summary>
     public SamplingOptions Defaults { get; init; } = new() { MaxNewTokens = 256 };
 
+    /// <summary>What the system message says about the tools offered (default <see cref="ToolCallFormat.Instructions"/>):
+    /// a small model trained with a shorter description is prompted with the one it learned.</summary>
+    public Func<IEnumerable<AITool>, string>? DescribeTools { get; init; }
+
     /// <summary>Loads a run directory: weights, tokenizer.json and chat_template.json (default ChatML when absent).</summary>
     /// <exception cref="InvalidInputException">Missing or mismatched files.</exception>
     public static CheckpointChatClient Load(string dir, Device device)
@@ -73,12 +77,7 @@ public sealed class CheckpointChatClient : IChatClient
             text.Append(piece);
             finish = reason ?? finish;
         }
-        if (options?.Tools is not { Count: > 0 }) return (new ChatMessage(ChatRole.Assistant, text.ToString()), finish);
-        var (rest, calls, _) = ToolCallFormat.Parse(text.ToString());
-        var contents = new List<AIContent>();
-        if (rest.Length > 0) contents.Add(new TextContent(rest));
-        contents.AddRange(calls);
-        return (new ChatMessage(ChatRole.Assistant, contents), calls.Count > 0 ? ChatFinishReason.ToolCalls : finish);
+        return ChatPrompt.Reply(text.ToString(), finish, options?.Tools is { Count: > 0 });
     }
 
     /// <summary>Yields the reply's text as it becomes final; the last update carries the finish reason (Stop or Length).</summary>
@@ -100,37 +99,9 @@ public sealed class CheckpointChatClient : IChatClient
             };
     }
 
-    /// <summary>The prompt text the model continues for <paramref name="messages"/>.</summary>
-    public string RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null)
-    {
-        var turns = new List<Turn>();
-        if (options?.Instructions is { } instructions) turns.Add(Turn.System(instructions));
-        foreach (ChatMessage message in messages)
-        {
-            string role = message.Role.Value;
-            if (role == ChatRole.Tool.Value)
-            {
-                // Results go back in a user turn (consecutive ones together), as the convention has it.
-                string results = string.Join("\n", message.Contents.OfType<FunctionResultContent>().Select(ToolCallFormat.Render));
-                if (turns.Count > 0 && turns[^1].Role == Roles.User && turns[^1].Content.EndsWith(ToolCallFormat.ResponseClose, StringComparison.Ordinal))
-                    turns[^1] = Turn.User(turns[^1].Content + "\n" + results);
-                else turns.Add(Turn.User(results));
-                continue;
-            }
-            if (role is not (Roles.System or Roles.User or Roles.Assistant))
-                throw new NotSupportedException($"CheckpointChatClient: messages with role '{role}' are not supported");
-            var calls = message.Contents.OfType<FunctionCallContent>().Select(ToolCallFormat.Render).ToList();
-            string content = calls.Count == 0 ? message.Text : string.Join("\n", new[] { message.Text }.Where(t => t.Length > 0).Concat(calls));
-            turns.Add(new Turn(role, content));
-        }
-        if (options?.Tools is { Count: > 0 } tools)
-        {
-            string described = ToolCallFormat.Instructions(tools);
-            if (turns.Count > 0 && turns[0].Role == Roles.System) turns[0] = Turn.System(turns[0].Content + "\n\n" + described);
-            else turns.Insert(0, Turn.System(described));
-        }
-        return template.Render(turns, addGenerationPrompt: true).Text;
-    }
+    /// <summary>The prompt text the model continues for <paramref name="messages"/> (<see cref="ChatPrompt.Render"/>).</summary>
+    public string RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null) =>
+        ChatPrompt.Render(template, messages, options, DescribeTools);
 
     internal SamplingOptions Sampling(ChatOptions? options) => Defaults with
     {

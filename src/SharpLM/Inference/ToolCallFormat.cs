@@ -31,7 +31,7 @@ public static class ToolCallFormat
         foreach (var tool in tools)
         {
             var function = new JsonObject { ["name"] = tool.Name, ["description"] = tool.Description };
-            if (tool is AIFunction f) function["parameters"] = JsonNode.Parse(f.JsonSchema.GetRawText());
+            if (tool is AIFunctionDeclaration f) function["parameters"] = JsonNode.Parse(f.JsonSchema.GetRawText());
             text.Append('\n').Append(new JsonObject { ["type"] = "function", ["function"] = function }.ToJsonString());
         }
         return text.Append("\n</tools>\n\nFor each function call, return a json object with function name and arguments within ")
@@ -39,27 +39,30 @@ public static class ToolCallFormat
     }
 
     /// <summary>A call as the assistant writes it.</summary>
-    public static string Render(FunctionCallContent call)
+    public static string Render(FunctionCallContent call) =>
+        $"{CallOpen}\n{new JsonObject { ["name"] = call.Name, ["arguments"] = Arguments(call) }.ToJsonString()}\n{CallClose}";
+
+    /// <summary>A call's arguments as one JSON object (OpenAI's wire format sends it as a string).</summary>
+    public static JsonObject Arguments(FunctionCallContent call)
     {
         var arguments = new JsonObject();
         foreach (var (key, value) in call.Arguments ?? new Dictionary<string, object?>())
             arguments[key] = value is JsonElement e ? JsonNode.Parse(e.GetRawText()) : JsonSerializer.SerializeToNode(value);
-        return $"{CallOpen}\n{new JsonObject { ["name"] = call.Name, ["arguments"] = arguments }.ToJsonString()}\n{CallClose}";
+        return arguments;
     }
 
     /// <summary>A result as the next user turn carries it.</summary>
-    public static string Render(FunctionResultContent result)
+    public static string Render(FunctionResultContent result) => $"{ResponseOpen}\n{ResultText(result)}\n{ResponseClose}";
+
+    /// <summary>A tool's result as text: a string as it is, anything else as JSON.</summary>
+    public static string ResultText(FunctionResultContent result) => result.Result switch
     {
-        string body = result.Result switch
-        {
-            null => "",
-            string s => s,
-            JsonElement e when e.ValueKind == JsonValueKind.String => e.GetString()!,
-            JsonElement e => e.GetRawText(),
-            var other => JsonSerializer.Serialize(other),
-        };
-        return $"{ResponseOpen}\n{body}\n{ResponseClose}";
-    }
+        null => "",
+        string s => s,
+        JsonElement e when e.ValueKind == JsonValueKind.String => e.GetString()!,
+        JsonElement e => e.GetRawText(),
+        var other => JsonSerializer.Serialize(other),
+    };
 
     /// <summary>
     /// The calls in a generated reply, and the text around them. A block whose JSON does not parse, or has no "name",

@@ -245,6 +245,63 @@ public class OpenAiCompatibleModelTests
     }
 
     [Fact]
+    public async Task Chat_client_sends_tools_and_results_in_the_wire_format_and_reads_calls_back_whole_or_in_fragments()
+    {
+        var requests = new List<JsonElement>();
+        await using var stub = await StubServer.StartAsync(async (context, _) =>
+        {
+            var body = await JsonSerializer.DeserializeAsync<JsonElement>(context.Request.Body);
+            requests.Add(body);
+            if (body.TryGetProperty("stream", out JsonElement _))
+            {
+                context.Response.ContentType = "text/event-stream";
+                foreach (string chunk in new[]
+                {
+                    """{"choices": [{"delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "c9", "type": "function", "function": {"name": "add", "arguments": ""}}]}}]}""",
+                    """{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"a\": 4,"}}]}}]}""",
+                    """{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": " \"b\": 5}"}}]}, "finish_reason": "tool_calls"}]}""",
+                })
+                    await context.Response.WriteAsync($"data: {chunk}\n\n");
+                await context.Response.WriteAsync("data: [DONE]\n\n");
+                return;
+            }
+            await context.Response.WriteAsync("""{"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "add", "arguments": "{\"a\": 1, \"b\": 2}"}}, {"id": "c2", "type": "function", "function": {"name": "add", "arguments": "[1, 2"}}]}, "finish_reason": "tool_calls"}]}""");
+        });
+        using var client = new OpenAiCompatibleChatClient(Options(stub.BaseUrl));
+        var add = AIFunctionFactory.Create((int a, int b) => a + b, "add", "Adds.");
+        List<ChatMessage> history =
+        [
+            new(ChatRole.User, "1+2?"),
+            new(ChatRole.Assistant, [new FunctionCallContent("c0", "add", new Dictionary<string, object?> { ["a"] = 1, ["b"] = 2 })]),
+            new(ChatRole.Tool, [new FunctionResultContent("c0", 3)]),
+        ];
+        var response = await client.GetResponseAsync(history, new ChatOptions { Tools = [add], ToolMode = ChatToolMode.RequireSpecific("add") });
+
+        var sent = requests[0];
+        var tool = sent.GetProperty("tools")[0];
+        Assert.Equal("function", tool.GetProperty("type").GetString());
+        Assert.Equal("add", tool.GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal("integer", tool.GetProperty("function").GetProperty("parameters").GetProperty("properties").GetProperty("a").GetProperty("type").GetString());
+        Assert.Equal("add", sent.GetProperty("tool_choice").GetProperty("function").GetProperty("name").GetString());
+        var messages = sent.GetProperty("messages");
+        Assert.Equal("""{"a":1,"b":2}""", messages[1].GetProperty("tool_calls")[0].GetProperty("function").GetProperty("arguments").GetString());
+        Assert.Equal(("tool", "c0", "3"), (messages[2].GetProperty("role").GetString(), messages[2].GetProperty("tool_call_id").GetString(), messages[2].GetProperty("content").GetString()));
+
+        Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
+        var calls = response.Messages[0].Contents.OfType<FunctionCallContent>().ToArray();
+        Assert.Equal(["c1", "c2"], calls.Select(c => c.CallId));
+        Assert.Equal(2, ((JsonElement)calls[0].Arguments!["b"]!).GetInt32());
+        Assert.Null(calls[0].Exception);
+        Assert.NotNull(calls[1].Exception); // arguments that do not parse: the function-invoking client tells the model
+
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "4+5?")], new ChatOptions { Tools = [add] })) updates.Add(update);
+        var streamed = Assert.Single(updates.SelectMany(u => u.Contents).OfType<FunctionCallContent>());
+        Assert.Equal(("c9", 5), (streamed.CallId, ((JsonElement)streamed.Arguments!["b"]!).GetInt32()));
+        Assert.Equal(ChatFinishReason.ToolCalls, updates[^1].FinishReason);
+    }
+
+    [Fact]
     public async Task A_server_slower_than_the_timeout_fails_with_a_timeout_after_the_retries()
     {
         await using var stub = await StubServer.StartAsync((context, _) => Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted));

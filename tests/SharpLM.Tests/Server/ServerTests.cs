@@ -141,6 +141,15 @@ public class ServerTests
     [InlineData("chat/completions", """{"messages": []}""", "messages")]
     [InlineData("chat/completions", """{"messages": [{"role": "robot", "content": "hi"}]}""", "messages")]
     [InlineData("chat/completions", """{"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}""", "messages")]
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "add"}}]}""", "tools")] // a base model: no template to describe tools in
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "retrieval"}]}""", "tools")]
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "hi"}], "tools": {"type": "function"}}""", "tools")]
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "a b"}}]}""", "tools")]
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "f", "parameters": 3}}]}""", "tools")]
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"}""", "tool_choice")]
+    [InlineData("chat/completions", """{"messages": [{"role": "tool", "content": "2"}]}""", "messages")]
+    [InlineData("chat/completions", """{"messages": [{"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "add", "arguments": "{not json"}}]}]}""", "messages")]
+    [InlineData("chat/completions", """{"messages": [{"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "add", "arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "c", "content": "2"}]}""", "messages")]
     public async Task Bad_requests_get_400_with_an_openai_error(string path, string body, string? param)
     {
         await using var server = await OpenAiServer.StartAsync(new AlphabetModel(), new OpenAiServerOptions { Port = 0 });

@@ -11,9 +11,19 @@ internal sealed record CompletionRequest(
 
 internal sealed record ChatRequest(
     string? Model, IReadOnlyList<ChatMessageWire> Messages, int? MaxTokens, double? Temperature, double? TopP,
-    IReadOnlyList<string>? Stop, long? Seed, bool? Stream);
+    IReadOnlyList<string>? Stop, long? Seed, bool? Stream, IReadOnlyList<ToolWire>? Tools = null, object? ToolChoice = null);
 
-internal sealed record ChatMessageWire(string? Role, string? Content);
+/// <summary>A message; an assistant's may carry <c>tool_calls</c>, a tool's answers one by <c>tool_call_id</c>.</summary>
+internal sealed record ChatMessageWire(string? Role, string? Content, IReadOnlyList<ToolCallWire>? ToolCalls = null, string? ToolCallId = null);
+
+internal sealed record ToolWire(string Type, FunctionWire Function);
+
+internal sealed record FunctionWire(string Name, string? Description, JsonElement Parameters);
+
+/// <summary>A call; in a streamed delta, <c>index</c> says which call a fragment of arguments belongs to.</summary>
+internal sealed record ToolCallWire(int? Index, string? Id, string? Type, FunctionCallWire? Function);
+
+internal sealed record FunctionCallWire(string? Name, string? Arguments);
 
 internal sealed record CompletionResponse(IReadOnlyList<CompletionChoice>? Choices, JsonElement? Error);
 
