@@ -22,6 +22,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     RagCommand.Create(),
     PromptCommand.Create(),
     AgentCommand.Create(),
+    McpCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);
 root.Options.Add(CliErrors.Mirror);

@@ -11,7 +11,7 @@ public static class AgentCommand
     public static Command Create()
     {
         var question = new Option<string>("--question") { Description = "What to answer.", Required = true };
-        var tools = new Option<string>("--tools") { Description = $"Comma-separated: {string.Join(", ", ToolRegistry.Specs)}.", DefaultValueFactory = _ => CalculatorTool.Name };
+        var tools = new Option<string>("--tools") { Description = $"Comma-separated: {string.Join(", ", ToolRegistry.Specs)} (an mcp: item takes the rest of the list, commas included).", DefaultValueFactory = _ => CalculatorTool.Name };
         var chat = new ChatClientOptions();
         var maxSteps = new Option<int>("--max-steps") { Description = "Steps before giving up.", DefaultValueFactory = _ => 6 };
         var trace = new Option<string?>("--trace") { Description = "Append every step to this JSONL file." };
@@ -23,9 +23,9 @@ public static class AgentCommand
         command.SetAction(async (parse, cancel) =>
         {
             if (parse.GetValue(maxSteps) < 1) throw new InvalidInputException("--max-steps: must be at least 1");
-            var functions = parse.GetValue(tools)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ToolRegistry.Create).ToList();
+            await using var toolSet = await ToolRegistry.OpenAsync(ToolRegistry.Split(parse.GetValue(tools)!), cancellation: cancel);
             using IChatClient client = chat.Open(parse);
-            var result = await new ReActAgent(client, functions) { MaxSteps = parse.GetValue(maxSteps), TracePath = parse.GetValue(trace) }.RunAsync(parse.GetValue(question)!, cancel);
+            var result = await new ReActAgent(client, toolSet.Tools) { MaxSteps = parse.GetValue(maxSteps), TracePath = parse.GetValue(trace) }.RunAsync(parse.GetValue(question)!, cancel);
             foreach (var step in result.Steps)
                 Console.WriteLine(step.Action is null
                     ? $"{step.Step}. {step.Thought}{(step.Observation is null ? "" : $" → {step.Observation}")}"

@@ -69,4 +69,14 @@ public class AgentCliTests
         var badUrl = SharpLM.Tests.Cli.CliProcess.Run("agent", "--question", "2+2?", "--openai", "file:///etc/passwd");
         Assert.Contains("--openai: 'file:///etc/passwd' is not an http(s) URL", badUrl.Stderr);
     }
+
+    [Fact]
+    public async Task A_tool_that_outlasts_its_timeout_is_an_observation_and_the_run_goes_on()
+    {
+        Func<string, CancellationToken, Task<string>> slow = async (query, cancellation) => { await Task.Delay(TimeSpan.FromSeconds(30), cancellation); return "late"; };
+        var model = ScriptedChatClient.Steps("Action: slow[x]", "Final Answer: gave up");
+        var result = await new ReActAgent(model, [AIFunctionFactory.Create(slow, "slow", "Takes its time.")]) { ToolTimeout = TimeSpan.FromMilliseconds(200) }.RunAsync("?");
+        Assert.Equal("error: slow gave no result within 0.2 s", result.Steps[0].Observation);
+        Assert.Equal("gave up", result.Answer);
+    }
 }

@@ -37,6 +37,9 @@ public sealed partial class ReActAgent(IChatClient client, IReadOnlyList<AIFunct
     /// <summary>Where each step is appended as a JSON line, or null.</summary>
     public string? TracePath { get; init; }
 
+    /// <summary>How long one tool call may take; then its observation says it timed out and the loop goes on.</summary>
+    public TimeSpan ToolTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     // A line "Action: name[input]"; the step's action is the last such line.
     [GeneratedRegex(@"^[ \t]*Action:[ \t]*([A-Za-z_][\w-]*)[ \t]*\[(.*)\][ \t]*\r?$", RegexOptions.Multiline)]
     private static partial Regex ActionLine();
@@ -78,7 +81,7 @@ public sealed partial class ReActAgent(IChatClient client, IReadOnlyList<AIFunct
                 bool malformed = false;
                 if (tools.FirstOrDefault(t => t.Name == name) is { } tool)
                 {
-                    observation = await Invoke(tool, input, cancellation);
+                    observation = await Invoke(tool, input, ToolTimeout, cancellation);
                 }
                 else
                 {
@@ -108,12 +111,14 @@ public sealed partial class ReActAgent(IChatClient client, IReadOnlyList<AIFunct
     static string ThoughtOf(string text) => text.Replace("Thought:", "").Trim();
 
     // A tool's failure is an observation too: the model reads it and can try again.
-    static async Task<string> Invoke(AIFunction tool, string input, CancellationToken cancellation)
+    static async Task<string> Invoke(AIFunction tool, string input, TimeSpan timeout, CancellationToken cancellation)
     {
         string parameter = tool.JsonSchema.TryGetProperty("properties", out var properties) && properties.EnumerateObject().FirstOrDefault() is { Name: { } first } ? first : "input";
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        call.CancelAfter(timeout);
         try
         {
-            object? result = await tool.InvokeAsync(new AIFunctionArguments { [parameter] = input }, cancellation);
+            object? result = await tool.InvokeAsync(new AIFunctionArguments { [parameter] = input }, call.Token).AsTask().WaitAsync(call.Token);
             return result switch
             {
                 null => "",
@@ -121,6 +126,10 @@ public sealed partial class ReActAgent(IChatClient client, IReadOnlyList<AIFunct
                 JsonElement e => e.GetRawText(),
                 var other => other.ToString() ?? "",
             };
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return $"error: {tool.Name} gave no result within {timeout.TotalSeconds:0.###} s";
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
