@@ -1,11 +1,12 @@
 using System.CommandLine;
 using SharpLM.Data;
 using SharpLM.Experiments;
+using SharpLM.Experiments.Utilization;
 using SharpLM.Training;
 
 namespace SharpLM.Cli.Commands;
 
-/// <summary>`sharplm experiment lm-generations|architectures`: the survey's comparisons as one command each.</summary>
+/// <summary>`sharplm experiment lm-generations|architectures|peft|alignment|utilization`: the survey's comparisons as one command each.</summary>
 public static class ExperimentCommand
 {
     public static Command Create()
@@ -97,6 +98,28 @@ public static class ExperimentCommand
             Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, rules.png");
             return 0;
         });
-        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures, peft, alignment };
+        var only = new Option<string>("--only") { Description = $"Comma-separated parts to run: {string.Join(", ", UtilizationExperiment.Parts)}.", DefaultValueFactory = _ => string.Join(",", UtilizationExperiment.Parts) };
+        var stepScale = new Option<double>("--step-scale") { Description = "Multiply every part's training steps (1 = the README's figures).", DefaultValueFactory = _ => 1 };
+        var testItems = new Option<int>("--test-items") { Description = "Held-out test items per condition.", DefaultValueFactory = _ => 200 };
+        var scItems = new Option<int>("--sc-items") { Description = "Problems sampled 16 times for self-consistency.", DefaultValueFactory = _ => 100 };
+        var utilization = new Command("utilization", "ICL on new functions (k = 0…8, demonstration selection), CoT vs direct, self-consistency, a calculator tool, retrieval vs closed-book: one small model per claim.")
+        {
+            output, only, stepScale, testItems, scItems, seed,
+        };
+        utilization.SetAction(parse =>
+        {
+            var experiment = new UtilizationExperiment
+            {
+                OutDir = parse.GetValue(output)!, Seed = parse.GetValue(seed), StepScale = parse.GetValue(stepScale), TestItems = parse.GetValue(testItems),
+                SelfConsistencyItems = parse.GetValue(scItems),
+                Only = parse.GetValue(only)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                ObserverFor = _ => new ConsoleTrainingObserver(), Log = Console.Error.WriteLine,
+            };
+            var report = experiment.Run();
+            Console.WriteLine(File.ReadAllText(Path.Combine(experiment.OutDir, ComparisonReport.MarkdownFile)));
+            Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, {UtilizationExperiment.IclPlot}, {UtilizationExperiment.SelfConsistencyPlot}, {UtilizationExperiment.ClaimsPlot}");
+            return 0;
+        });
+        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures, peft, alignment, utilization };
     }
 }

@@ -91,7 +91,7 @@ public static class PromptCommand
 
     static Command Lint()
     {
-        var files = new Argument<string[]>("files") { Description = "Prompt files (.yaml).", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "Prompt files or evaluation task files (.yaml).", Arity = ArgumentArity.OneOrMore };
         var window = new Option<int?>("--context-tokens") { Description = "The model's context window: prompts longer than it are reported." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Count tokens with this tokenizer (gpt2, or a tokenizer.json / run directory); default: characters." };
         var command = new Command("lint", "Report unbound variables, demonstrations that break the output format, a missing output format, prompts too long for the model and contradictory constraints, as FILE:LINE: CHECK: MESSAGE; exits 1 when anything is found.")
@@ -108,11 +108,15 @@ public static class PromptCommand
             }
             int found = 0;
             foreach (string file in parse.GetValue(files)!)
-                foreach (var finding in PromptLint.Check(PromptFile.Load(file), parse.GetValue(window), count))
+            {
+                var (findings, dataProblem) = Evaluation.Harness.TaskLint.LintFile(file, parse.GetValue(window), count);
+                if (dataProblem is not null) Console.Error.WriteLine(dataProblem);
+                foreach (var finding in findings)
                 {
                     Console.WriteLine(finding);
                     found++;
                 }
+            }
             Console.Error.WriteLine(found == 0 ? "no problems found" : $"{found} problem{(found == 1 ? "" : "s")} found");
             return found == 0 ? 0 : 1;
         });
