@@ -41,3 +41,13 @@ public interface IEvaluationModel
 
 /// <summary>A model that cannot do what a task asks (e.g. a chat-only endpoint asked for log-likelihoods).</summary>
 public sealed class ModelCapabilityException(string message) : Exception(message);
+
+/// <summary>
+/// A model that can embed text from its own hidden states (<see cref="Inference.TextEmbedder"/>), for few-shot
+/// selection by embedding nearest neighbours. A remote model has no hidden states to offer.
+/// </summary>
+public interface IEmbeddingModel
+{
+    /// <summary>A unit-length vector for <paramref name="text"/>: the dot product of two is their cosine.</summary>
+    float[] Embed(string text);
+}

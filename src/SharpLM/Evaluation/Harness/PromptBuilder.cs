@@ -21,6 +21,7 @@ public sealed class PromptBuilder
     readonly ulong seed;
     readonly string? fixedPrompt;
     readonly Lazy<Bm25Index> questions;
+    readonly Lazy<float[][]>? embeddings;
 
     /// <summary>A builder over <paramref name="documents"/>; a task's fixed prompt file is resolved through <paramref name="store"/> (default: <see cref="DataStore.Default"/>).</summary>
     /// <param name="task">The task.</param>
@@ -29,7 +30,10 @@ public sealed class PromptBuilder
     /// <param name="seed">Seeds the exemplar draw.</param>
     /// <param name="store">Resolves the fixed prompt file (default: <see cref="DataStore.Default"/>).</param>
     /// <param name="allowAnyPath">Read an absolute prompt file path, or one with "..", as it is (see <see cref="TaskDataset"/>).</param>
-    public PromptBuilder(TaskConfig task, IReadOnlyList<JsonElement> documents, int? numFewshot, ulong seed, DataStore? store = null, bool allowAnyPath = false)
+    /// <param name="embedder">Embeds questions for "embedding" selection: the evaluated model, when it can.</param>
+    /// <exception cref="InvalidInputException">A negative or too large few-shot count, or "embedding" selection without an embedder.</exception>
+    public PromptBuilder(TaskConfig task, IReadOnlyList<JsonElement> documents, int? numFewshot, ulong seed, DataStore? store = null, bool allowAnyPath = false,
+        IEmbeddingModel? embedder = null)
     {
         this.task = task;
         this.documents = documents;
@@ -38,6 +42,13 @@ public sealed class PromptBuilder
         questions = new(() => Bm25Index.Build(documents.Select((_, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), Question(i))),
             new Bm25Options { ChunkWords = int.MaxValue / 2, OverlapWords = 0 }));
         shots = numFewshot ?? task.Fewshot.Num;
+        if (task.Fewshot.Selection == FewShotSelection.Embedding && shots > 0)
+        {
+            if (embedder is null)
+                throw new InvalidInputException($"{task.Task}: fewshot.selection embedding needs a model whose hidden states can be read (a checkpoint:), not a remote one");
+            // Every question once, when the first prompt needs them.
+            embeddings = new(() => documents.Select((_, i) => embedder.Embed(Question(i))).ToArray());
+        }
         if (shots < 0) throw new InvalidInputException($"{task.Task}: few-shot count must not be negative");
         if (shots >= documents.Count) throw new InvalidInputException($"{task.Task}: {shots} few-shot examples need more than {documents.Count} documents");
         if (task.Fewshot.PromptFile is string file)
@@ -72,7 +83,7 @@ public sealed class PromptBuilder
         var random = new SplitMix64(seed * 0x9E3779B97F4A7C15UL ^ (ulong)index);
         var chosen = new List<int>(shots);
         if (task.Fewshot.Selection == FewShotSelection.Mmr) chosen.AddRange(MaximalMarginalRelevance(index));
-        else if (task.Fewshot.Selection == FewShotSelection.Bm25)
+        else if (task.Fewshot.Selection is FewShotSelection.Bm25 or FewShotSelection.Embedding)
         {
             // Most similar first (ties in document order). Questions sharing no term with this one are not neighbours,
             // so a short list is topped up with draws below.
@@ -131,9 +142,18 @@ public sealed class PromptBuilder
         return norms == 0 ? 0 : dot / norms;
     }
 
-    // The documents whose questions share a term with this one's, by BM25 score, best first.
-    IEnumerable<(int Document, double Score)> Neighbours(int index, int k) =>
-        questions.Value.Search(Question(index), k).Select(h => (int.Parse(h.Chunk.Document, System.Globalization.CultureInfo.InvariantCulture), h.Score));
+    // The documents nearest this one, best first: by the cosine of their embeddings with "embedding" selection (every
+    // document is a neighbour), else those whose questions share a term with this one's, by BM25 score.
+    IEnumerable<(int Document, double Score)> Neighbours(int index, int k)
+    {
+        if (embeddings is not null)
+        {
+            var all = embeddings.Value;
+            return Enumerable.Range(0, all.Length).Select(i => (Document: i, Score: Inference.TextEmbedder.Cosine(all[index], all[i])))
+                .OrderByDescending(n => n.Score).ThenBy(n => n.Document).Take(k).ToList();
+        }
+        return questions.Value.Search(Question(index), k).Select(h => (int.Parse(h.Chunk.Document, System.Globalization.CultureInfo.InvariantCulture), h.Score));
+    }
 
     string ExemplarAnswer(int index)
     {

@@ -41,8 +41,8 @@ public sealed record FewShotSpec
     /// <summary>The answer shown in an exemplar, if not <see cref="TaskConfig.DocToTarget"/> (e.g. GSM8K's worked solution for chain of thought).</summary>
     public string? DocToTarget { get; init; }
     /// <summary>How exemplars are chosen (<see cref="FewShotSelection"/>): "random" (lm-eval's default), "bm25": the
-    /// documents whose questions score highest against this one's (Liu et al. 2022's nearest neighbours), or "mmr":
-    /// near ones that are also unlike each other.</summary>
+    /// documents whose questions score highest against this one's, "embedding": those nearest in the evaluated model's
+    /// own hidden states (Liu et al. 2022's nearest neighbours), or "mmr": near ones that are also unlike each other.</summary>
     public string Selection { get; init; } = FewShotSelection.Random;
     /// <summary>How the chosen exemplars are ordered (<see cref="FewShotSelection"/>): "given" (as selected: drawn, or most
     /// similar first), "random" (seeded per document), or "similar_last" (most similar nearest the question).</summary>
@@ -58,11 +58,13 @@ public static class FewShotSelection
     public const string Random = "random";
     /// <summary>BM25 nearest neighbours of the document's question among the other documents' questions.</summary>
     public const string Bm25 = "bm25";
+    /// <summary>Nearest neighbours by the cosine of the evaluated model's mean final hidden states (a checkpoint only).</summary>
+    public const string Embedding = "embedding";
     /// <summary>Maximal marginal relevance (Carbonell and Goldstein 1998): near the question but unlike the exemplars
     /// already chosen — BM25 relevance against cosine similarity of word counts, weighted by <see cref="FewShotSpec.MmrLambda"/>.</summary>
     public const string Mmr = "mmr";
     /// <summary>Every selection.</summary>
-    public static readonly IReadOnlyList<string> Selections = [Random, Bm25, Mmr];
+    public static readonly IReadOnlyList<string> Selections = [Random, Bm25, Embedding, Mmr];
     /// <summary>As selected.</summary>
     public const string Given = "given";
     /// <summary>Most similar exemplar last, nearest the question.</summary>

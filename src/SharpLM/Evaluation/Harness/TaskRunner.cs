@@ -74,7 +74,7 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
         var dataset = TaskDataset.Load(task, options.Data, options.AllowAnyPath);
         int count = Math.Min(dataset.Documents.Count, options.Limit ?? int.MaxValue);
         // A rolling task scores whole documents: no prompt, so no few-shot examples (even with --num-fewshot).
-        var prompts = new PromptBuilder(task, dataset.Documents, task.OutputType == OutputType.LoglikelihoodRolling ? 0 : options.NumFewshot, options.Seed, options.Data, options.AllowAnyPath);
+        var prompts = new PromptBuilder(task, dataset.Documents, task.OutputType == OutputType.LoglikelihoodRolling ? 0 : options.NumFewshot, options.Seed, options.Data, options.AllowAnyPath, model as IEmbeddingModel);
         var docs = dataset.Documents;
         var samples = task.OutputType switch
         {

@@ -14,12 +14,13 @@ namespace SharpLM.Evaluation.Models;
 /// by length and batched with right padding; causal attention means padding never reaches a scored position, so
 /// results do not depend on the batch size.
 /// </summary>
-public sealed class CheckpointModel : IEvaluationModel
+public sealed class CheckpointModel : IEvaluationModel, IEmbeddingModel
 {
     readonly LanguageModel model;
     readonly LenientTokenizer tokenizer;
     readonly Device device;
     readonly int batchSize;
+    TextEmbedder? embedder;
 
     /// <summary>Wraps an already loaded model; the tokenizer is made lenient (<see cref="LenientTokenizer"/>).</summary>
     /// <param name="model">The model, on <paramref name="device"/>.</param>
@@ -36,6 +37,10 @@ public sealed class CheckpointModel : IEvaluationModel
         this.batchSize = batchSize;
         Name = name;
     }
+
+    /// <summary>The mean final hidden state of <paramref name="text"/>, unit length (<see cref="TextEmbedder"/>).</summary>
+    /// <exception cref="InvalidInputException">The model is not a decoder with readable hidden states.</exception>
+    public float[] Embed(string text) => (embedder ??= new TextEmbedder(model, tokenizer, device)).Embed(text);
 
     /// <summary>Loads a run directory written by pretrain (weights and tokenizer).</summary>
     public static CheckpointModel Load(string dir, Device device, int batchSize = 16)

@@ -46,6 +46,50 @@ public class FewShotSelectionTests
         Assert.Equal(4, new PromptBuilder(Task(FewShotSelection.Bm25, FewShotSelection.Given, 3), Docs, null, 1).Exemplars(1)[0]);
     }
 
+    /// <summary>Embeds a question as the unit vector of its letter counts: questions sharing letters are near.</summary>
+    sealed class LetterEmbedder : IEmbeddingModel
+    {
+        public int Calls;
+        public float[] Embed(string text)
+        {
+            Calls++;
+            var v = new float[26];
+            foreach (char c in text) if (c is >= 'a' and <= 'z') v[c - 'a']++;
+            float norm = MathF.Sqrt(v.Sum(x => x * x));
+            return v.Select(x => x / norm).ToArray();
+        }
+    }
+
+    [Fact]
+    public void Embedding_selection_takes_the_nearest_questions_by_the_models_vectors_never_the_document_itself()
+    {
+        var embedder = new LetterEmbedder();
+        var builder = new PromptBuilder(Task(FewShotSelection.Embedding, FewShotSelection.Given, 2), Docs, null, 1, embedder: embedder);
+        var expected = Enumerable.Range(1, Docs.Count - 1)
+            .OrderByDescending(i => SharpLM.Inference.TextEmbedder.Cosine(embedder.Embed(Questions[0]), embedder.Embed(Questions[i]))).Take(2).ToArray();
+        embedder.Calls = 0;
+        Assert.Equal(expected, builder.Exemplars(0));
+        Assert.Equal(3, builder.Exemplars(0)[0]); // "why is the sky blue on a clear day"
+        builder.Exemplars(1);
+        Assert.Equal(Docs.Count, embedder.Calls); // every question embedded once, whatever the number of prompts
+
+        // A remote model has no hidden states: the task says what it needs.
+        var e = Assert.Throws<InvalidInputException>(() => new PromptBuilder(Task(FewShotSelection.Embedding, FewShotSelection.Given, 2), Docs, null, 1));
+        Assert.Contains("fewshot.selection embedding needs a model whose hidden states can be read", e.Message);
+    }
+
+    [Fact]
+    public void A_checkpoint_embeds_text_from_its_hidden_states_as_unit_vectors()
+    {
+        SharpLM.Tests.Server.TinyServed.Char(out var tokenizer, out var gpt);
+        var model = new SharpLM.Evaluation.Models.CheckpointModel(gpt, tokenizer, TorchSharp.torch.CPU, "tiny");
+        float[] a = model.Embed("the quick brown fox"), b = model.Embed("the quick brown fox"), c = model.Embed("lazy dog");
+        Assert.Equal(gpt.Config.NEmbd, a.Length);
+        Assert.Equal(1.0, SharpLM.Inference.TextEmbedder.Cosine(a, a), 5);
+        Assert.Equal(a, b);
+        Assert.True(SharpLM.Inference.TextEmbedder.Cosine(a, c) < 0.9999);
+    }
+
     [Fact]
     public void Similar_last_puts_the_closest_exemplar_right_before_the_question()
     {
@@ -89,7 +133,7 @@ public class FewShotSelectionTests
     }
 
     [Theory]
-    [InlineData("selection: knn", "fewshot.selection: 'knn' is not one of random, bm25, mmr")]
+    [InlineData("selection: knn", "fewshot.selection: 'knn' is not one of random, bm25, embedding, mmr")]
     [InlineData("selection: mmr, mmr_lambda: 1.5", "fewshot.mmr_lambda: must be in [0, 1]")]
     [InlineData("order: reversed", "fewshot.order: 'reversed' is not one of given, random, similar_last")]
     public void Unknown_selections_and_orders_are_refused_on_load_naming_the_field(string field, string message)
