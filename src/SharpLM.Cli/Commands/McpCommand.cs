@@ -8,7 +8,7 @@ public static class McpCommand
 {
     public static Command Create()
     {
-        var tools = new Option<string>("--tools") { Description = "Comma-separated: calculator, retrieval:INDEX.", DefaultValueFactory = _ => CalculatorTool.Name };
+        var tools = new Option<string>("--tools") { Description = "Comma-separated: calculator, python, retrieval:INDEX.", DefaultValueFactory = _ => CalculatorTool.Name };
         var serve = new Command("serve", "Serve tools over MCP on stdin/stdout until stdin closes (point an MCP host's stdio server entry at this command).") { tools };
         serve.SetAction(async (parse, cancel) =>
         {

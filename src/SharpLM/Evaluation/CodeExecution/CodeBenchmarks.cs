@@ -1,3 +1,4 @@
+using SharpLM.Sandbox;
 using System.IO.Compression;
 using System.Text.Json;
 

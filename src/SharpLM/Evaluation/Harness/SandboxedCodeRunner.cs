@@ -1,3 +1,4 @@
+using SharpLM.Sandbox;
 using System.Text.Json;
 using SharpLM.Evaluation.CodeExecution;
 

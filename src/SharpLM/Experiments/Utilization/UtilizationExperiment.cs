@@ -96,7 +96,9 @@ public sealed partial class UtilizationExperiment
             },
         };
         TrainingSummary summary;
-        if (File.Exists(summaryPath) && Json.ReadFile<TrainingSummary>(summaryPath).Iters == steps)
+        string input = Path.Combine(dir, "train.txt"), data = Path.Combine(dir, "data");
+        // A finished run of the same length on the same text is reused: rerunning the experiment only evaluates again.
+        if (File.Exists(summaryPath) && Json.ReadFile<TrainingSummary>(summaryPath).Iters == steps && File.Exists(input) && File.ReadAllText(input) == text)
         {
             Log?.Invoke($"{part}: reusing the trained model in {runDir}");
             summary = Json.ReadFile<TrainingSummary>(summaryPath);
@@ -104,7 +106,6 @@ public sealed partial class UtilizationExperiment
         else
         {
             Directory.CreateDirectory(dir);
-            string input = Path.Combine(dir, "train.txt"), data = Path.Combine(dir, "data");
             IO.AtomicFile.WriteAllText(input, text);
             foreach (string stale in new[] { data, runDir }) if (Directory.Exists(stale)) Directory.Delete(stale, recursive: true);
             DataPreparer.Prepare(input, "char", data, trainFraction: 0.98);
@@ -131,7 +132,7 @@ public sealed partial class UtilizationExperiment
     IclResult InContextLearning()
     {
         var clock = Stopwatch.StartNew();
-        var (text, seen) = MappingCorpus(60_000, SubSeed("icl-train"));
+        var (text, seen) = MappingCorpus(20_000, SubSeed("icl-train"));
         var trained = Train("icl", text, Small(96), steps: 1500, batch: 32, learningRate: 2e-3);
         var items = MappingTests(TestItems, SubSeed("icl-test"), seen);
         var gen = new Generator(trained.Model, trained.Tokenizer, device);

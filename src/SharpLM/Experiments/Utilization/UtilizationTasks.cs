@@ -27,9 +27,9 @@ public static class UtilizationTasks
     /// <summary>One demonstration, as the model reads it: <c>c&gt;K</c>.</summary>
     public static string Demonstration(Mapping f, char input) => $"{input}>{f.Apply(input)}";
 
-    /// <summary>An episode's prompt: the demonstrations, then the query waiting for its output: <c>c&gt;K,a&gt;B|d&gt;</c>.</summary>
+    /// <summary>An episode's prompt: the demonstrations, then the query waiting for its output: <c>c&gt;K,a&gt;B,d&gt;</c>.</summary>
     public static string MappingPrompt(Mapping f, IEnumerable<char> demonstrations, char query) =>
-        string.Join(",", demonstrations.Select(d => Demonstration(f, d))) + $"|{query}>";
+        string.Concat(demonstrations.Select(d => Demonstration(f, d) + ",")) + $"{query}>";
 
     /// <summary>A mapping with every output drawn uniformly.</summary>
     public static Mapping RandomMapping(SplitMix64 random) =>
@@ -48,8 +48,9 @@ public static class UtilizationTasks
     }
 
     /// <summary>
-    /// Training text: <paramref name="episodes"/> lines, each a fresh random mapping with 0–8 demonstrations of distinct
-    /// inputs and one query (its answer written), so a model can only answer by reading the demonstrations.
+    /// Training text: <paramref name="episodes"/> lines, each a fresh random mapping shown as 12–20 input&gt;output pairs
+    /// with inputs drawn at random (repeats included): every output after its input's first appearance can be read off
+    /// an earlier pair, which is what in-context learning is, and nothing else predicts it.
     /// </summary>
     public static (string Text, HashSet<string> Mappings) MappingCorpus(int episodes, ulong seed)
     {
@@ -60,9 +61,8 @@ public static class UtilizationTasks
         {
             var f = RandomMapping(random);
             seen.Add(f.Outputs);
-            int k = (int)random.NextLong(Domain.Length + 1);
-            char query = Domain[(int)random.NextLong(Domain.Length)];
-            text.Append(MappingPrompt(f, Shuffled(random)[..k], query)).Append(f.Apply(query)).Append('\n');
+            int pairs = 12 + (int)random.NextLong(9);
+            text.AppendJoin(",", Enumerable.Range(0, pairs).Select(_ => Demonstration(f, Domain[(int)random.NextLong(Domain.Length)]))).Append('\n');
         }
         return (text.ToString(), seen);
     }

@@ -4,15 +4,16 @@ using SharpLM.Utilization.Retrieval;
 namespace SharpLM.Utilization.Tools;
 
 /// <summary>
-/// The built-in tools by name, in one place for the CLI and the library: "calculator", "retrieval:INDEX" (a BM25 index
-/// from `sharplm rag index`) and "mcp:COMMAND" (every tool of an MCP server started with COMMAND).
+/// The built-in tools by name, in one place for the CLI and the library: "calculator", "python" (programs run in the
+/// sandbox), "retrieval:INDEX" (a BM25 index from `sharplm rag index`) and "mcp:COMMAND" (every tool of an MCP server
+/// started with COMMAND).
 /// </summary>
 public static class ToolRegistry
 {
     const string RetrievalPrefix = "retrieval:", McpPrefix = "mcp:";
 
     /// <summary>The tool specifications <see cref="OpenAsync"/> accepts.</summary>
-    public static readonly IReadOnlyList<string> Specs = [CalculatorTool.Name, RetrievalPrefix + "INDEX", McpPrefix + "COMMAND"];
+    public static readonly IReadOnlyList<string> Specs = [CalculatorTool.Name, PythonTool.Name, RetrievalPrefix + "INDEX", McpPrefix + "COMMAND"];
 
     /// <summary>
     /// A comma-separated list of specifications, split: an "mcp:" item takes the rest of the text, commas included,
@@ -34,11 +35,12 @@ public static class ToolRegistry
         return result;
     }
 
-    /// <summary>The tool a specification names, for those that need no process (calculator, retrieval).</summary>
+    /// <summary>The tool a specification names, for those that start no server (calculator, python, retrieval).</summary>
     /// <exception cref="InvalidInputException">An unknown tool, an "mcp:" specification, or an index that cannot be read.</exception>
     public static AIFunction Create(string spec)
     {
         if (spec == CalculatorTool.Name) return CalculatorTool.Create();
+        if (spec == PythonTool.Name) return PythonTool.Create();
         if (spec.StartsWith(RetrievalPrefix, StringComparison.Ordinal)) return Retrieval(Bm25Index.Load(spec[RetrievalPrefix.Length..]));
         if (spec.StartsWith(McpPrefix, StringComparison.Ordinal)) throw new InvalidInputException($"tool '{spec}': an MCP server is started by OpenAsync");
         throw new InvalidInputException($"unknown tool '{spec}' (one of: {string.Join(", ", Specs)})");

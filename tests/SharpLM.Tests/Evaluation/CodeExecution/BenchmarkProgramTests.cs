@@ -1,3 +1,4 @@
+using SharpLM.Sandbox;
 using System.Diagnostics;
 using SharpLM.Evaluation.CodeExecution;
 using Xunit.Abstractions;

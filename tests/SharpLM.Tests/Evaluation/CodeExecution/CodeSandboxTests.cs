@@ -1,3 +1,4 @@
+using SharpLM.Sandbox;
 using SharpLM.Evaluation.CodeExecution;
 using Xunit.Abstractions;
 

@@ -1,3 +1,4 @@
+using SharpLM.Sandbox;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;

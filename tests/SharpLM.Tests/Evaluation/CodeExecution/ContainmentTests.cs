@@ -1,3 +1,4 @@
+using SharpLM.Sandbox;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;

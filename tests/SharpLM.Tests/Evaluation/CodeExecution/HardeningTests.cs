@@ -1,3 +1,4 @@
+using SharpLM.Sandbox;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json;

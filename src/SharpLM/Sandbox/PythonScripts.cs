@@ -1,4 +1,4 @@
-namespace SharpLM.Evaluation.CodeExecution;
+namespace SharpLM.Sandbox;
 
 /// <summary>The fixed Python code the sandbox runs around (never inside) generated programs.</summary>
 internal static class PythonScripts

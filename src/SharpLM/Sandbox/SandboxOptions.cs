@@ -1,4 +1,4 @@
-namespace SharpLM.Evaluation.CodeExecution;
+namespace SharpLM.Sandbox;
 
 /// <summary>Limits for one sandboxed program run; the defaults suit HumanEval and MBPP.</summary>
 public sealed record SandboxOptions

@@ -3,7 +3,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Security.Cryptography;
 
-namespace SharpLM.Evaluation.CodeExecution;
+namespace SharpLM.Sandbox;
 
 /// <summary>
 /// Runs generated Python programs, each in its own interpreter process under bubblewrap (or, only when asked, the

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 
-namespace SharpLM.Evaluation.CodeExecution;
+namespace SharpLM.Sandbox;
 
 /// <summary>
 /// A pids cgroup for one run: the kernel refuses fork and thread creation past its limit whoever the user is

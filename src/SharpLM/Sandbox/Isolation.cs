@@ -1,4 +1,4 @@
-namespace SharpLM.Evaluation.CodeExecution;
+namespace SharpLM.Sandbox;
 
 /// <summary>How a sandboxed program is kept from the host, weakest first (so levels compare with &lt; and &gt;).</summary>
 public enum IsolationLevel
