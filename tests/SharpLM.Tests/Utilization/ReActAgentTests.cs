@@ -54,21 +54,6 @@ public class ReActAgentTests
         Assert.Equal("error: search failed: disk on fire", result.Steps[0].Observation);
         Assert.Equal(3, model.Seen.Count);
     }
-}
-
-public class AgentCliTests
-{
-    [Fact]
-    public void Agent_refuses_an_unknown_tool_and_a_missing_model_in_one_line()
-    {
-        var unknown = SharpLM.Tests.Cli.CliProcess.Run("agent", "--question", "2+2?", "--tools", "calculator,teleporter", "--openai", "http://127.0.0.1:9/v1");
-        Assert.NotEqual(0, unknown.ExitCode);
-        Assert.Equal("error: unknown tool 'teleporter' (one of: calculator, retrieval:INDEX)", unknown.Stderr.Trim());
-        var noModel = SharpLM.Tests.Cli.CliProcess.Run("agent", "--question", "2+2?");
-        Assert.Contains("agent: give exactly one of --checkpoint and --openai", noModel.Stderr);
-        var badUrl = SharpLM.Tests.Cli.CliProcess.Run("agent", "--question", "2+2?", "--openai", "file:///etc/passwd");
-        Assert.Contains("--openai: 'file:///etc/passwd' is not an http(s) URL", badUrl.Stderr);
-    }
 
     [Fact]
     public async Task A_tool_that_outlasts_its_timeout_is_an_observation_and_the_run_goes_on()
@@ -78,5 +63,20 @@ public class AgentCliTests
         var result = await new ReActAgent(model, [AIFunctionFactory.Create(slow, "slow", "Takes its time.")]) { ToolTimeout = TimeSpan.FromMilliseconds(200) }.RunAsync("?");
         Assert.Equal("error: slow gave no result within 0.2 s", result.Steps[0].Observation);
         Assert.Equal("gave up", result.Answer);
+    }
+}
+
+public class AgentCliTests
+{
+    [Fact]
+    public void Agent_refuses_an_unknown_tool_and_a_missing_model_in_one_line()
+    {
+        var unknown = SharpLM.Tests.Cli.CliProcess.Run("agent", "--question", "2+2?", "--tools", "calculator,teleporter", "--openai", "http://127.0.0.1:9/v1");
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Equal("error: unknown tool 'teleporter' (one of: calculator, python, retrieval:INDEX, mcp:COMMAND)", unknown.Stderr.Trim());
+        var noModel = SharpLM.Tests.Cli.CliProcess.Run("agent", "--question", "2+2?");
+        Assert.Contains("agent: give exactly one of --checkpoint and --openai", noModel.Stderr);
+        var badUrl = SharpLM.Tests.Cli.CliProcess.Run("agent", "--question", "2+2?", "--openai", "file:///etc/passwd");
+        Assert.Contains("--openai: 'file:///etc/passwd' is not an http(s) URL", badUrl.Stderr);
     }
 }

@@ -81,7 +81,7 @@ public sealed partial class ReActAgent(IChatClient client, IReadOnlyList<AIFunct
                 bool malformed = false;
                 if (tools.FirstOrDefault(t => t.Name == name) is { } tool)
                 {
-                    observation = await Invoke(tool, input, ToolTimeout, cancellation);
+                    observation = await AgentTools.InvokeAsync(tool, input, ToolTimeout, cancellation);
                 }
                 else
                 {
@@ -110,36 +110,5 @@ public sealed partial class ReActAgent(IChatClient client, IReadOnlyList<AIFunct
 
     static string ThoughtOf(string text) => text.Replace("Thought:", "").Trim();
 
-    // A tool's failure is an observation too: the model reads it and can try again.
-    static async Task<string> Invoke(AIFunction tool, string input, TimeSpan timeout, CancellationToken cancellation)
-    {
-        string parameter = tool.JsonSchema.TryGetProperty("properties", out var properties) && properties.EnumerateObject().FirstOrDefault() is { Name: { } first } ? first : "input";
-        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        call.CancelAfter(timeout);
-        try
-        {
-            object? result = await tool.InvokeAsync(new AIFunctionArguments { [parameter] = input }, call.Token).AsTask().WaitAsync(call.Token);
-            return result switch
-            {
-                null => "",
-                JsonElement { ValueKind: JsonValueKind.String } e => e.GetString()!,
-                JsonElement e => e.GetRawText(),
-                var other => other.ToString() ?? "",
-            };
-        }
-        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-        {
-            return $"error: {tool.Name} gave no result within {timeout.TotalSeconds:0.###} s";
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            return $"error: {tool.Name} failed: {InvalidInputException.FirstLine(e)}";
-        }
-    }
-
-    void Record(AgentStep step)
-    {
-        if (TracePath is null) return;
-        File.AppendAllText(TracePath, JsonSerializer.Serialize(step, Json.Line) + "\n");
-    }
+    void Record(AgentStep step) => AgentTools.Trace(TracePath, step);
 }
