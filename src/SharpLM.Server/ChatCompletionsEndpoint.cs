@@ -98,7 +98,7 @@ internal sealed class ChatCompletionsEndpoint(ModelAccess access, OpenAiServerOp
     {
         var (message, reason) = ChatPrompt.Reply(reply, null, toolsOffered);
         var calls = message.Contents.OfType<FunctionCallContent>().Select(c => new ToolCallResult(null, "call_" + Guid.NewGuid().ToString("N")[..24], "function",
-            new FunctionCallResult(c.Name, ToolCallFormat.Arguments(c).ToJsonString()))).ToArray();
+            new FunctionCallResult(c.Name, ToolCallFormat.Arguments(c).ToJsonString(ToolCallFormat.AsWritten)))).ToArray();
         if (calls.Length == 0) return (new ChatMessageResult("assistant", reply), finish);
         return (new ChatMessageResult("assistant", message.Text.Length > 0 ? message.Text : null, calls), "tool_calls");
     }

@@ -14,6 +14,12 @@ namespace SharpLM.Inference;
 /// </summary>
 public static class ToolCallFormat
 {
+    /// <summary>
+    /// JSON as a model reads and writes it: "1+2" stays "1+2". The default encoder escapes +, &lt;, &gt;, &amp; and '
+    /// for embedding in HTML ("1\u002B2"), which a model would have to learn to write, and copy, in six characters.
+    /// </summary>
+    public static readonly JsonSerializerOptions AsWritten = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Opens a tool call in the assistant's text.</summary>
     public const string CallOpen = "<tool_call>";
     /// <summary>Closes a tool call.</summary>
@@ -32,7 +38,7 @@ public static class ToolCallFormat
         {
             var function = new JsonObject { ["name"] = tool.Name, ["description"] = tool.Description };
             if (tool is AIFunctionDeclaration f) function["parameters"] = JsonNode.Parse(f.JsonSchema.GetRawText());
-            text.Append('\n').Append(new JsonObject { ["type"] = "function", ["function"] = function }.ToJsonString());
+            text.Append('\n').Append(new JsonObject { ["type"] = "function", ["function"] = function }.ToJsonString(AsWritten));
         }
         return text.Append("\n</tools>\n\nFor each function call, return a json object with function name and arguments within ")
             .Append($"{CallOpen}{CallClose} XML tags:\n{CallOpen}\n{{\"name\": <function-name>, \"arguments\": <args-json-object>}}\n{CallClose}").ToString();
@@ -40,7 +46,7 @@ public static class ToolCallFormat
 
     /// <summary>A call as the assistant writes it.</summary>
     public static string Render(FunctionCallContent call) =>
-        $"{CallOpen}\n{new JsonObject { ["name"] = call.Name, ["arguments"] = Arguments(call) }.ToJsonString()}\n{CallClose}";
+        $"{CallOpen}\n{new JsonObject { ["name"] = call.Name, ["arguments"] = Arguments(call) }.ToJsonString(AsWritten)}\n{CallClose}";
 
     /// <summary>A call's arguments as one JSON object (OpenAI's wire format sends it as a string).</summary>
     public static JsonObject Arguments(FunctionCallContent call)

@@ -15,12 +15,12 @@ public class UtilizationExperimentTests
         var first = text.Split('\n')[0].Split(',');
         Assert.InRange(first.Length, 12, 20);
         // Within an episode an input always maps to the same output.
-        Assert.All(first.GroupBy(p => p[0]), g => Assert.Single(g.Select(p => p[2]).Distinct()));
+        Assert.All(first.GroupBy(p => p[0]), g => Assert.Single(g.Select(p => p[1]).Distinct()));
         var tests = MappingTests(50, 6, seen);
         Assert.All(tests, t => Assert.DoesNotContain(t.Function.Outputs, seen));
         var item = tests[0];
-        Assert.Equal($"{item.Order[0]}>{item.Function.Apply(item.Order[0])},{item.Query}>", MappingPrompt(item.Function, item.Order[..1], item.Query));
-        Assert.Equal($"{item.Query}>", MappingPrompt(item.Function, [], item.Query));
+        Assert.Equal($"{item.Order[0]}{item.Function.Apply(item.Order[0])},{item.Query}", MappingPrompt(item.Function, item.Order[..1], item.Query));
+        Assert.Equal($"{item.Query}", MappingPrompt(item.Function, [], item.Query));
     }
 
     [Fact]

@@ -41,6 +41,9 @@ public class ToolCallTests
         Assert.Equal("calculator", back.Name);
         Assert.Equal("12 * 7", ((JsonElement)back.Arguments!["expression"]!).GetString());
         Assert.Equal("<tool_response>\n84\n</tool_response>", ToolCallFormat.Render(new FunctionResultContent("c1", "84")));
+        // Written as a model writes it: no HTML escapes of +, <, > or '.
+        Assert.Equal("<tool_call>\n{\"name\":\"calculator\",\"arguments\":{\"expression\":\"1+2 < 'x'\"}}\n</tool_call>",
+            ToolCallFormat.Render(new FunctionCallContent("c2", "calculator", new Dictionary<string, object?> { ["expression"] = "1+2 < 'x'" })));
     }
 
     [Fact]

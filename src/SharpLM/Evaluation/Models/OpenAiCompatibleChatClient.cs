@@ -121,7 +121,7 @@ public sealed class OpenAiCompatibleChatClient : IChatClient
                 continue;
             }
             var calls = message.Contents.OfType<FunctionCallContent>()
-                .Select(c => new ToolCallWire(null, c.CallId, "function", new FunctionCallWire(c.Name, ToolCallFormat.Arguments(c).ToJsonString()))).ToArray();
+                .Select(c => new ToolCallWire(null, c.CallId, "function", new FunctionCallWire(c.Name, ToolCallFormat.Arguments(c).ToJsonString(ToolCallFormat.AsWritten)))).ToArray();
             wire.Add(calls.Length == 0
                 ? new ChatMessageWire(message.Role.Value, message.Text)
                 : new ChatMessageWire(message.Role.Value, message.Text.Length > 0 ? message.Text : null, calls));

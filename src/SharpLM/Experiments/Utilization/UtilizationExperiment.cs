@@ -3,12 +3,14 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 using SharpLM.Adaptation.Formatting;
+using SharpLM.Adaptation.InstructionTuning;
 using SharpLM.Data;
 using SharpLM.Evaluation.Models;
 using SharpLM.Inference;
 using SharpLM.Modeling;
 using SharpLM.Runtime;
 using SharpLM.Tokenization;
+using TorchSharp;
 using SharpLM.Training;
 using SharpLM.Utilization.Retrieval;
 using SharpLM.Utilization.Tools;
@@ -80,7 +82,10 @@ public sealed partial class UtilizationExperiment
 
     // ---------------------------------------------------------------- training
 
-    sealed record Trained(LanguageModel Model, ITokenizer Tokenizer, TrainingSummary Summary);
+    /// <summary>A trained part: the model, its tokenizer, its objective — "next token" (pre-training on the text) or
+    /// "replies" (SFT: loss on assistant turns only) — steps, seconds and final loss (validation for pre-training,
+    /// training for SFT).</summary>
+    sealed record Trained(LanguageModel Model, ITokenizer Tokenizer, string Objective, int Iters, double TrainSeconds, double FinalLoss);
 
     /// <summary>Trains a character-level model on <paramref name="text"/> in OUT/PART/run (kept when complete, so a rerun evaluates again without training).</summary>
     Trained Train(string part, string text, ModelConfig model, int steps, int batch, double learningRate)
@@ -98,8 +103,8 @@ public sealed partial class UtilizationExperiment
         };
         TrainingSummary summary;
         string input = Path.Combine(dir, "train.txt"), data = Path.Combine(dir, "data");
-        // A finished run of the same length on the same text is reused: rerunning the experiment only evaluates again.
-        if (File.Exists(summaryPath) && Json.ReadFile<TrainingSummary>(summaryPath).Iters == steps && File.Exists(input) && File.ReadAllText(input) == text)
+        // A finished run of the same configuration on the same text is reused: rerunning the experiment only evaluates again.
+        if (File.Exists(summaryPath) && File.Exists(input) && File.ReadAllText(input) == text && SameRun(Path.Combine(runDir, PretrainConfig.FileName), config))
         {
             Log?.Invoke($"{part}: reusing the trained model in {runDir}");
             summary = Json.ReadFile<TrainingSummary>(summaryPath);
@@ -115,10 +120,84 @@ public sealed partial class UtilizationExperiment
         }
         var (loaded, _) = Checkpoint.LoadModel(runDir, device);
         loaded.eval();
-        return new Trained(loaded, TokenizerFactory.Load(runDir), summary);
+        return new Trained(loaded, TokenizerFactory.Load(runDir), "next token", summary.Iters, summary.TrainSeconds, summary.FinalValLoss);
     }
 
-    static ModelConfig Small(int blockSize) => new() { BlockSize = blockSize, NLayer = 4, NHead = 4, NEmbd = 128, Dropout = 0, Bias = true, TieEmbeddings = true };
+    /// <summary>What every character tokenizer here can encode besides its training text: a tool's or the user's text may hold any of it.</summary>
+    static readonly string PrintableAscii = new(Enumerable.Range(32, 95).Select(c => (char)c).Append('\n').ToArray());
+
+    sealed record ChatRunInfo(PretrainConfig Config, int Examples, double TrainSeconds, double FinalLoss, int Iters);
+
+    /// <summary>
+    /// Trains a character-level model from scratch on <paramref name="conversations"/> as SFT does (<see cref="SftTrainer"/>):
+    /// each conversation rendered with ChatML, packed into rows with positions restarting at every conversation, the
+    /// loss on assistant turns only — so every example is seen whole and from its first token, as it is when asked.
+    /// Saved in OUT/PART/run as a normal SFT run (weights, tokenizer with the ChatML tokens, chat template).
+    /// </summary>
+    Trained TrainChat(string part, IReadOnlyList<IReadOnlyList<Turn>> conversations, int steps, int batch, double learningRate)
+    {
+        string dir = Path.Combine(OutDir, part), runDir = Path.Combine(dir, "run"), input = Path.Combine(dir, "train.txt"), infoPath = Path.Combine(runDir, "run.json");
+        steps = Math.Max(10, (int)Math.Round(steps * StepScale));
+        var template = ChatTemplate.Default;
+        string text = string.Concat(conversations.Select(c => template.Render(c).Text));
+        var tokenizer = CharTokenizer.FromText(text + PrintableAscii).WithSpecialTokens(template.RequiredSpecialTokens);
+        var examples = conversations.Select(c => template.Tokenize(tokenizer, c)).Select(t => new SftExample(t.Ids, t.Trained)).ToList();
+        int longest = examples.Max(e => e.Length);
+        var config = new PretrainConfig
+        {
+            Description = $"experiment utilization: {part} (SFT from scratch)", Tokenizer = "char",
+            Model = Small((longest + 31) / 32 * 32) with { VocabSize = tokenizer.VocabSize },
+            Training = new TrainingConfig { BatchSize = batch, MaxIters = steps, LearningRate = learningRate, MinLr = learningRate / 10, Seed = Seed, WeightDecay = 0.1 },
+        };
+        if (File.Exists(infoPath) && File.Exists(input) && File.ReadAllText(input) == text && Json.ReadFile<ChatRunInfo>(infoPath) is var saved && saved.Config == config
+            && saved.Config.Model == config.Model && saved.Config.Training == config.Training)
+        {
+            Log?.Invoke($"{part}: reusing the trained model in {runDir}");
+            var (reused, _) = Checkpoint.LoadModel(runDir, device);
+            reused.eval();
+            return new Trained(reused, TokenizerFactory.Load(runDir), "replies", saved.Iters, saved.TrainSeconds, saved.FinalLoss);
+        }
+        Directory.CreateDirectory(dir);
+        IO.AtomicFile.WriteAllText(input, text);
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        torch.manual_seed(Seed);
+        var model = new Gpt(config.Model);
+        Log?.Invoke($"{part}: training {steps} steps of {batch} rows × {config.Model.BlockSize} tokens on {examples.Count:N0} conversations (loss on replies)");
+        var clock = Stopwatch.StartNew();
+        var summary = new SftTrainer(model, new SftOptions
+        {
+            MaxIters = steps, BatchSize = batch, LearningRate = learningRate, MinLr = learningRate / 10, WarmupIters = Math.Min(100, steps / 10),
+            WeightDecay = 0.1, EvalInterval = steps, Seed = Seed,
+        }, examples)
+        {
+            OnStep = s =>
+            {
+                if ((s.Step + 1) % Math.Max(1, steps / 10) != 0) return;
+                double eta = clock.Elapsed.TotalSeconds / (s.Step + 1) * (steps - s.Step - 1);
+                Log?.Invoke($"{part}: step {s.Step + 1}/{steps}  loss {s.Loss:F4}  {s.MsPerIter:F0} ms/iter  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}");
+            },
+        }.Run();
+        Directory.CreateDirectory(runDir);
+        Checkpoint.Save(runDir, model, null, new CheckpointManifest { Step = summary.Iters, Model = model.Config, ModelFile = "", ModelSha256 = "" });
+        tokenizer.Save(runDir);
+        template.Save(runDir);
+        IO.AtomicFile.WriteAllText(infoPath, System.Text.Json.JsonSerializer.Serialize(new ChatRunInfo(config, examples.Count, summary.TrainSeconds, summary.FinalLoss, summary.Iters), Json.Options));
+        model.eval();
+        return new Trained(model, tokenizer, "replies", summary.Iters, summary.TrainSeconds, summary.FinalLoss);
+    }
+
+    static bool SameRun(string savedPath, PretrainConfig config)
+    {
+        var saved = Json.ReadFile<PretrainConfig>(savedPath);
+        return saved.Model with { VocabSize = 0 } == config.Model with { VocabSize = 0 } && saved.Training == config.Training;
+    }
+
+    /// <summary>4 layers × 128 dims with rotary positions: copying from context (demonstrations, operands, passages)
+    /// then works the same at every offset, also past the lengths seen in training.</summary>
+    static ModelConfig Small(int blockSize) => new()
+    {
+        BlockSize = blockSize, NLayer = 4, NHead = 4, NEmbd = 128, Dropout = 0, Bias = true, TieEmbeddings = true, PositionEncoding = "rope",
+    };
 
     /// <summary>A seed for one stream of the experiment (training text, a test set, a sample): the run's seed and the stream's name (FNV-1a).</summary>
     ulong SubSeed(string what)
@@ -216,6 +295,9 @@ public sealed partial class UtilizationExperiment
 
     // ---------------------------------------------------------------- 3. tools
 
+    /// <summary>The system message when no tool is offered.</summary>
+    public const string NoTools = "Tools: none";
+
     /// <summary>What the system message says about tools to this small model: their names (it learned the call format).</summary>
     public static string DescribeTools(IEnumerable<AITool> tools) => "Tools: " + string.Join(", ", tools.Select(t => t.Name));
 
@@ -224,8 +306,11 @@ public sealed partial class UtilizationExperiment
         var clock = Stopwatch.StartNew();
         var calculator = CalculatorTool.Create();
         var withTools = new ChatOptions { Tools = [calculator] };
+        // Without tools the system message says so: training windows start anywhere, so the model must not have to
+        // guess from the absence of a message whether tools were offered.
+        var withoutTools = new ChatOptions { Instructions = NoTools };
         var random = new SplitMix64(SubSeed("tools-train"));
-        var text = new StringBuilder();
+        var conversations = new List<IReadOnlyList<Turn>>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < 24_000; i++)
         {
@@ -240,9 +325,9 @@ public sealed partial class UtilizationExperiment
                 conversation.Add(new(ChatRole.Tool, [new FunctionResultContent(id, CalculatorTool.Call(problem.Expression))]));
             }
             conversation.Add(new(ChatRole.Assistant, problem.Answer));
-            text.Append(ChatTemplate.Default.Render(ChatPrompt.Turns(conversation, tools ? withTools : null, DescribeTools)).Text);
+            conversations.Add(ChatPrompt.Turns(conversation, tools ? withTools : withoutTools, DescribeTools));
         }
-        var trained = Train("tools", text.ToString(), Small(256), steps: 1500, batch: 16, learningRate: 2e-3);
+        var trained = TrainChat("tools", conversations, steps: 1000, batch: 12, learningRate: 2e-3);
         // Lenient: a tool's error message may hold characters the training text never had.
         using var client = new CheckpointChatClient(trained.Model, new LenientTokenizer(trained.Tokenizer), ChatTemplate.Default, device)
         {
@@ -259,7 +344,7 @@ public sealed partial class UtilizationExperiment
         int calls = 0;
         bool Ask(Arithmetic p, bool tools)
         {
-            var options = tools ? new ChatOptions { Tools = [calculator], Temperature = 0 } : new ChatOptions { Temperature = 0 };
+            var options = tools ? new ChatOptions { Tools = [calculator], Temperature = 0 } : new ChatOptions { Instructions = NoTools, Temperature = 0 };
             var response = (tools ? (IChatClient)invoking : client).GetResponseAsync([new ChatMessage(ChatRole.User, p.Question)], options).GetAwaiter().GetResult();
             calls += response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().Count();
             return response.Messages[^1].Text.Trim() == p.Answer;
@@ -289,8 +374,9 @@ public sealed partial class UtilizationExperiment
         var testTowns = Towns(TestItems, SubSeed("rag-test"), trainTowns.Select(t => t.Name).ToHashSet(StringComparer.OrdinalIgnoreCase));
         var trainIndex = Bm25Index.Build(trainTowns.Select(t => (t.FileName, t.Document)));
         var random = new SplitMix64(SubSeed("rag-mix"));
-        var text = new StringBuilder();
-        // Training: the towns' documents as plain text, closed-book questions about them, and retrieval-augmented ones.
+        var conversations = new List<IReadOnlyList<Turn>>();
+        // Training: closed-book questions about the training towns (whose facts the model may learn by heart) and
+        // retrieval-augmented ones, whose answers it can read in the passages.
         for (int round = 0; round < 6; round++)
             foreach (var town in trainTowns)
             {
@@ -301,10 +387,9 @@ public sealed partial class UtilizationExperiment
                 List<ChatMessage> conversation = round == 0
                     ? [new(ChatRole.User, question), new(ChatRole.Assistant, answer)]
                     : [new(ChatRole.User, rag.Prompt(question, hits)), new(ChatRole.Assistant, $"{answer} [{citation}]")];
-                if (round == 0) text.Append(town.Document).Append("\n\n");
-                text.Append(ChatTemplate.Default.Render(ChatPrompt.Turns(conversation)).Text);
+                conversations.Add(ChatPrompt.Turns(conversation));
             }
-        var trained = Train("rag", text.ToString(), Small(384), steps: 1500, batch: 12, learningRate: 2e-3);
+        var trained = TrainChat("rag", conversations, steps: 1000, batch: 8, learningRate: 2e-3);
 
         // The test towns exist only as files in a folder, indexed as `sharplm rag index` would.
         string folder = Path.Combine(OutDir, "rag", "documents");
@@ -352,5 +437,5 @@ public sealed partial class UtilizationExperiment
         return n == 0 ? 0 : (double)right / n;
     }
 
-    static TrainingRun Run(Trained t) => new(t.Model.ParameterCount, t.Model.Config.BlockSize, t.Summary.Iters, Math.Round(t.Summary.TrainSeconds, 1), Math.Round(t.Summary.FinalValLoss, 4));
+    static TrainingRun Run(Trained t) => new(t.Objective, t.Model.ParameterCount, t.Model.Config.BlockSize, t.Iters, Math.Round(t.TrainSeconds, 1), Math.Round(t.FinalLoss, 4));
 }

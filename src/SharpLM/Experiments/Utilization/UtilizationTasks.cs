@@ -24,12 +24,14 @@ public static class UtilizationTasks
         public char Apply(char input) => Outputs[Domain.IndexOf(input)];
     }
 
-    /// <summary>One demonstration, as the model reads it: <c>c&gt;K</c>.</summary>
-    public static string Demonstration(Mapping f, char input) => $"{input}>{f.Apply(input)}";
+    /// <summary>One demonstration, as the model reads it: the input and its output, <c>cK</c> (lower case in, upper case
+    /// out), so reading an output off an earlier pair is one step of attention: to the letter after the input's last
+    /// appearance — what an induction head does (Olsson et al. 2022).</summary>
+    public static string Demonstration(Mapping f, char input) => $"{input}{f.Apply(input)}";
 
-    /// <summary>An episode's prompt: the demonstrations, then the query waiting for its output: <c>c&gt;K,a&gt;B,d&gt;</c>.</summary>
+    /// <summary>An episode's prompt: the demonstrations, then the query waiting for its output: <c>cK,aB,d</c>.</summary>
     public static string MappingPrompt(Mapping f, IEnumerable<char> demonstrations, char query) =>
-        string.Concat(demonstrations.Select(d => Demonstration(f, d) + ",")) + $"{query}>";
+        string.Concat(demonstrations.Select(d => Demonstration(f, d) + ",")) + query;
 
     /// <summary>A mapping with every output drawn uniformly.</summary>
     public static Mapping RandomMapping(SplitMix64 random) =>
@@ -48,7 +50,7 @@ public static class UtilizationTasks
     }
 
     /// <summary>
-    /// Training text: <paramref name="episodes"/> lines, each a fresh random mapping shown as 12–20 input&gt;output pairs
+    /// Training text: <paramref name="episodes"/> lines, each a fresh random mapping shown as 12–20 input-output pairs
     /// with inputs drawn at random (repeats included): every output after its input's first appearance can be read off
     /// an earlier pair, which is what in-context learning is, and nothing else predicts it.
     /// </summary>
