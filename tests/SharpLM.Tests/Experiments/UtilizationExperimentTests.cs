@@ -19,8 +19,8 @@ public class UtilizationExperimentTests
         var tests = MappingTests(50, 6, seen);
         Assert.All(tests, t => Assert.DoesNotContain(t.Function.Outputs, seen));
         var item = tests[0];
-        Assert.Equal($"{item.Order[0]}{item.Function.Apply(item.Order[0])},{item.Query}", MappingPrompt(item.Function, item.Order[..1], item.Query));
-        Assert.Equal($"{item.Query}", MappingPrompt(item.Function, [], item.Query));
+        Assert.Equal($"\n{item.Order[0]}{item.Function.Apply(item.Order[0])},{item.Query}", MappingPrompt(item.Function, item.Order[..1], item.Query));
+        Assert.Equal($"\n{item.Query}", MappingPrompt(item.Function, [], item.Query));
     }
 
     [Fact]
@@ -29,7 +29,7 @@ public class UtilizationExperimentTests
         var chain = new Chain(3, [('+', 4), ('*', 3), ('-', 5), ('+', 8)]);
         Assert.Equal([3, 7, 1, 6, 4], chain.Values());
         Assert.Equal("Q: 3 +4 *3 -5 +8", chain.Question);
-        Assert.Equal(" 3+4=7. 7*3=1. 1-5=6. 6+8=4. The answer is 4.", chain.Rationale);
+        Assert.Equal(" 3 +4 *3 -5 +8 = 7 *3 -5 +8 = 1 -5 +8 = 6 +8 = 4. The answer is 4.", chain.Rationale);
         var (text, seen) = ChainCorpus(500, 0.5, 9);
         Assert.Contains(CotTrigger, text);
         Assert.Contains(DirectTrigger + " ", text);

@@ -82,9 +82,9 @@ public sealed partial class UtilizationExperiment
 
     // ---------------------------------------------------------------- training
 
-    /// <summary>A trained part: the model, its tokenizer, its objective — "next token" (pre-training on the text) or
-    /// "replies" (SFT: loss on assistant turns only) — steps, seconds and final loss (validation for pre-training,
-    /// training for SFT).</summary>
+    /// <summary>A trained part: the model, its tokenizer, its objective — "next token" (random windows of the text) or
+    /// "conversations" (next token over packed whole conversations) — steps, seconds and final loss (validation for the
+    /// first, training for the second).</summary>
     sealed record Trained(LanguageModel Model, ITokenizer Tokenizer, string Objective, int Iters, double TrainSeconds, double FinalLoss);
 
     /// <summary>Trains a character-level model on <paramref name="text"/> in OUT/PART/run (kept when complete, so a rerun evaluates again without training).</summary>
@@ -129,9 +129,10 @@ public sealed partial class UtilizationExperiment
     sealed record ChatRunInfo(PretrainConfig Config, int Examples, double TrainSeconds, double FinalLoss, int Iters);
 
     /// <summary>
-    /// Trains a character-level model from scratch on <paramref name="conversations"/> as SFT does (<see cref="SftTrainer"/>):
-    /// each conversation rendered with ChatML, packed into rows with positions restarting at every conversation, the
-    /// loss on assistant turns only — so every example is seen whole and from its first token, as it is when asked.
+    /// Trains a character-level model from scratch on <paramref name="conversations"/> with the SFT machinery
+    /// (<see cref="SftTrainer"/>): each conversation rendered with ChatML, packed into rows with positions restarting at
+    /// every conversation, every token a target — so each example is seen whole and from its first token, as it is when
+    /// asked, unlike random windows of a text.
     /// Saved in OUT/PART/run as a normal SFT run (weights, tokenizer with the ChatML tokens, chat template).
     /// </summary>
     Trained TrainChat(string part, IReadOnlyList<IReadOnlyList<Turn>> conversations, int steps, int batch, double learningRate)
@@ -141,7 +142,9 @@ public sealed partial class UtilizationExperiment
         var template = ChatTemplate.Default;
         string text = string.Concat(conversations.Select(c => template.Render(c).Text));
         var tokenizer = CharTokenizer.FromText(text + PrintableAscii).WithSpecialTokens(template.RequiredSpecialTokens);
-        var examples = conversations.Select(c => template.Tokenize(tokenizer, c)).Select(t => new SftExample(t.Ids, t.Trained)).ToList();
+        // Every token is a target (the model learns the format, JSON included, from scratch), but each conversation is
+        // seen whole from its first token, as it is when asked; packed rows restart positions at every conversation.
+        var examples = conversations.Select(c => template.Tokenize(tokenizer, c)).Select(t => new SftExample(t.Ids, t.Ids.Select(_ => true).ToArray())).ToList();
         int longest = examples.Max(e => e.Length);
         var config = new PretrainConfig
         {
@@ -155,14 +158,14 @@ public sealed partial class UtilizationExperiment
             Log?.Invoke($"{part}: reusing the trained model in {runDir}");
             var (reused, _) = Checkpoint.LoadModel(runDir, device);
             reused.eval();
-            return new Trained(reused, TokenizerFactory.Load(runDir), "replies", saved.Iters, saved.TrainSeconds, saved.FinalLoss);
+            return new Trained(reused, TokenizerFactory.Load(runDir), "conversations", saved.Iters, saved.TrainSeconds, saved.FinalLoss);
         }
         Directory.CreateDirectory(dir);
         IO.AtomicFile.WriteAllText(input, text);
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         torch.manual_seed(Seed);
         var model = new Gpt(config.Model);
-        Log?.Invoke($"{part}: training {steps} steps of {batch} rows × {config.Model.BlockSize} tokens on {examples.Count:N0} conversations (loss on replies)");
+        Log?.Invoke($"{part}: training {steps} steps of {batch} rows × {config.Model.BlockSize} tokens on {examples.Count:N0} conversations (packed)");
         var clock = Stopwatch.StartNew();
         var summary = new SftTrainer(model, new SftOptions
         {
@@ -183,7 +186,7 @@ public sealed partial class UtilizationExperiment
         template.Save(runDir);
         IO.AtomicFile.WriteAllText(infoPath, System.Text.Json.JsonSerializer.Serialize(new ChatRunInfo(config, examples.Count, summary.TrainSeconds, summary.FinalLoss, summary.Iters), Json.Options));
         model.eval();
-        return new Trained(model, tokenizer, "replies", summary.Iters, summary.TrainSeconds, summary.FinalLoss);
+        return new Trained(model, tokenizer, "conversations", summary.Iters, summary.TrainSeconds, summary.FinalLoss);
     }
 
     static bool SameRun(string savedPath, PretrainConfig config)
@@ -327,7 +330,7 @@ public sealed partial class UtilizationExperiment
             conversation.Add(new(ChatRole.Assistant, problem.Answer));
             conversations.Add(ChatPrompt.Turns(conversation, tools ? withTools : withoutTools, DescribeTools));
         }
-        var trained = TrainChat("tools", conversations, steps: 1000, batch: 12, learningRate: 2e-3);
+        var trained = TrainChat("tools", conversations, steps: 1500, batch: 12, learningRate: 2e-3);
         // Lenient: a tool's error message may hold characters the training text never had.
         using var client = new CheckpointChatClient(trained.Model, new LenientTokenizer(trained.Tokenizer), ChatTemplate.Default, device)
         {
@@ -389,7 +392,7 @@ public sealed partial class UtilizationExperiment
                     : [new(ChatRole.User, rag.Prompt(question, hits)), new(ChatRole.Assistant, $"{answer} [{citation}]")];
                 conversations.Add(ChatPrompt.Turns(conversation));
             }
-        var trained = TrainChat("rag", conversations, steps: 1000, batch: 8, learningRate: 2e-3);
+        var trained = TrainChat("rag", conversations, steps: 1500, batch: 8, learningRate: 2e-3);
 
         // The test towns exist only as files in a folder, indexed as `sharplm rag index` would.
         string folder = Path.Combine(OutDir, "rag", "documents");

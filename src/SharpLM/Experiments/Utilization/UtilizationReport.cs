@@ -8,7 +8,7 @@ public sealed record ShotPoint(int K, double Accuracy);
 /// <summary>Accuracy of the majority answer over n samples.</summary>
 public sealed record VotePoint(int N, double Accuracy);
 
-/// <summary>How a part's model was trained: on "next token" of the text (pre-training), or on "replies" only (SFT from scratch).</summary>
+/// <summary>How a part's model was trained: "next token" over random windows of its text, or "conversations": next token over whole conversations packed into rows.</summary>
 public sealed record TrainingRun(string Objective, long Params, int ContextLength, int Iters, double TrainSeconds, double FinalLoss);
 
 /// <summary>In-context learning: accuracy on new mappings by number of demonstrations, and by how two are chosen from eight.</summary>
@@ -115,7 +115,7 @@ public static class UtilizationReportWriter
         md.Append("\n## Models (character-level, 4 layers × 128 dims, rotary positions, trained from scratch)\n\n").Append(ComparisonReport.Table(["part", "objective", "params", "context", "steps", "training s", "final loss", "part s"],
             runs.Where(x => x.Run is not null).Select(x => (IReadOnlyList<string>)[x.Part, x.Run!.Objective, x.Run.Params.ToString("N0"), x.Run.ContextLength.ToString(), x.Run.Iters.ToString(),
                 ComparisonReport.F(x.Run.TrainSeconds, "F0"), ComparisonReport.F(x.Run.FinalLoss, "F3"), ComparisonReport.F(x.Seconds, "F0")])))
-          .Append("\nThe final loss is the validation loss for next-token training and the training loss on replies for SFT.\n");
+          .Append("\nThe final loss is the validation loss for windows of text and the training loss for packed conversations.\n");
         md.Append($"\nSeed {r.Seed}, step scale {r.StepScale}; wall {r.WallSeconds:F0} s.\n");
         ComparisonReport.Write(dir, "Utilization: ICL, chain-of-thought, self-consistency, tools, retrieval", new { Experiment = "utilization", Report = r, r.Claims }, md.ToString());
 

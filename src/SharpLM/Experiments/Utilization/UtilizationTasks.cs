@@ -29,9 +29,10 @@ public static class UtilizationTasks
     /// appearance — what an induction head does (Olsson et al. 2022).</summary>
     public static string Demonstration(Mapping f, char input) => $"{input}{f.Apply(input)}";
 
-    /// <summary>An episode's prompt: the demonstrations, then the query waiting for its output: <c>cK,aB,d</c>.</summary>
+    /// <summary>An episode's prompt as a training line starts: a newline, the demonstrations, then the query waiting for
+    /// its output: <c>\ncK,aB,d</c>.</summary>
     public static string MappingPrompt(Mapping f, IEnumerable<char> demonstrations, char query) =>
-        string.Concat(demonstrations.Select(d => Demonstration(f, d) + ",")) + query;
+        "\n" + string.Concat(demonstrations.Select(d => Demonstration(f, d) + ",")) + query;
 
     /// <summary>A mapping with every output drawn uniformly.</summary>
     public static Mapping RandomMapping(SplitMix64 random) =>
@@ -110,13 +111,20 @@ public static class UtilizationTasks
         /// <summary>The last value.</summary>
         public int Answer => Values()[^1];
 
-        /// <summary>The step-by-step rationale: one line of arithmetic per operation, then the answer.</summary>
+        /// <summary>
+        /// The step-by-step rationale: the expression rewritten once per operation, its first operation replaced by its
+        /// value and the rest copied (<c>3 +4 *3 = 7 *3 = 1</c>), then the answer. Each step reads only the start of
+        /// the expression just before it — what a small model can learn to do; the question alone needs all five at once.
+        /// </summary>
         public string Rationale
         {
             get
             {
                 var v = Values();
-                return string.Concat(Steps.Select((s, i) => $" {v[i]}{s.Op}{s.Operand}={v[i + 1]}.")) + $" The answer is {Answer}.";
+                var text = new StringBuilder();
+                for (int i = 0; i <= Steps.Count; i++)
+                    text.Append(i == 0 ? " " : " = ").Append(v[i]).Append(string.Concat(Steps.Skip(i).Select(s => $" {s.Op}{s.Operand}")));
+                return text.Append($". The answer is {Answer}.").ToString();
             }
         }
     }
