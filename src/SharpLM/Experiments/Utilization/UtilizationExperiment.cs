@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 using SharpLM.Adaptation.Formatting;
@@ -152,8 +151,7 @@ public sealed partial class UtilizationExperiment
             Model = Small((longest + 31) / 32 * 32) with { VocabSize = tokenizer.VocabSize },
             Training = new TrainingConfig { BatchSize = batch, MaxIters = steps, LearningRate = learningRate, MinLr = learningRate / 10, Seed = Seed, WeightDecay = 0.1 },
         };
-        if (File.Exists(infoPath) && File.Exists(input) && File.ReadAllText(input) == text && Json.ReadFile<ChatRunInfo>(infoPath) is var saved && saved.Config == config
-            && saved.Config.Model == config.Model && saved.Config.Training == config.Training)
+        if (File.Exists(infoPath) && File.Exists(input) && File.ReadAllText(input) == text && Json.ReadFile<ChatRunInfo>(infoPath) is var saved && saved.Config == config)
         {
             Log?.Invoke($"{part}: reusing the trained model in {runDir}");
             var (reused, _) = Checkpoint.LoadModel(runDir, device);
