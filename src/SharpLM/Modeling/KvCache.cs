@@ -42,6 +42,22 @@ public sealed class KvCache : DecodingState
         return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
     }
 
+    /// <summary>
+    /// The token embedding [B, 1, C] of the last position fed, for a model with <see cref="ModelConfig.TokenShift"/>
+    /// (the next token mixes it in); null until then.
+    /// </summary>
+    internal Tensor? LastEmbedding
+    {
+        get => lastEmbedding;
+        set
+        {
+            lastEmbedding?.Dispose();
+            // Kept across steps like the key and value buffers.
+            lastEmbedding = value?.detach().clone().DetachFromDisposeScope();
+        }
+    }
+    Tensor? lastEmbedding;
+
     /// <summary>Called once per forward pass, after every layer has appended its <paramref name="t"/> new positions.</summary>
     internal void Advance(int t) => Length += t;
 
@@ -50,5 +66,6 @@ public sealed class KvCache : DecodingState
     {
         foreach (var t in keys) t.Dispose();
         foreach (var t in values) t.Dispose();
+        lastEmbedding?.Dispose();
     }
 }

@@ -7,9 +7,9 @@ namespace SharpLM.Modeling;
 /// value, not a new model class. It is serialised with every checkpoint (config.json) and validated on load.
 /// The defaults are GPT-2: learned positions, pre-LayerNorm blocks, a GELU MLP and multi-head attention; a config
 /// written before a field existed therefore keeps its meaning. Other components (RMSNorm, DeepNorm, SwiGLU, RoPE,
-/// ALiBi, T5 relative bias, grouped-query and sliding-window attention) are chosen by <see cref="Norm"/>,
-/// <see cref="NormPlacement"/>, <see cref="Activation"/>, <see cref="PositionEncoding"/>, <see cref="NKvHead"/>
-/// and <see cref="SlidingWindow"/>.
+/// ALiBi, T5 relative bias, grouped-query and sliding-window attention, token shift) are chosen by <see cref="Norm"/>,
+/// <see cref="NormPlacement"/>, <see cref="Activation"/>, <see cref="PositionEncoding"/>, <see cref="NKvHead"/>,
+/// <see cref="SlidingWindow"/> and <see cref="TokenShift"/>.
 /// </summary>
 public sealed record ModelConfig
 {
@@ -84,6 +84,9 @@ public sealed record ModelConfig
     public int SlidingWindow { get; init; }
     /// <summary>Standard deviation of the GPT-2 normal initialisation.</summary>
     public double InitStd { get; init; } = 0.02;
+    /// <summary>Mix a learned share of the previous token's embedding into each token's (<see cref="TokenShift"/>):
+    /// copying from the context then needs one attention layer instead of two composed ones. Off by default.</summary>
+    public bool TokenShift { get; init; }
 
     /// <summary>Width of one attention head: n_embd / n_head.</summary>
     [JsonIgnore] public int HeadDim => NEmbd / NHead;
@@ -108,7 +111,7 @@ public sealed record ModelConfig
         if (Type is not ("transformer" or "lstm" or "gru")) return 0;
         double embd = NEmbd, embedding = (double)VocabSize * embd;
         double positions = Type == "transformer" && PositionEncoding == "learned" ? (double)BlockSize * embd : 0;
-        return embedding + positions + (TieEmbeddings ? 0 : embedding) + (double)NLayer * embd * embd;
+        return embedding + positions + (TieEmbeddings ? 0 : embedding) + (double)NLayer * embd * embd + (TokenShift ? embd : 0);
     }
 
     /// <summary>True for the recurrent types "lstm" and "gru".</summary>
@@ -165,6 +168,8 @@ public sealed record ModelConfig
         OneOf(PositionEncoding, Positions, "position_encoding");
         Require(PositionEncoding != "sinusoidal" || NEmbd % 2 == 0, "n_embd", "must be even for sinusoidal positions");
         Require(PositionEncoding != "rope" || HeadDim % 2 == 0, "n_embd", $"must give an even head size (n_embd / n_head = {HeadDim}) for rope");
+        Require(!TokenShift || Type == "transformer", "token_shift", $"applies only to transformer models, not type '{Type}'");
+        Require(!TokenShift || Architecture != "encoder_decoder", "token_shift", "is not supported for encoder_decoder (decoder-only architectures)");
         Require(RopeBase > 1, "rope_base", "must be greater than 1");
         Require(RelativeBuckets >= 2, "relative_buckets", "must be at least 2");
         Require(RelativeMaxDistance > RelativeBuckets / 2, "relative_max_distance", $"must exceed half of relative_buckets ({RelativeBuckets / 2})");

@@ -36,19 +36,65 @@ public class ComponentTests
         ["window-alibi"] = TinyRuns.Model() with { SlidingWindow = 4, PositionEncoding = "alibi" },
         ["no-bias-untied"] = TinyRuns.Model() with { Bias = false, TieEmbeddings = false, Norm = "rmsnorm", Activation = "geglu", PositionEncoding = "t5" },
         ["llama"] = TinyRuns.Model() with { Norm = "rmsnorm", Activation = "swiglu", PositionEncoding = "rope", Bias = false, NHead = 4, NKvHead = 2, TieEmbeddings = false },
+        ["token-shift"] = TinyRuns.Model() with { TokenShift = true },
+        ["token-shift-rope"] = TinyRuns.Model() with { TokenShift = true, PositionEncoding = "rope" },
     };
 
     public static TheoryData<string> AllVariants() => new(Variants.Keys);
 
     public static TheoryData<string> PositionVariants() =>
-        new("layernorm-pre", "sinusoidal", "rope", "alibi", "t5", "gqa", "mqa", "window", "window-rope-gqa", "window-alibi");
+        new("layernorm-pre", "sinusoidal", "rope", "alibi", "t5", "gqa", "mqa", "window", "window-rope-gqa", "window-alibi", "token-shift-rope");
 
     static Gpt NewModel(ModelConfig config, int seed = 0)
     {
         torch.manual_seed(seed);
         var model = new Gpt(config);
         model.eval();
+        ShiftWeightsAwayFromZero(model);
         return model;
+    }
+
+    /// <summary>A token shift starts at zero (the plain Transformer): give it weights, so the tests see it work.</summary>
+    internal static void ShiftWeightsAwayFromZero(nn.Module model)
+    {
+        using var _ = no_grad();
+        foreach (var (name, p) in model.named_parameters())
+            if (name.StartsWith("token_shift.", StringComparison.Ordinal)) p.uniform_(0.5, 1.5);
+    }
+
+    [Fact]
+    public void Token_shift_starts_at_zero_so_a_new_model_is_the_plain_transformer()
+    {
+        torch.manual_seed(0);
+        var plain = new Gpt(TinyRuns.Model());
+        torch.manual_seed(0);
+        var shifted = new Gpt(TinyRuns.Model() with { TokenShift = true });
+        Assert.Equal(plain.ParameterCount + TinyRuns.Model().NEmbd, shifted.ParameterCount);
+        using var _ = no_grad();
+        shifted.load_state_dict(plain.state_dict(), strict: false);
+        var ids = randint(0, 32, new long[] { 2, 16 });
+        Assert.True(plain.forward(ids).Equals(shifted.forward(ids)));
+    }
+
+    [Fact]
+    public void With_token_shift_one_attention_layer_sees_the_previous_token_of_every_key()
+    {
+        // With attention switched off (zero output projections) and a single layer, a plain model's logits at
+        // position t depend on token t alone; with the shift they depend on token t−1 as well, and on nothing earlier.
+        foreach (bool shift in new[] { false, true })
+        {
+            var model = NewModel(TinyRuns.Model() with { NLayer = 1, TokenShift = shift });
+            using var _ = no_grad();
+            foreach (var block in model.Blocks) block.Attention.OutputProjection.weight!.zero_();
+            var ids = randint(0, 32, new long[] { 1, 16 });
+            var changed = ids.clone();
+            changed[0, 6] = (changed[0, 6] + 1) % 32;
+            var before = model.forward(ids);
+            var after = model.forward(changed);
+            Assert.True(before[0, ..6].Equals(after[0, ..6]));
+            Assert.Equal(shift, !before[0, 7].allclose(after[0, 7], rtol: 0, atol: 1e-6));
+            Assert.True(before[0, 8..].allclose(after[0, 8..], rtol: 0, atol: 1e-6));
+        }
     }
 
     [Theory]
@@ -333,6 +379,8 @@ public class ComponentTests
     [InlineData("n_embd", "{\"n_embd\": 24, \"n_head\": 8, \"position_encoding\": \"rope\"}")]
     [InlineData("n_embd", "{\"n_embd\": 3, \"n_head\": 1, \"position_encoding\": \"sinusoidal\"}")]
     [InlineData("rope_base", "{\"rope_base\": 0}")]
+    [InlineData("token_shift", "{\"type\": \"gru\", \"token_shift\": true}")]
+    [InlineData("token_shift", "{\"architecture\": \"encoder_decoder\", \"token_shift\": true}")]
     [InlineData("relative_buckets", "{\"relative_buckets\": 1}")]
     [InlineData("relative_max_distance", "{\"relative_buckets\": 32, \"relative_max_distance\": 16}")]
     public void Bad_values_and_combinations_are_refused_naming_the_field(string field, string json)

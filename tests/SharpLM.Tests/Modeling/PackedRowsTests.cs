@@ -6,11 +6,12 @@ namespace SharpLM.Tests.Modeling;
 
 public class PackedRowsTests
 {
-    static Gpt Model(string position, int kvHeads = 0, int window = 0, string architecture = "causal_decoder")
+    static Gpt Model(string position, int kvHeads = 0, int window = 0, string architecture = "causal_decoder", bool tokenShift = false)
     {
         torch.manual_seed(5);
-        var model = (Gpt)LanguageModel.Create(TinyRuns.Model() with { PositionEncoding = position, NKvHead = kvHeads, SlidingWindow = window, Architecture = architecture });
+        var model = (Gpt)LanguageModel.Create(TinyRuns.Model() with { PositionEncoding = position, NKvHead = kvHeads, SlidingWindow = window, Architecture = architecture, TokenShift = tokenShift });
         model.eval();
+        ComponentTests.ShiftWeightsAwayFromZero(model);
         return model;
     }
 
@@ -38,9 +39,11 @@ public class PackedRowsTests
     [InlineData("t5", 0, 0, "causal_decoder")]
     [InlineData("rope", 0, 4, "causal_decoder")]
     [InlineData("learned", 0, 0, "prefix_decoder")]
-    public void Each_packed_segment_gets_the_logits_it_gets_alone(string position, int kvHeads, int window, string architecture)
+    [InlineData("rope", 0, 0, "causal_decoder", true)] // the shift must not carry a token into the next segment
+    [InlineData("learned", 0, 0, "prefix_decoder", true)]
+    public void Each_packed_segment_gets_the_logits_it_gets_alone(string position, int kvHeads, int window, string architecture, bool tokenShift = false)
     {
-        var model = Model(position, kvHeads, window, architecture);
+        var model = Model(position, kvHeads, window, architecture, tokenShift);
         var (ids, seg) = Packed();
         using var _ = no_grad();
         var packed = model.ForwardPacked(ids, seg);
