@@ -37,7 +37,7 @@ public class Gpt : LanguageModel
         if (config.Type != "transformer") throw new ArgumentException($"Gpt is a Transformer; model type '{config.Type}' is built by LanguageModel.Create");
         wte = nn.Embedding(config.VocabSize, config.NEmbd);
         if (config.PositionEncoding == "learned") wpe = nn.Embedding(config.BlockSize, config.NEmbd);
-        if (config.TokenShift) token_shift = new TokenShift(config.NEmbd);
+        if (config.TokenShift > 0) token_shift = new TokenShift(config.TokenShift, config.NEmbd);
         if (config.PositionEncoding == "t5") relative_bias = new RelativePositionBias(config);
         if (config.Dropout > 0) drop = nn.Dropout(config.Dropout);
         h = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config)).ToArray());
@@ -108,9 +108,8 @@ public class Gpt : LanguageModel
         Tensor x = wte.forward(idx);
         if (token_shift is not null)
         {
-            Tensor tokens = x;
-            x = token_shift.Apply(x, start > 0 ? cache!.LastEmbedding : null, positions);
-            if (cache is not null) cache.LastEmbedding = tokens[.., ^1..];
+            (x, Tensor last) = token_shift.Apply(x, start > 0 ? cache!.LastEmbeddings : null, positions);
+            if (cache is not null) cache.LastEmbeddings = last;
         }
         int prompt = 0;
         if (inputPrefix is not null && start == 0)

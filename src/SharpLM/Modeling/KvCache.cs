@@ -43,10 +43,10 @@ public sealed class KvCache : DecodingState
     }
 
     /// <summary>
-    /// The token embedding [B, 1, C] of the last position fed, for a model with <see cref="ModelConfig.TokenShift"/>
-    /// (the next token mixes it in); null until then.
+    /// The token embeddings [B, taps, C] of the last positions fed, for a model with <see cref="ModelConfig.TokenShift"/>
+    /// (the next tokens mix them in); null until then.
     /// </summary>
-    internal Tensor? LastEmbedding
+    internal Tensor? LastEmbeddings
     {
         get => lastEmbedding;
         set

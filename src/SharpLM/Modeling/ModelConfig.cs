@@ -84,9 +84,10 @@ public sealed record ModelConfig
     public int SlidingWindow { get; init; }
     /// <summary>Standard deviation of the GPT-2 normal initialisation.</summary>
     public double InitStd { get; init; } = 0.02;
-    /// <summary>Mix a learned share of the previous token's embedding into each token's (<see cref="TokenShift"/>):
-    /// copying from the context then needs one attention layer instead of two composed ones. Off by default.</summary>
-    public bool TokenShift { get; init; }
+    /// <summary>Previous tokens whose embeddings are mixed, each by a learned per-channel share, into each token's
+    /// (<see cref="Modeling.TokenShift"/>): copying from the context then needs one attention layer instead of two
+    /// composed ones. 0 (the default) = off.</summary>
+    public int TokenShift { get; init; }
 
     /// <summary>Width of one attention head: n_embd / n_head.</summary>
     [JsonIgnore] public int HeadDim => NEmbd / NHead;
@@ -111,7 +112,7 @@ public sealed record ModelConfig
         if (Type is not ("transformer" or "lstm" or "gru")) return 0;
         double embd = NEmbd, embedding = (double)VocabSize * embd;
         double positions = Type == "transformer" && PositionEncoding == "learned" ? (double)BlockSize * embd : 0;
-        return embedding + positions + (TieEmbeddings ? 0 : embedding) + (double)NLayer * embd * embd + (TokenShift ? embd : 0);
+        return embedding + positions + (TieEmbeddings ? 0 : embedding) + (double)NLayer * embd * embd + (double)TokenShift * embd;
     }
 
     /// <summary>True for the recurrent types "lstm" and "gru".</summary>
@@ -168,8 +169,9 @@ public sealed record ModelConfig
         OneOf(PositionEncoding, Positions, "position_encoding");
         Require(PositionEncoding != "sinusoidal" || NEmbd % 2 == 0, "n_embd", "must be even for sinusoidal positions");
         Require(PositionEncoding != "rope" || HeadDim % 2 == 0, "n_embd", $"must give an even head size (n_embd / n_head = {HeadDim}) for rope");
-        Require(!TokenShift || Type == "transformer", "token_shift", $"applies only to transformer models, not type '{Type}'");
-        Require(!TokenShift || Architecture != "encoder_decoder", "token_shift", "is not supported for encoder_decoder (decoder-only architectures)");
+        Require(TokenShift >= 0 && TokenShift <= 8, "token_shift", "must be in [0, 8] (previous tokens mixed in; 0 = off)");
+        Require(TokenShift == 0 || Type == "transformer", "token_shift", $"applies only to transformer models, not type '{Type}'");
+        Require(TokenShift == 0 || Architecture != "encoder_decoder", "token_shift", "is not supported for encoder_decoder (decoder-only architectures)");
         Require(RopeBase > 1, "rope_base", "must be greater than 1");
         Require(RelativeBuckets >= 2, "relative_buckets", "must be at least 2");
         Require(RelativeMaxDistance > RelativeBuckets / 2, "relative_max_distance", $"must exceed half of relative_buckets ({RelativeBuckets / 2})");

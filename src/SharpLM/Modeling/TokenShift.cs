@@ -1,43 +1,55 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace SharpLM.Modeling;
 
 /// <summary>
-/// Token shift (RWKV's "time mix", modded-nanogpt's "smear", the short convolution of H3 / Mamba / Canon layers):
-/// each token's embedding plus a learned per-channel share of the previous token's, x_t + w ⊙ x_{t−1}.
+/// Token shift (RWKV's "time mix", modded-nanogpt's "smear"; with several taps, the short causal convolution of H3,
+/// Mamba and Canon layers): each token's embedding plus a learned per-channel share of each of the
+/// <see cref="Taps"/> tokens before it, x_t + Σ_k w_k ⊙ x_{t−k}.
 /// <para>Why: copying from the context — an induction head, "find the earlier A, say what came after it" — needs a
 /// key that knows the token before it. A plain Transformer builds that key by composing two layers (a
 /// previous-token head, then the lookup), and learns the composition only after a long plateau; small models on a
-/// laptop budget often never leave it. With the previous token already in the embedding, one attention layer can
-/// match on it. w starts at zero, so a new model starts as the plain Transformer and learns how much to mix.</para>
-/// <para>The first token of a sequence, of a packed segment (position 0) and of a soft prompt's tokens has no
-/// previous token; when decoding with a cache, the previous token of the first new one is the cache's last.</para>
+/// laptop budget often never leave it. With the previous tokens already in the embedding, one attention layer can
+/// match on them — on two of them with two taps, which tells apart the two places a repeated digit occurs. The
+/// weights start at zero, so a new model starts as the plain Transformer and learns how much to mix.</para>
+/// <para>The first tokens of a sequence, of a packed segment (positions restart at 0) and of a soft prompt's tokens
+/// have nothing before them; when decoding with a cache, the tokens before the first new one are the cache's last.</para>
 /// </summary>
 public sealed class TokenShift : nn.Module
 {
     readonly Parameter weight;
 
-    /// <summary>A shift over <paramref name="channels"/> embedding channels, its weights zero.</summary>
-    public TokenShift(int channels) : base(nameof(TokenShift))
+    /// <summary>A shift over <paramref name="taps"/> previous tokens and <paramref name="channels"/> embedding channels, its weights zero.</summary>
+    public TokenShift(int taps, int channels) : base(nameof(TokenShift))
     {
-        weight = nn.Parameter(zeros(channels));
+        Taps = taps;
+        weight = nn.Parameter(zeros(taps, channels));
         RegisterComponents();
     }
 
+    /// <summary>How many previous tokens are mixed in.</summary>
+    public int Taps { get; }
+
     /// <summary>
-    /// x + w ⊙ (x shifted one position right) for <paramref name="x"/> [B, T, C]; <paramref name="before"/> [B, 1, C]
-    /// is the embedding before the first position (null: none); where <paramref name="positions"/> [B, T] (packed rows)
-    /// is 0 a segment starts and nothing is mixed in.
+    /// x + Σ_k w_k ⊙ (x shifted k positions right) for <paramref name="x"/> [B, T, C]. <paramref name="before"/>
+    /// [B, Taps, C] holds the embeddings of the Taps positions before the first (null: none, as zeros); where
+    /// <paramref name="positions"/> [B, T] (packed rows) is below k, the token k back is in another segment and is
+    /// not mixed in. Returns the result and the last Taps embeddings of the whole sequence (the next call's
+    /// <paramref name="before"/>).
     /// </summary>
-    public Tensor Apply(Tensor x, Tensor? before, Tensor? positions)
+    public (Tensor Mixed, Tensor Last) Apply(Tensor x, Tensor? before, Tensor? positions)
     {
-        Tensor previous = before is null
-            ? F.pad(x[.., ..^1], new long[] { 0, 0, 1, 0 })
-            : cat(new[] { before.to(x.dtype), x[.., ..^1] }, 1);
-        if (positions is not null) previous = previous * (positions > 0).unsqueeze(-1).to(x.dtype);
-        return x + weight.to(x.dtype) * previous;
+        long t = x.shape[1];
+        Tensor padded = cat(new[] { before?.to(x.dtype) ?? zeros(new long[] { x.shape[0], Taps, x.shape[2] }, x.dtype, x.device), x }, 1);
+        Tensor mixed = x;
+        for (int k = 1; k <= Taps; k++)
+        {
+            Tensor previous = padded.narrow(1, Taps - k, t);
+            if (positions is not null) previous = previous * (positions >= k).unsqueeze(-1).to(x.dtype);
+            mixed = mixed + weight[k - 1].to(x.dtype) * previous;
+        }
+        return (mixed, padded.narrow(1, t, Taps));
     }
 }

@@ -24,13 +24,19 @@ public class UtilizationExperimentTests
     }
 
     [Fact]
-    public void Chains_keep_the_last_digit_at_each_step_and_held_out_problems_are_not_in_training()
+    public void Chains_keep_the_last_digit_at_each_step_write_each_step_under_its_operation_and_held_out_problems_are_not_in_training()
     {
         var chain = new Chain(3, [('+', 4), ('*', 3), ('-', 5), ('+', 8)]);
         Assert.Equal([3, 7, 1, 6, 4], chain.Values());
         Assert.Equal("Q: 3 +4 *3 -5 +8", chain.Question);
-        Assert.Equal(" 3 +4 *3 -5 +8 = 7 *3 -5 +8 = 1 -5 +8 = 6 +8 = 4. The answer is 4.", chain.Rationale);
-        var (text, seen) = ChainCorpus(500, 0.5, 9);
+        Assert.Equal(" 3 =7 =1 =6 =4. The answer is 4.", chain.Rationale);
+        // The scratchpad lines up with the question: step i sits where operation i does, three characters each.
+        string question = chain.Question["Q:".Length..], steps = chain.Rationale[..question.Length];
+        for (int i = 0; i < 4; i++) Assert.Equal($" ={chain.Values()[i + 1]}", steps.Substring(2 + 3 * i, 3));
+        var (items, seen) = ChainCorpus(500, 0.5, 9);
+        string text = string.Concat(items);
+        Assert.All(items, i => Assert.Matches(@"^Q: [^\n]*\nA: [^\n]*\n$", i));
+        Assert.All(seen, q => Assert.Equal(ChainSteps, q.Count(c => c is '+' or '-' or '*')));
         Assert.Contains(CotTrigger, text);
         Assert.Contains(DirectTrigger + " ", text);
         var tests = ChainTests(40, 5, 10, seen);
@@ -44,6 +50,8 @@ public class UtilizationExperimentTests
     {
         Assert.Equal("-2716", new Arithmetic(1234, '-', 3950).Answer);
         Assert.Equal("7006652", new Arithmetic(1234, '*', 5678).Answer);
+        Assert.Equal("What is 12+3?", new Arithmetic(12, '+', 3).Question);
+        Assert.All(Enumerable.Range(0, QuestionForms.Length), f => Assert.Contains("12+3", new Arithmetic(12, '+', 3).Ask(f)));
         var random = new SplitMix64(1);
         Assert.All(Enumerable.Range(0, 200).Select(_ => TrainingArithmetic(random)), p => Assert.True(p.A < 1000 && p.B < 1000));
         Assert.All(LongArithmetic(100, 2), p => Assert.True(p.A >= 1000));
@@ -56,8 +64,9 @@ public class UtilizationExperimentTests
         var test = Towns(50, 2, train.Select(t => t.Name).ToHashSet());
         Assert.Equal(150, train.Concat(test).Select(t => t.Name.ToLowerInvariant()).Distinct().Count());
         var town = test[0];
-        Assert.All(town.Questions(), qa => Assert.Contains(qa.Answer, town.Document));
-        Assert.Contains(town.Name, town.Questions().First().Question);
+        Assert.All(town.Facts(), f => Assert.EndsWith($" = {f.Answer}.", f.Text));
+        Assert.All(town.Facts(), f => Assert.Contains(town.Name, f.Question));
+        Assert.Equal(3, town.Facts().Select(f => f.FileName).Distinct().Count());
     }
 
     [Fact]

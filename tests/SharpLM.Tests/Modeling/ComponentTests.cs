@@ -36,8 +36,8 @@ public class ComponentTests
         ["window-alibi"] = TinyRuns.Model() with { SlidingWindow = 4, PositionEncoding = "alibi" },
         ["no-bias-untied"] = TinyRuns.Model() with { Bias = false, TieEmbeddings = false, Norm = "rmsnorm", Activation = "geglu", PositionEncoding = "t5" },
         ["llama"] = TinyRuns.Model() with { Norm = "rmsnorm", Activation = "swiglu", PositionEncoding = "rope", Bias = false, NHead = 4, NKvHead = 2, TieEmbeddings = false },
-        ["token-shift"] = TinyRuns.Model() with { TokenShift = true },
-        ["token-shift-rope"] = TinyRuns.Model() with { TokenShift = true, PositionEncoding = "rope" },
+        ["token-shift"] = TinyRuns.Model() with { TokenShift = 2 },
+        ["token-shift-rope"] = TinyRuns.Model() with { TokenShift = 2, PositionEncoding = "rope" },
     };
 
     public static TheoryData<string> AllVariants() => new(Variants.Keys);
@@ -68,33 +68,33 @@ public class ComponentTests
         torch.manual_seed(0);
         var plain = new Gpt(TinyRuns.Model());
         torch.manual_seed(0);
-        var shifted = new Gpt(TinyRuns.Model() with { TokenShift = true });
-        Assert.Equal(plain.ParameterCount + TinyRuns.Model().NEmbd, shifted.ParameterCount);
+        var shifted = new Gpt(TinyRuns.Model() with { TokenShift = 2 });
+        Assert.Equal(plain.ParameterCount + 2 * TinyRuns.Model().NEmbd, shifted.ParameterCount);
         using var _ = no_grad();
         shifted.load_state_dict(plain.state_dict(), strict: false);
         var ids = randint(0, 32, new long[] { 2, 16 });
         Assert.True(plain.forward(ids).Equals(shifted.forward(ids)));
     }
 
-    [Fact]
-    public void With_token_shift_one_attention_layer_sees_the_previous_token_of_every_key()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void With_token_shift_each_embedding_sees_exactly_the_tokens_its_taps_reach_back_to(int taps)
     {
         // With attention switched off (zero output projections) and a single layer, a plain model's logits at
-        // position t depend on token t alone; with the shift they depend on token t−1 as well, and on nothing earlier.
-        foreach (bool shift in new[] { false, true })
-        {
-            var model = NewModel(TinyRuns.Model() with { NLayer = 1, TokenShift = shift });
-            using var _ = no_grad();
-            foreach (var block in model.Blocks) block.Attention.OutputProjection.weight!.zero_();
-            var ids = randint(0, 32, new long[] { 1, 16 });
-            var changed = ids.clone();
-            changed[0, 6] = (changed[0, 6] + 1) % 32;
-            var before = model.forward(ids);
-            var after = model.forward(changed);
-            Assert.True(before[0, ..6].Equals(after[0, ..6]));
-            Assert.Equal(shift, !before[0, 7].allclose(after[0, 7], rtol: 0, atol: 1e-6));
-            Assert.True(before[0, 8..].allclose(after[0, 8..], rtol: 0, atol: 1e-6));
-        }
+        // position t depend on token t alone; with k taps they depend on tokens t−k … t as well, and on nothing earlier.
+        var model = NewModel(TinyRuns.Model() with { NLayer = 1, TokenShift = taps });
+        using var _ = no_grad();
+        foreach (var block in model.Blocks) block.Attention.OutputProjection.weight!.zero_();
+        var ids = randint(0, 32, new long[] { 1, 16 });
+        var changed = ids.clone();
+        changed[0, 6] = (changed[0, 6] + 1) % 32;
+        var before = model.forward(ids);
+        var after = model.forward(changed);
+        Assert.True(before[0, ..6].Equals(after[0, ..6]));
+        for (int t = 7; t < 16; t++)
+            Assert.Equal(t <= 6 + taps, !before[0, t].allclose(after[0, t], rtol: 0, atol: 1e-6));
     }
 
     [Theory]
@@ -379,8 +379,9 @@ public class ComponentTests
     [InlineData("n_embd", "{\"n_embd\": 24, \"n_head\": 8, \"position_encoding\": \"rope\"}")]
     [InlineData("n_embd", "{\"n_embd\": 3, \"n_head\": 1, \"position_encoding\": \"sinusoidal\"}")]
     [InlineData("rope_base", "{\"rope_base\": 0}")]
-    [InlineData("token_shift", "{\"type\": \"gru\", \"token_shift\": true}")]
-    [InlineData("token_shift", "{\"architecture\": \"encoder_decoder\", \"token_shift\": true}")]
+    [InlineData("token_shift", "{\"type\": \"gru\", \"token_shift\": 1}")]
+    [InlineData("token_shift", "{\"architecture\": \"encoder_decoder\", \"token_shift\": 2}")]
+    [InlineData("token_shift", "{\"token_shift\": 9}")]
     [InlineData("relative_buckets", "{\"relative_buckets\": 1}")]
     [InlineData("relative_max_distance", "{\"relative_buckets\": 32, \"relative_max_distance\": 16}")]
     public void Bad_values_and_combinations_are_refused_naming_the_field(string field, string json)

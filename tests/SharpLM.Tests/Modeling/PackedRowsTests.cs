@@ -9,7 +9,7 @@ public class PackedRowsTests
     static Gpt Model(string position, int kvHeads = 0, int window = 0, string architecture = "causal_decoder", bool tokenShift = false)
     {
         torch.manual_seed(5);
-        var model = (Gpt)LanguageModel.Create(TinyRuns.Model() with { PositionEncoding = position, NKvHead = kvHeads, SlidingWindow = window, Architecture = architecture, TokenShift = tokenShift });
+        var model = (Gpt)LanguageModel.Create(TinyRuns.Model() with { PositionEncoding = position, NKvHead = kvHeads, SlidingWindow = window, Architecture = architecture, TokenShift = tokenShift ? 2 : 0 });
         model.eval();
         ComponentTests.ShiftWeightsAwayFromZero(model);
         return model;

@@ -8,7 +8,7 @@ public sealed record ShotPoint(int K, double Accuracy);
 /// <summary>Accuracy of the majority answer over n samples.</summary>
 public sealed record VotePoint(int N, double Accuracy);
 
-/// <summary>How a part's model was trained: "next token" over random windows of its text, or "conversations": next token over whole conversations packed into rows.</summary>
+/// <summary>How a part's model was trained: "next token" over random windows of its text, or "packed examples": next token over whole examples (problems, conversations) packed into rows.</summary>
 public sealed record TrainingRun(string Objective, long Params, int ContextLength, int Iters, double TrainSeconds, double FinalLoss);
 
 /// <summary>In-context learning: accuracy on new mappings by number of demonstrations, and by how two are chosen from eight.</summary>
@@ -21,7 +21,7 @@ public sealed record CotResult(double Direct, double ChainOfThought, IReadOnlyLi
 /// <summary>Tools: exact match with and without the calculator, on longer problems than training used and on training-length ones.</summary>
 public sealed record ToolsResult(double LongNoTool, double LongTool, double ShortNoTool, double ShortTool, double CallsPerToolProblem, TrainingRun Training, double Seconds);
 
-/// <summary>Retrieval: exact match closed-book vs with retrieved passages; how often the right document was retrieved and cited.</summary>
+/// <summary>Retrieval: exact match closed-book vs with retrieved passages; how often the right fact card was retrieved and cited.</summary>
 public sealed record RagResult(double ClosedBook, double Augmented, double RetrievalRecall, double CitationAccuracy, TrainingRun Training, double Seconds);
 
 /// <summary>One claim of the survey: a baseline, a treatment, the gap in points and the target it should reach.</summary>
@@ -70,7 +70,7 @@ public sealed record UtilizationReport
                 claims.Add(new Claim("Self-consistency", "greedy CoT", cot.GreedyOnSubset, "maj@8", maj8, Points(cot.GreedyOnSubset, maj8), 0));
             }
             if (Tools is { } tools) claims.Add(new Claim("Calculator tool (longer problems)", "no tool", tools.LongNoTool, "calculator", tools.LongTool, Points(tools.LongNoTool, tools.LongTool), 30));
-            if (Rag is { } rag) claims.Add(new Claim("Retrieval augmentation", "closed-book", rag.ClosedBook, "BM25 top-2", rag.Augmented, Points(rag.ClosedBook, rag.Augmented), 50));
+            if (Rag is { } rag) claims.Add(new Claim("Retrieval augmentation", "closed-book", rag.ClosedBook, $"BM25 top-{UtilizationExperiment.RagPassages}", rag.Augmented, Points(rag.ClosedBook, rag.Augmented), 50));
             return claims;
         }
     }
@@ -109,13 +109,13 @@ public static class UtilizationReportWriter
               .Append($"\n{tools.CallsPerToolProblem:0.###} calculator calls per problem with the tool offered.\n");
         if (r.Rag is { } rag)
             md.Append("\n## Retrieval augmentation\n\n")
-              .Append(ComparisonReport.Table(["closed-book", "retrieval-augmented", "right document retrieved", "right document cited"],
+              .Append(ComparisonReport.Table(["closed-book", "retrieval-augmented", "right fact card retrieved", "right fact card cited"],
                   [[P(rag.ClosedBook), P(rag.Augmented), P(rag.RetrievalRecall), P(rag.CitationAccuracy)]]));
         var runs = new (string Part, TrainingRun? Run, double? Seconds)[] { ("icl", r.Icl?.Training, r.Icl?.Seconds), ("cot", r.Cot?.Training, r.Cot?.Seconds), ("tools", r.Tools?.Training, r.Tools?.Seconds), ("rag", r.Rag?.Training, r.Rag?.Seconds) };
-        md.Append("\n## Models (character-level, 4 layers × 128 dims, rotary positions, trained from scratch)\n\n").Append(ComparisonReport.Table(["part", "objective", "params", "context", "steps", "training s", "final loss", "part s"],
+        md.Append("\n## Models (character-level, 2 layers × 128 dims, rotary positions, token shift, trained from scratch)\n\n").Append(ComparisonReport.Table(["part", "objective", "params", "context", "steps", "training s", "final loss", "part s"],
             runs.Where(x => x.Run is not null).Select(x => (IReadOnlyList<string>)[x.Part, x.Run!.Objective, x.Run.Params.ToString("N0"), x.Run.ContextLength.ToString(), x.Run.Iters.ToString(),
                 ComparisonReport.F(x.Run.TrainSeconds, "F0"), ComparisonReport.F(x.Run.FinalLoss, "F3"), ComparisonReport.F(x.Seconds, "F0")])))
-          .Append("\nThe final loss is the validation loss for windows of text and the training loss for packed conversations.\n");
+          .Append("\nThe final loss is the validation loss for windows of text and the training loss for packed examples.\n");
         md.Append($"\nSeed {r.Seed}, step scale {r.StepScale}; wall {r.WallSeconds:F0} s.\n");
         ComparisonReport.Write(dir, "Utilization: ICL, chain-of-thought, self-consistency, tools, retrieval", new { Experiment = "utilization", Report = r, r.Claims }, md.ToString());
 

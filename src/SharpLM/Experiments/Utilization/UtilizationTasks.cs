@@ -112,21 +112,14 @@ public static class UtilizationTasks
         public int Answer => Values()[^1];
 
         /// <summary>
-        /// The step-by-step rationale: the expression rewritten once per operation, its first operation replaced by its
-        /// value and the rest copied (<c>3 +4 *3 = 7 *3 = 1</c>), then the answer. Each step reads only the start of
-        /// the expression just before it — what a small model can learn to do; the question alone needs all five at once.
+        /// The step-by-step rationale, a scratchpad (Nye et al. 2021): the start, then each intermediate value in
+        /// the question's own layout, one three-character step <c> =7</c> under each three-character operation
+        /// <c> +4</c> (<c>3 +4 *3</c> → <c>3 =7 =1</c>), then the answer. Each step reads three things at fixed
+        /// distances — its operation and operand in the question, the value just before it — so one small lookup per
+        /// step suffices; the question alone needs all five operations at once.
         /// </summary>
-        public string Rationale
-        {
-            get
-            {
-                var v = Values();
-                var text = new StringBuilder();
-                for (int i = 0; i <= Steps.Count; i++)
-                    text.Append(i == 0 ? " " : " = ").Append(v[i]).Append(string.Concat(Steps.Skip(i).Select(s => $" {s.Op}{s.Operand}")));
-                return text.Append($". The answer is {Answer}.").ToString();
-            }
-        }
+        public string Rationale =>
+            $" {Start}{string.Concat(Values().Skip(1).Select(v => $" ={v}"))}. The answer is {Answer}.";
     }
 
     /// <summary>What follows "A:" when a model is asked to think step by step (Kojima et al.'s trigger).</summary>
@@ -141,24 +134,28 @@ public static class UtilizationTasks
         return new Chain((int)random.NextLong(10), Enumerable.Range(0, n).Select(_ => ("+-*"[(int)random.NextLong(3)], 1 + (int)random.NextLong(9))).ToArray());
     }
 
+    /// <summary>Operations per problem, in training and test alike: the steps then always sit at the same distance from
+    /// their operations (the test problems are new, not longer).</summary>
+    public const int ChainSteps = 5;
+
     /// <summary>
-    /// Training text: chains of 1–5 operations; a fraction <paramref name="rationaleFraction"/> carries the rationale
-    /// after the CoT trigger, the rest the answer alone after the direct trigger.
+    /// Training text: chains of <see cref="ChainSteps"/> operations; a fraction <paramref name="rationaleFraction"/>
+    /// carries the rationale after the CoT trigger, the rest the answer alone after the direct trigger; each item ends
+    /// with a newline.
     /// </summary>
-    public static (string Text, HashSet<string> Questions) ChainCorpus(int problems, double rationaleFraction, ulong seed)
+    public static (List<string> Items, HashSet<string> Questions) ChainCorpus(int problems, double rationaleFraction, ulong seed)
     {
         var random = new SplitMix64(seed);
-        var text = new StringBuilder();
+        var items = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < problems; i++)
         {
-            var chain = RandomChain(random, 1, 5);
+            var chain = RandomChain(random, ChainSteps, ChainSteps);
             seen.Add(chain.Question);
             bool rationale = random.NextLong(1_000_000) < rationaleFraction * 1_000_000;
-            text.Append(chain.Question).Append("\nA:")
-                .Append(rationale ? CotTrigger + chain.Rationale : $"{DirectTrigger} {chain.Answer}.").Append("\n\n");
+            items.Add(chain.Question + "\nA:" + (rationale ? CotTrigger + chain.Rationale : $"{DirectTrigger} {chain.Answer}.") + "\n");
         }
-        return (text.ToString(), seen);
+        return (items, seen);
     }
 
     /// <summary>Held-out problems of <paramref name="steps"/> operations that no training text contains.</summary>
@@ -182,18 +179,30 @@ public static class UtilizationTasks
     {
         /// <summary>As the calculator reads it: <c>123+45</c>.</summary>
         public string Expression => $"{A}{Op}{B}";
-        /// <summary>As the user asks it.</summary>
-        public string Question => $"What is {Expression}?";
+        /// <summary>As the test asks it (<see cref="QuestionForms"/>[0]).</summary>
+        public string Question => Ask(0);
+
+        /// <summary>In the words of <see cref="QuestionForms"/>[<paramref name="form"/>].</summary>
+        public string Ask(int form) => string.Format(System.Globalization.CultureInfo.InvariantCulture, QuestionForms[form], Expression);
         /// <summary>The exact result.</summary>
         public string Answer => (Op switch { '+' => A + B, '-' => A - B, _ => A * B }).ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    static long Digits(SplitMix64 random, int minDigits, int maxDigits)
+    /// <summary>A number of <paramref name="minDigits"/> to <paramref name="maxDigits"/> digits (at most 18), each length equally likely.</summary>
+    public static long Digits(SplitMix64 random, int minDigits, int maxDigits)
     {
         int d = minDigits + (int)random.NextLong(maxDigits - minDigits + 1);
         long low = d == 1 ? 0 : (long)Math.Pow(10, d - 1);
         return low + random.NextLong((long)Math.Pow(10, d) - low);
     }
+
+    /// <summary>
+    /// Ways a user asks for a result. Training asks in all of them, so the expression sits at a different distance
+    /// from the reply each time: the model must copy it (into its call, and the result into its answer) by what the
+    /// characters are, not where they are — the copying that carries over to longer numbers.
+    /// </summary>
+    public static readonly string[] QuestionForms =
+        ["What is {0}?", "Compute {0}.", "{0} = ?", "Calculate {0}, please.", "Quick one: what is {0}?", "I need the value of {0} for a report."];
 
     /// <summary>Training problems: operands of 1–3 digits, +, − or ×.</summary>
     public static Arithmetic TrainingArithmetic(SplitMix64 random) =>
@@ -224,21 +233,26 @@ public static class UtilizationTasks
         return char.ToUpperInvariant(w[0]) + w.ToString()[1..];
     }
 
+    /// <summary>One fact about a town: the file that alone states it, its text, a question and the answer.</summary>
+    public sealed record Fact(string FileName, string Text, string Question, string Answer);
+
     /// <summary>A town and its three facts.</summary>
     public sealed record Town(string Name, string Mayor, string River, int Founded)
     {
-        /// <summary>The town's document in a folder.</summary>
-        public string FileName => Name.ToLowerInvariant() + ".txt";
-
-        /// <summary>The only text that states the town's facts.</summary>
-        public string Document => $"The mayor of {Name} is {Mayor}. The river of {Name} is the {River}. {Name} was founded in {Founded}.";
-
-        /// <summary>The three questions with their answers.</summary>
-        public IEnumerable<(string Question, string Answer)> Questions()
+        /// <summary>
+        /// The facts, each a card in its own file (<c>surkipe.river.txt</c>: <c>Surkipe river = Kigo.</c>), as a
+        /// key-value knowledge base stores them: the question retrieves its card, and the answer follows the only
+        /// "=" in it. Prose would state several facts in the words the question uses ("What is the river of X?" /
+        /// "The river of X is the Y."), and a small model would have to match the town and the attribute at once to
+        /// find where the answer starts.
+        /// </summary>
+        public IEnumerable<Fact> Facts()
         {
-            yield return ($"Who is the mayor of {Name}?", Mayor);
-            yield return ($"What is the river of {Name}?", River);
-            yield return ($"When was {Name} founded?", Founded.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            string file = Name.ToLowerInvariant();
+            yield return new($"{file}.mayor.txt", $"{Name} mayor = {Mayor}.", $"Who is the mayor of {Name}?", Mayor);
+            yield return new($"{file}.river.txt", $"{Name} river = {River}.", $"What is the river of {Name}?", River);
+            string year = Founded.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            yield return new($"{file}.founded.txt", $"{Name} founded = {year}.", $"When was {Name} founded?", year);
         }
     }
 
