@@ -329,6 +329,18 @@ public sealed partial class UtilizationExperiment
         // Without tools the system message says so: training windows start anywhere, so the model must not have to
         // guess from the absence of a message whether tools were offered.
         var withoutTools = new ChatOptions { Instructions = NoTools };
+        // The question; with the tool, a call with the expression and the calculator's result; then the answer.
+        IReadOnlyList<Turn> Conversation(string question, string expression, string answer, bool tools)
+        {
+            List<ChatMessage> conversation = [new(ChatRole.User, question)];
+            if (tools)
+            {
+                conversation.Add(new(ChatRole.Assistant, [new FunctionCallContent("call_0", calculator.Name, new Dictionary<string, object?> { ["expression"] = expression })]));
+                conversation.Add(new(ChatRole.Tool, [new FunctionResultContent("call_0", CalculatorTool.Call(expression))]));
+            }
+            conversation.Add(new(ChatRole.Assistant, answer));
+            return ChatPrompt.Turns(conversation, tools ? withTools : withoutTools, DescribeTools);
+        }
         var random = new SplitMix64(SubSeed("tools-train"));
         var conversations = new List<IReadOnlyList<Turn>>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -337,15 +349,7 @@ public sealed partial class UtilizationExperiment
             var problem = TrainingArithmetic(random);
             seen.Add(problem.Expression);
             bool tools = random.NextLong(2) == 0;
-            List<ChatMessage> conversation = [new(ChatRole.User, problem.Ask((int)random.NextLong(QuestionForms.Length)))];
-            if (tools)
-            {
-                string id = "call_0";
-                conversation.Add(new(ChatRole.Assistant, [new FunctionCallContent(id, calculator.Name, new Dictionary<string, object?> { ["expression"] = problem.Expression })]));
-                conversation.Add(new(ChatRole.Tool, [new FunctionResultContent(id, CalculatorTool.Call(problem.Expression))]));
-            }
-            conversation.Add(new(ChatRole.Assistant, problem.Answer));
-            conversations.Add(ChatPrompt.Turns(conversation, tools ? withTools : withoutTools, DescribeTools));
+            conversations.Add(Conversation(problem.Ask((int)random.NextLong(QuestionForms.Length)), problem.Expression, problem.Answer, tools));
         }
         // A copying drill, as pre-training on text gives large models: a bare number of 1–12 digits, asked in the same
         // words and answered the same two ways. A model that uses tools must copy the expression into its call and the
@@ -355,14 +359,7 @@ public sealed partial class UtilizationExperiment
         {
             string number = Digits(random, 1, 12).ToString(System.Globalization.CultureInfo.InvariantCulture);
             bool tools = random.NextLong(2) == 0;
-            List<ChatMessage> conversation = [new(ChatRole.User, string.Format(System.Globalization.CultureInfo.InvariantCulture, QuestionForms[(int)random.NextLong(QuestionForms.Length)], number))];
-            if (tools)
-            {
-                conversation.Add(new(ChatRole.Assistant, [new FunctionCallContent("call_0", calculator.Name, new Dictionary<string, object?> { ["expression"] = number })]));
-                conversation.Add(new(ChatRole.Tool, [new FunctionResultContent("call_0", CalculatorTool.Call(number))]));
-            }
-            conversation.Add(new(ChatRole.Assistant, number));
-            conversations.Add(ChatPrompt.Turns(conversation, tools ? withTools : withoutTools, DescribeTools));
+            conversations.Add(Conversation(AskFor(number, (int)random.NextLong(QuestionForms.Length)), number, number, tools));
         }
         var trained = TrainChat("tools", conversations, steps: 2500, batch: 12, learningRate: 2e-3);
         // Lenient: a tool's error message may hold characters the training text never had.

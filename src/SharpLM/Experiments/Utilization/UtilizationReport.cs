@@ -112,7 +112,7 @@ public static class UtilizationReportWriter
               .Append(ComparisonReport.Table(["closed-book", "retrieval-augmented", "right fact card retrieved", "right fact card cited"],
                   [[P(rag.ClosedBook), P(rag.Augmented), P(rag.RetrievalRecall), P(rag.CitationAccuracy)]]));
         var runs = new (string Part, TrainingRun? Run, double? Seconds)[] { ("icl", r.Icl?.Training, r.Icl?.Seconds), ("cot", r.Cot?.Training, r.Cot?.Seconds), ("tools", r.Tools?.Training, r.Tools?.Seconds), ("rag", r.Rag?.Training, r.Rag?.Seconds) };
-        md.Append("\n## Models (character-level, 2 layers × 128 dims, rotary positions, token shift, trained from scratch)\n\n").Append(ComparisonReport.Table(["part", "objective", "params", "context", "steps", "training s", "final loss", "part s"],
+        md.Append("\n## Models (character-level, 2 layers × 128 dims, two-token shift, trained from scratch; rotary positions, learned for CoT)\n\n").Append(ComparisonReport.Table(["part", "objective", "params", "context", "steps", "training s", "final loss", "part s"],
             runs.Where(x => x.Run is not null).Select(x => (IReadOnlyList<string>)[x.Part, x.Run!.Objective, x.Run.Params.ToString("N0"), x.Run.ContextLength.ToString(), x.Run.Iters.ToString(),
                 ComparisonReport.F(x.Run.TrainSeconds, "F0"), ComparisonReport.F(x.Run.FinalLoss, "F3"), ComparisonReport.F(x.Seconds, "F0")])))
           .Append("\nThe final loss is the validation loss for windows of text and the training loss for packed examples.\n");

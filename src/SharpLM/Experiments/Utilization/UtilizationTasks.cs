@@ -183,7 +183,8 @@ public static class UtilizationTasks
         public string Question => Ask(0);
 
         /// <summary>In the words of <see cref="QuestionForms"/>[<paramref name="form"/>].</summary>
-        public string Ask(int form) => string.Format(System.Globalization.CultureInfo.InvariantCulture, QuestionForms[form], Expression);
+        public string Ask(int form) => AskFor(Expression, form);
+
         /// <summary>The exact result.</summary>
         public string Answer => (Op switch { '+' => A + B, '-' => A - B, _ => A * B }).ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -203,6 +204,9 @@ public static class UtilizationTasks
     /// </summary>
     public static readonly string[] QuestionForms =
         ["What is {0}?", "Compute {0}.", "{0} = ?", "Calculate {0}, please.", "Quick one: what is {0}?", "I need the value of {0} for a report."];
+
+    /// <summary>A question about <paramref name="expression"/> in the words of <see cref="QuestionForms"/>[<paramref name="form"/>].</summary>
+    public static string AskFor(string expression, int form) => string.Format(System.Globalization.CultureInfo.InvariantCulture, QuestionForms[form], expression);
 
     /// <summary>Training problems: operands of 1–3 digits, +, − or ×.</summary>
     public static Arithmetic TrainingArithmetic(SplitMix64 random) =>
