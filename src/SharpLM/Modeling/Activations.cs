@@ -13,6 +13,8 @@ public static class Activations
     public static nn.Module<Tensor, Tensor> Create(string name) => name switch
     {
         "gelu" or "geglu" => nn.GELU(),
+        // GPT-2's "gelu_new": the tanh approximation of GELU (Hendrycks & Gimpel), which GPT-2 was trained with.
+        "gelu_tanh" => nn.GELU(TorchSharp.Modules.GELU.Approximate.tanh),
         "relu" => nn.ReLU(),
         // Swish with β = 1 (Ramachandran et al. 2017) is SiLU (Hendrycks & Gimpel); both names are accepted.
         "swish" or "silu" or "swiglu" => nn.SiLU(),

@@ -70,7 +70,8 @@ public sealed record ModelConfig
     public string NormPlacement { get; init; } = "pre";
     /// <summary>Epsilon added to the variance (or mean square) inside LayerNorm / RMSNorm for numerical stability.</summary>
     public double NormEps { get; init; } = 1e-5;
-    /// <summary>"gelu" (exact erf form, as nn.GELU), "relu", "swish" / "silu", or the gated "swiglu" / "geglu".</summary>
+    /// <summary>"gelu" (exact erf form, as nn.GELU), "gelu_tanh" (the tanh approximation, GPT-2's "gelu_new"), "relu",
+    /// "swish" / "silu", or the gated "swiglu" / "geglu".</summary>
     public string Activation { get; init; } = "gelu";
     /// <summary>"learned" or "sinusoidal" absolute embeddings, or "rope", "alibi", "t5" (no absolute embedding).</summary>
     public string PositionEncoding { get; init; } = "learned";
@@ -122,7 +123,7 @@ public sealed record ModelConfig
     static readonly string[] ArchitectureNames = { "causal_decoder", "prefix_decoder", "encoder_decoder" };
     static readonly string[] Norms = { "layernorm", "rmsnorm", "deepnorm" };
     static readonly string[] Placements = { "pre", "post", "sandwich" };
-    static readonly string[] Activations = { "gelu", "relu", "swish", "silu", "swiglu", "geglu" };
+    static readonly string[] Activations = { "gelu", "gelu_tanh", "relu", "swish", "silu", "swiglu", "geglu" };
     static readonly string[] Positions = { "learned", "sinusoidal", "rope", "alibi", "t5" };
 
     /// <summary>Throws <see cref="InvalidInputException"/> naming the first bad field.</summary>

@@ -21,6 +21,7 @@ public class ComponentTests
         ["rmsnorm-sandwich"] = TinyRuns.Model() with { Norm = "rmsnorm", NormPlacement = "sandwich" },
         ["deepnorm-post"] = TinyRuns.Model() with { Norm = "deepnorm", NormPlacement = "post" },
         ["relu"] = TinyRuns.Model() with { Activation = "relu" },
+        ["gelu-tanh"] = TinyRuns.Model() with { Activation = "gelu_tanh" },
         ["swish"] = TinyRuns.Model() with { Activation = "swish" },
         ["silu"] = TinyRuns.Model() with { Activation = "silu" },
         ["swiglu"] = TinyRuns.Model() with { Activation = "swiglu" },
