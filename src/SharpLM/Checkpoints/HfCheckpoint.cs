@@ -21,23 +21,12 @@ public static class HfCheckpoint
     public static (ModelConfig Config, HfModelFamily Family) ReadConfig(string dir)
     {
         string path = Path.Combine(dir, ConfigFile);
-        if (!File.Exists(path)) throw new InvalidInputException($"{path}: no such file (a Hugging Face model folder has config.json)");
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { MaxDepth = 16 });
-        }
-        catch (Exception e) when (e is JsonException or System.Text.DecoderFallbackException or ArgumentException)
-        {
-            throw new InvalidInputException($"{path}: not valid JSON ({e.Message.Split('\n')[0]})");
-        }
-        using (doc)
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"{path}: must be a JSON object");
-            string? type = doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-            var family = HfModelFamily.For(type, path);
-            return (family.Config(doc.RootElement, path), family);
-        }
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "no such file (a Hugging Face model folder has config.json)");
+        using var doc = Runtime.Json.ReadDocument(path);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"{path}: must be a JSON object");
+        string? type = doc.RootElement.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        var family = HfModelFamily.For(type, path);
+        return (family.Config(doc.RootElement, path), family);
     }
 
     /// <summary>Loads the model in <paramref name="dir"/> in float32 (or <paramref name="dtype"/>), in eval mode.</summary>
@@ -53,8 +42,7 @@ public static class HfCheckpoint
         {
             foreach (var w in family.Weights(config))
             {
-                string theirs = weights.Contains(w.Theirs) ? w.Theirs : weights.Contains(family.BasePrefix + w.Theirs) ? family.BasePrefix + w.Theirs
-                    : throw new InvalidInputException($"{dir}: tensor '{w.Theirs}' (for {w.Ours}) is missing from the weights");
+                string theirs = Stored(weights, family, w.Theirs) ?? throw new InvalidInputException($"{dir}: tensor '{w.Theirs}' (for {w.Ours}) is missing from the weights");
                 used.Add(theirs);
                 var target = parameters.TryGetValue(w.Ours, out var p) ? p : throw new InvalidOperationException($"{family.ModelType}: SharpLM has no parameter '{w.Ours}'");
                 var entry = weights[theirs];
@@ -66,6 +54,15 @@ public static class HfCheckpoint
                 target.copy_(w.Transposed ? value.t() : value);
             }
         }
+        // A tied head may still be saved (older save_pretrained did): it must then be the embedding, or the folder
+        // describes a different model than its config.json.
+        if (config.TieEmbeddings && Stored(weights, family, family.HeadTensor) is string head)
+        {
+            used.Add(head);
+            using var scope = NewDisposeScope();
+            if (!weights.Read(head, ScalarType.Float32).Equals(parameters[family.EmbeddingParameter].to(ScalarType.Float32)))
+                throw new InvalidInputException($"{dir}: tensor '{head}' differs from the token embedding, but config.json ties them (tie_word_embeddings)");
+        }
         foreach (string name in weights.Names)
         {
             string bare = name.StartsWith(family.BasePrefix, StringComparison.Ordinal) ? name[family.BasePrefix.Length..] : name;
@@ -76,4 +73,8 @@ public static class HfCheckpoint
         model.eval();
         return model;
     }
+
+    /// <summary>The name <paramref name="tensor"/> has in <paramref name="weights"/>: bare, or under the family's base-model prefix; null when absent.</summary>
+    static string? Stored(SafetensorsCheckpoint weights, HfModelFamily family, string tensor) =>
+        weights.Contains(tensor) ? tensor : weights.Contains(family.BasePrefix + tensor) ? family.BasePrefix + tensor : null;
 }

@@ -29,6 +29,12 @@ public abstract class HfModelFamily
     /// <summary>Where each of SharpLM's parameters for <paramref name="config"/> is stored.</summary>
     public abstract IEnumerable<HfWeight> Weights(ModelConfig config);
 
+    /// <summary>The output head's tensor: loaded when the config unties it, checked against the embedding when it is tied.</summary>
+    public virtual string HeadTensor => "lm_head.weight";
+
+    /// <summary>SharpLM's token-embedding parameter, which a tied head must equal.</summary>
+    public virtual string EmbeddingParameter => "wte.weight";
+
     /// <summary>Tensors a checkpoint may hold that SharpLM does not load (buffers an older library version saved).</summary>
     public virtual bool Ignorable(string theirs) => false;
 
@@ -77,7 +83,7 @@ public abstract class HfModelFamily
     protected static void RequireBool(JsonElement config, string field, string path, bool supported)
     {
         if (Bool(config, field, path, supported) != supported)
-            throw new InvalidInputException($"{path}: {field} {!supported} is not supported (SharpLM implements {supported})");
+            throw new InvalidInputException($"{path}: {field} {(supported ? "false" : "true")} is not supported (SharpLM implements {(supported ? "true" : "false")})");
     }
 }
 
@@ -136,10 +142,10 @@ public sealed class Gpt2Family : HfModelFamily
         }
         yield return new("ln_f.weight", "ln_f.weight");
         yield return new("ln_f.bias", "ln_f.bias");
-        if (!config.TieEmbeddings) yield return new("lm_head.weight", "lm_head.weight");
+        if (!config.TieEmbeddings) yield return new("lm_head.weight", HeadTensor);
     }
 
     /// <inheritdoc/>
     public override bool Ignorable(string theirs) =>
-        theirs.EndsWith(".attn.bias", StringComparison.Ordinal) || theirs.EndsWith(".attn.masked_bias", StringComparison.Ordinal) || theirs == "lm_head.weight";
+        theirs.EndsWith(".attn.bias", StringComparison.Ordinal) || theirs.EndsWith(".attn.masked_bias", StringComparison.Ordinal);
 }

@@ -47,6 +47,7 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>The largest header read (the reference implementation's limit): a forged length cannot make us allocate more.</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
+    readonly Dictionary<string, SafetensorsEntry> byName;
     readonly MemoryMappedFile? map;
     readonly MemoryMappedViewAccessor? view;
     readonly long dataStart;
@@ -62,6 +63,7 @@ public sealed class SafetensorsFile : IDisposable
     {
         Path = path;
         Entries = entries;
+        byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
         Metadata = metadata;
         this.dataStart = dataStart;
         if (dataLength > 0)
@@ -83,7 +85,7 @@ public sealed class SafetensorsFile : IDisposable
             if (length < 8) throw new InvalidInputException($"{path}: {length} bytes is too short for a safetensors file (8-byte header length first)");
             Span<byte> prefix = stackalloc byte[8];
             stream.ReadExactly(prefix);
-            ulong n = BitConverter.IsLittleEndian ? BitConverter.ToUInt64(prefix) : System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            ulong n = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(prefix);
             if (n > MaxHeaderBytes) throw new InvalidInputException($"{path}: header length {n} exceeds the limit of {MaxHeaderBytes} bytes");
             if ((long)n > length - 8) throw new InvalidInputException($"{path}: header length {n} runs past the end of the file ({length} bytes)");
             header = new byte[n];
@@ -112,7 +114,7 @@ public sealed class SafetensorsFile : IDisposable
         }
         catch (JsonException e)
         {
-            throw new InvalidInputException($"{path}: header is not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InvalidInputException.ForFile(path, $"header is not valid JSON ({InvalidInputException.FirstLine(e)})");
         }
         using (doc)
         {
@@ -179,7 +181,7 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>The entry named <paramref name="name"/>.</summary>
     /// <exception cref="InvalidInputException">No such tensor in the file.</exception>
     public SafetensorsEntry this[string name] =>
-        Entries.FirstOrDefault(e => e.Name == name) ?? throw new InvalidInputException($"{Path}: no tensor '{name}'");
+        byName.TryGetValue(name, out var entry) ? entry : throw new InvalidInputException($"{Path}: no tensor '{name}'");
 
     /// <summary>
     /// Tensor <paramref name="name"/>, copied from the map into a new CPU tensor of its own dtype, or converted to
@@ -258,7 +260,9 @@ public static class SafetensorsWriter
         int padded = (json.Length + 7) / 8 * 8;
         IO.AtomicFile.Write(path, stream =>
         {
-            stream.Write(BitConverter.GetBytes((ulong)padded));
+            Span<byte> length = stackalloc byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+            stream.Write(length);
             stream.Write(json);
             for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
             foreach (var (_, t) in list)

@@ -88,16 +88,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
 
     static Dictionary<string, string> ReadIndex(string path)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(System.IO.File.ReadAllText(path), new JsonDocumentOptions { MaxDepth = 8 });
-        }
-        catch (Exception e) when (e is JsonException or System.Text.DecoderFallbackException or ArgumentException)
-        {
-            throw new InvalidInputException($"{path}: not valid JSON ({e.Message.Split('\n')[0]})");
-        }
-        using (doc)
+        using (var doc = Runtime.Json.ReadDocument(path))
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var weightMap) || weightMap.ValueKind != JsonValueKind.Object)
                 throw new InvalidInputException($"{path}: weight_map missing or not an object");

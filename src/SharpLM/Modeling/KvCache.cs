@@ -48,15 +48,15 @@ public sealed class KvCache : DecodingState
     /// </summary>
     internal Tensor? LastEmbeddings
     {
-        get => lastEmbedding;
+        get => lastEmbeddings;
         set
         {
-            lastEmbedding?.Dispose();
+            lastEmbeddings?.Dispose();
             // Kept across steps like the key and value buffers.
-            lastEmbedding = value?.detach().clone().DetachFromDisposeScope();
+            lastEmbeddings = value?.detach().clone().DetachFromDisposeScope();
         }
     }
-    Tensor? lastEmbedding;
+    Tensor? lastEmbeddings;
 
     /// <summary>Called once per forward pass, after every layer has appended its <paramref name="t"/> new positions.</summary>
     internal void Advance(int t) => Length += t;
@@ -66,6 +66,6 @@ public sealed class KvCache : DecodingState
     {
         foreach (var t in keys) t.Dispose();
         foreach (var t in values) t.Dispose();
-        lastEmbedding?.Dispose();
+        lastEmbeddings?.Dispose();
     }
 }

@@ -27,9 +27,7 @@ public static class Json
     /// <summary>Reads and deserialises a JSON file; any failure becomes a one-line error naming the file.</summary>
     public static T ReadFile<T>(string path)
     {
-        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "file not found");
-        long length = new FileInfo(path).Length;
-        if (length > MaxFileBytes) throw InvalidInputException.ForFile(path, $"{length:N0} bytes is too large for a {typeof(T).Name} file (at most {MaxFileBytes >> 20} MiB)");
+        CheckFile(path, typeof(T).Name);
         try
         {
             return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Options)
@@ -39,5 +37,30 @@ public static class Json
         {
             throw InvalidInputException.ForFile(path, $"not valid {typeof(T).Name} JSON: {InvalidInputException.FirstLine(e)}", e);
         }
+    }
+
+    /// <summary>
+    /// Parses a JSON file whose shape is not a SharpLM type (another tool's config or index) as a document, with the
+    /// same checks as <see cref="ReadFile{T}"/>: it exists, is at most <see cref="MaxFileBytes"/>, and parses; the
+    /// caller disposes the document.
+    /// </summary>
+    public static JsonDocument ReadDocument(string path)
+    {
+        CheckFile(path, "JSON");
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            throw InvalidInputException.ForFile(path, $"not valid JSON: {InvalidInputException.FirstLine(e)}", e);
+        }
+    }
+
+    static void CheckFile(string path, string kind)
+    {
+        if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "file not found");
+        long length = new FileInfo(path).Length;
+        if (length > MaxFileBytes) throw InvalidInputException.ForFile(path, $"{length:N0} bytes is too large for a {kind} file (at most {MaxFileBytes >> 20} MiB)");
     }
 }

@@ -34,7 +34,7 @@ public class HfCheckpointTests
     [InlineData("{\"model_type\": \"bert\"}", "model_type 'bert' is not supported (supported: gpt2)")]
     [InlineData("{\"n_embd\": 8}", "model_type '' is not supported")]
     [InlineData("{\"model_type\": \"gpt2\", \"activation_function\": \"quick_gelu\"}", "activation_function 'quick_gelu' is not supported")]
-    [InlineData("{\"model_type\": \"gpt2\", \"scale_attn_by_inverse_layer_idx\": true}", "scale_attn_by_inverse_layer_idx True is not supported")]
+    [InlineData("{\"model_type\": \"gpt2\", \"scale_attn_by_inverse_layer_idx\": true}", "scale_attn_by_inverse_layer_idx true is not supported")]
     [InlineData("{\"model_type\": \"gpt2\", \"n_layer\": -2}", "n_layer must be a non-negative integer")]
     [InlineData("{\"model_type\": \"gpt2\", \"n_embd\": 30, \"n_head\": 4}", "n_embd must be a positive multiple of n_head")]
     [InlineData("[1]", "must be a JSON object")]
@@ -48,7 +48,7 @@ public class HfCheckpointTests
     }
 
     [Fact]
-    public void Weights_that_do_not_fit_the_config_are_refused_naming_the_tensor()
+    public void Weights_that_do_not_fit_the_config_or_a_tied_head_that_is_not_the_embedding_are_refused_naming_the_tensor()
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("config.json"), Config());
@@ -61,6 +61,12 @@ public class HfCheckpointTests
         Assert.Contains("tensor 'ln_f.bias' (for ln_f.bias) is missing", Assert.Throws<InvalidInputException>(() => HfCheckpoint.Load(dir.Path)).Message);
         SafetensorsCheckpoint.Write(dir.Path, tensors.Append(("h.9.attn.c_attn.weight", zeros(2))).ToList());
         Assert.Contains("tensor 'h.9.attn.c_attn.weight' is not part of a gpt2 model", Assert.Throws<InvalidInputException>(() => HfCheckpoint.Load(dir.Path)).Message);
+        // A tied head saved beside the embedding must be the embedding.
+        var embedding = tensors.Single(t => t.Key == "wte.weight").Value;
+        SafetensorsCheckpoint.Write(dir.Path, tensors.Append(("lm_head.weight", embedding.clone())).ToList());
+        HfCheckpoint.Load(dir.Path);
+        SafetensorsCheckpoint.Write(dir.Path, tensors.Append(("lm_head.weight", embedding + 1)).ToList());
+        Assert.Contains("tensor 'lm_head.weight' differs from the token embedding, but config.json ties them", Assert.Throws<InvalidInputException>(() => HfCheckpoint.Load(dir.Path)).Message);
         SafetensorsCheckpoint.Write(dir.Path, tensors.Select(t => t.Key == "wpe.weight" ? (t.Key, zeros(8, 32)) : t).ToList());
         Assert.Contains("tensor 'wpe.weight' has shape [8, 32]; config.json implies [16, 32]", Assert.Throws<InvalidInputException>(() => HfCheckpoint.Load(dir.Path)).Message);
     }
