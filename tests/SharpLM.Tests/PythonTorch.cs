@@ -89,3 +89,12 @@ internal sealed class PythonTorchFactAttribute : FactAttribute
         if (PythonTorch.SkipReason is string reason) Skip = reason;
     }
 }
+
+/// <summary>A theory that is skipped, with the reason, where no Python with torch and numpy is found.</summary>
+internal sealed class PythonTorchTheoryAttribute : TheoryAttribute
+{
+    public PythonTorchTheoryAttribute()
+    {
+        if (PythonTorch.SkipReason is string reason) Skip = reason;
+    }
+}

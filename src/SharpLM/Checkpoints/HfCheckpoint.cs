@@ -42,15 +42,20 @@ public static class HfCheckpoint
         {
             foreach (var w in family.Weights(config))
             {
-                string theirs = Stored(weights, family, w.Theirs) ?? throw new InvalidInputException($"{dir}: tensor '{w.Theirs}' (for {w.Ours}) is missing from the weights");
-                used.Add(theirs);
                 var target = parameters.TryGetValue(w.Ours, out var p) ? p : throw new InvalidOperationException($"{family.ModelType}: SharpLM has no parameter '{w.Ours}'");
-                var entry = weights[theirs];
-                long[] stored = w.Transposed && entry.Shape.Length == 2 ? [entry.Shape[1], entry.Shape[0]] : entry.Shape;
-                if (!stored.SequenceEqual(target.shape))
-                    throw new InvalidInputException($"{dir}: tensor '{theirs}' has shape [{string.Join(", ", entry.Shape)}]; config.json implies [{string.Join(", ", w.Transposed ? target.shape.Reverse() : target.shape)}]");
+                var stored = w.Theirs.Select(name => Stored(weights, family, name) ?? throw new InvalidInputException($"{dir}: tensor '{name}' (for {w.Ours}) is missing from the weights")).ToArray();
+                used.UnionWith(stored);
+                for (int part = 0; part < stored.Length; part++)
+                {
+                    // Each part must have the shape of its rows of the parameter: a wrong k_proj is named as such.
+                    long[] expected = w.Rows is null ? target.shape : [w.Rows[part], .. target.shape.Skip(1)];
+                    if (w.Transposed) expected = expected.Reverse().ToArray();
+                    long[] actual = weights[stored[part]].Shape;
+                    if (!actual.SequenceEqual(expected))
+                        throw new InvalidInputException($"{dir}: tensor '{stored[part]}' has shape [{string.Join(", ", actual)}]; config.json implies [{string.Join(", ", expected)}]");
+                }
                 using var scope = NewDisposeScope();
-                var value = weights.Read(theirs, ScalarType.Float32);
+                var value = stored.Length == 1 ? weights.Read(stored[0], ScalarType.Float32) : cat(stored.Select(name => weights.Read(name, ScalarType.Float32)).ToArray(), 0);
                 target.copy_(w.Transposed ? value.t() : value);
             }
         }
@@ -72,6 +77,34 @@ public static class HfCheckpoint
         if (dtype != ScalarType.Float32) model.to(dtype);
         model.eval();
         return model;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as a Hugging Face folder: config.json of its family (<see cref="HfModelFamily.ForExport"/>)
+    /// and the weights in <paramref name="dtype"/>, one model.safetensors or shards of at most <paramref name="maxShardBytes"/>
+    /// with their index, named as <c>save_pretrained</c> names them (a tied head is not saved). Returns the family.
+    /// </summary>
+    /// <exception cref="InvalidInputException">No family (or not the named one) describes the model; the message names the field.</exception>
+    public static HfModelFamily Save(Gpt model, string dir, string? modelType = null, ScalarType dtype = ScalarType.Float32, long maxShardBytes = 5_000_000_000)
+    {
+        var config = model.Config;
+        var family = HfModelFamily.ForExport(config, modelType);
+        var json = family.ConfigJson(config);
+        json["torch_dtype"] = dtype switch { ScalarType.BFloat16 => "bfloat16", ScalarType.Float16 => "float16", _ => "float32" };
+        Directory.CreateDirectory(dir);
+        using var scope = NewDisposeScope();
+        var parameters = model.state_dict();
+        var tensors = new List<(string Name, Tensor Tensor)>();
+        foreach (var w in family.Weights(config))
+        {
+            var value = parameters[w.Ours].detach();
+            var parts = w.Rows is null ? [value] : value.split(w.Rows.ToArray(), 0);
+            for (int i = 0; i < parts.Length; i++)
+                tensors.Add((family.SavedName(w.Theirs[i]), (w.Transposed ? parts[i].t() : parts[i]).to(dtype).contiguous()));
+        }
+        SafetensorsCheckpoint.Write(dir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return family;
     }
 
     /// <summary>The name <paramref name="tensor"/> has in <paramref name="weights"/>: bare, or under the family's base-model prefix; null when absent.</summary>

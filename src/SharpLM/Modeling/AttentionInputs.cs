@@ -39,7 +39,7 @@ internal sealed class AttentionInputs
         Tensor? cos = null, sin = null;
         if (config.PositionEncoding == "rope")
         {
-            (cos, sin) = RotaryEmbedding.Angles(positions is null ? start : 0, length, config.HeadDim, config.RopeBase, device);
+            (cos, sin) = RotaryEmbedding.Angles(positions is null ? start : 0, length, config, device);
             if (positions is not null)
             {
                 // [B, 1, T, D]: broadcasts over the heads of q and k.

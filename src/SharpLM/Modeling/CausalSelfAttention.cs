@@ -26,7 +26,7 @@ public sealed class CausalSelfAttention : nn.Module
         nKvHead = config.KvHeads;
         headDim = config.HeadDim;
         dropout = config.Dropout;
-        c_attn = nn.Linear(config.NEmbd, (nHead + 2 * nKvHead) * headDim, hasBias: config.Bias);
+        c_attn = nn.Linear(config.NEmbd, (nHead + 2 * nKvHead) * headDim, hasBias: config.Bias || config.QkvBias);
         c_proj = nn.Linear(config.NEmbd, config.NEmbd, hasBias: config.Bias);
         if (config.Dropout > 0) resid_dropout = nn.Dropout(config.Dropout);
         RegisterComponents();

@@ -14,6 +14,11 @@ public abstract class FeedForward : nn.Module<Tensor, Tensor>
     public static FeedForward Create(ModelConfig config) =>
         Activations.IsGated(config.Activation) ? new GluMlp(config) : new Mlp(config);
 
+    /// <summary>The hidden width: mlp_hidden when set, else mlp_ratio × n_embd (2/3 of it for the gated variants, <see cref="GluMlp.RatioHiddenSize"/>).</summary>
+    public static int HiddenSize(ModelConfig config) =>
+        config.MlpHidden > 0 ? config.MlpHidden
+        : Activations.IsGated(config.Activation) ? GluMlp.RatioHiddenSize(config) : config.MlpRatio * config.NEmbd;
+
     /// <summary>The projection that writes into the residual stream; GPT-2 and DeepNorm scale its initialisation.</summary>
     internal abstract Linear OutputProjection { get; }
 }

@@ -15,10 +15,10 @@ public sealed class GluMlp : FeedForward
     readonly nn.Module<Tensor, Tensor> act;
     readonly Dropout? dropout;
 
-    /// <summary>A gated MLP for <paramref name="config"/>: hidden width <see cref="HiddenSize"/>; activation, bias and dropout as configured.</summary>
+    /// <summary>A gated MLP for <paramref name="config"/>: hidden width <see cref="FeedForward.HiddenSize"/>; activation, bias and dropout as configured.</summary>
     public GluMlp(ModelConfig config) : base(nameof(GluMlp))
     {
-        int hidden = HiddenSize(config);
+        int hidden = FeedForward.HiddenSize(config);
         c_gate = nn.Linear(config.NEmbd, hidden, hasBias: config.Bias);
         c_fc = nn.Linear(config.NEmbd, hidden, hasBias: config.Bias);
         act = Activations.Create(config.Activation);
@@ -29,9 +29,9 @@ public sealed class GluMlp : FeedForward
 
     /// <summary>
     /// ⌈2/3 · mlp_ratio · n_embd⌉ rounded up to a multiple of 8 (LLaMA rounds to 256; 8 suits small models and
-    /// keeps matrix sizes friendly to vector units). n_embd 32, ratio 4 → 88.
+    /// keeps matrix sizes friendly to vector units). n_embd 32, ratio 4 → 88. An explicit mlp_hidden overrides it.
     /// </summary>
-    public static int HiddenSize(ModelConfig config)
+    public static int RatioHiddenSize(ModelConfig config)
     {
         int twoThirds = (2 * config.MlpRatio * config.NEmbd + 2) / 3;
         return (twoThirds + 7) / 8 * 8;

@@ -14,7 +14,7 @@ public sealed class Mlp : FeedForward
     /// <summary>An MLP for <paramref name="config"/>: hidden width mlp_ratio × n_embd; activation, bias and dropout as configured.</summary>
     public Mlp(ModelConfig config) : base(nameof(Mlp))
     {
-        int hidden = config.MlpRatio * config.NEmbd;
+        int hidden = FeedForward.HiddenSize(config);
         c_fc = nn.Linear(config.NEmbd, hidden, hasBias: config.Bias);
         act = Activations.Create(config.Activation);
         c_proj = nn.Linear(hidden, config.NEmbd, hasBias: config.Bias);

@@ -56,12 +56,18 @@ public sealed record ModelConfig
     public int NKvHead { get; init; }
     /// <summary>Width of the embeddings and the residual stream (the hidden size of an lstm / gru).</summary>
     public int NEmbd { get; init; } = 128;
-    /// <summary>Hidden width of the MLP as a multiple of <see cref="NEmbd"/> (GLU variants use 2/3 of it, see <see cref="GluMlp.HiddenSize"/>).</summary>
+    /// <summary>Hidden width of the MLP as a multiple of <see cref="NEmbd"/> (GLU variants use 2/3 of it, see <see cref="GluMlp.RatioHiddenSize"/>; <see cref="MlpHidden"/> overrides it).</summary>
     public int MlpRatio { get; init; } = 4;
+    /// <summary>Hidden width of the MLP in units, overriding <see cref="MlpRatio"/>: imported checkpoints have widths no
+    /// ratio gives (Llama-3-8B: 14,336 for 4,096). 0 (the default) = derived from mlp_ratio.</summary>
+    public int MlpHidden { get; init; }
     /// <summary>Dropout probability in [0, 1), applied only while training; 0 (the default) turns dropout off.</summary>
     public double Dropout { get; init; }
     /// <summary>Bias in Linear layers and LayerNorms (RMSNorm never has one).</summary>
     public bool Bias { get; init; } = true;
+    /// <summary>A bias on the query/key/value projection only, with <see cref="Bias"/> false (Qwen2: the output
+    /// projection, the MLP and the norms have none).</summary>
+    public bool QkvBias { get; init; }
     /// <summary>Output head shares the token-embedding matrix.</summary>
     public bool TieEmbeddings { get; init; } = true;
     /// <summary>"layernorm", "rmsnorm" or "deepnorm" (post-LN with scaled residuals; needs norm_placement "post").</summary>
@@ -77,6 +83,9 @@ public sealed record ModelConfig
     public string PositionEncoding { get; init; } = "learned";
     /// <summary>Base of the rotary frequencies (position_encoding "rope").</summary>
     public double RopeBase { get; init; } = 10000;
+    /// <summary>Rotary frequencies stretched for contexts longer than pre-training's (<see cref="Modeling.RopeScaling"/>);
+    /// null (the default) = plain RoPE.</summary>
+    public RopeScaling? RopeScaling { get; init; }
     /// <summary>Number of T5 relative-position buckets (position_encoding "t5").</summary>
     public int RelativeBuckets { get; init; } = 32;
     /// <summary>Distance beyond which T5 relative positions share the last bucket (position_encoding "t5").</summary>
@@ -147,6 +156,11 @@ public sealed record ModelConfig
         Require(NEmbd > 0 && NEmbd % NHead == 0, "n_embd", $"must be a positive multiple of n_head ({NHead})");
         Require(NKvHead >= 0 && (NKvHead == 0 || NHead % NKvHead == 0), "n_kv_head", $"must divide n_head ({NHead})");
         Require(MlpRatio > 0, "mlp_ratio", "must be positive");
+        Require(MlpHidden >= 0, "mlp_hidden", "must not be negative (0 = from mlp_ratio)");
+        Require(!QkvBias || !Bias, "qkv_bias", "applies only with bias false (with bias true every projection has one)");
+        Require(!QkvBias || Type == "transformer", "qkv_bias", $"applies only to transformer models, not type '{Type}'");
+        Require(RopeScaling is null || PositionEncoding == "rope", "rope_scaling", $"applies only to position_encoding 'rope', not '{PositionEncoding}'");
+        RopeScaling?.Validate(source);
         Require(Dropout >= 0 && Dropout < 1, "dropout", "must be in [0, 1)");
         Require(NormEps > 0, "norm_eps", "must be positive");
         Require(InitStd > 0, "init_std", "must be positive");

@@ -272,17 +272,18 @@ public class ComponentTests
         torch.manual_seed(0);
         var q = randn(1, 1, 1, 16);
         var k = randn(1, 1, 1, 16);
+        var config = new ModelConfig { NEmbd = 16, NHead = 1, PositionEncoding = "rope" };
         float Score(long qPos, long kPos)
         {
-            var (qc, qs) = RotaryEmbedding.Angles(qPos, 1, 16, 10000, CPU);
-            var (kc, ks) = RotaryEmbedding.Angles(kPos, 1, 16, 10000, CPU);
+            var (qc, qs) = RotaryEmbedding.Angles(qPos, 1, config, CPU);
+            var (kc, ks) = RotaryEmbedding.Angles(kPos, 1, config, CPU);
             return (RotaryEmbedding.Apply(q, qc, qs) * RotaryEmbedding.Apply(k, kc, ks)).sum().item<float>();
         }
         float reference = Score(7, 3);
         foreach (long shift in new long[] { 1, 5, 40, 1000 }) Assert.Equal(reference, Score(7 + shift, 3 + shift), 4);
         Assert.NotEqual(reference, Score(8, 3), 3);
         // A rotation keeps the vector's length.
-        var (c, s) = RotaryEmbedding.Angles(0, 10, 16, 10000, CPU);
+        var (c, s) = RotaryEmbedding.Angles(0, 10, config, CPU);
         var x = randn(1, 1, 10, 16);
         Assert.True(x.square().sum(-1).allclose(RotaryEmbedding.Apply(x, c, s).square().sum(-1), rtol: 1e-5));
     }
@@ -327,9 +328,9 @@ public class ComponentTests
     [Fact]
     public void Glu_hidden_size_is_two_thirds_of_the_mlp_rounded_up_to_a_multiple_of_8()
     {
-        Assert.Equal(88, GluMlp.HiddenSize(TinyRuns.Model()));                                  // 2/3 · 128 = 85.3
-        Assert.Equal(344, GluMlp.HiddenSize(TinyRuns.Model() with { NEmbd = 128 }));            // 2/3 · 512 = 341.3
-        Assert.Equal(1024, GluMlp.HiddenSize(TinyRuns.Model() with { NEmbd = 384 }));           // exactly 1024
+        Assert.Equal(88, GluMlp.RatioHiddenSize(TinyRuns.Model()));                                  // 2/3 · 128 = 85.3
+        Assert.Equal(344, GluMlp.RatioHiddenSize(TinyRuns.Model() with { NEmbd = 128 }));            // 2/3 · 512 = 341.3
+        Assert.Equal(1024, GluMlp.RatioHiddenSize(TinyRuns.Model() with { NEmbd = 384 }));           // exactly 1024
         var plain = NewModel(TinyRuns.Model()).ParameterCount;
         var gated = NewModel(TinyRuns.Model() with { Activation = "swiglu" }).ParameterCount;
         Assert.InRange((double)gated / plain, 0.95, 1.1);
