@@ -35,6 +35,9 @@ public static class HfCheckpoint
     {
         var (config, family) = ReadConfig(dir);
         using var weights = SafetensorsCheckpoint.Open(dir);
+        // The declared model must fit the weights before anything its size is allocated: config.json may come from a stranger.
+        IO.DeclaredSizes.RequireRoom(Path.Combine(dir, ConfigFile), "the model", config.MinimumParameters(),
+            weights.Names.Sum(n => weights[n].End - weights[n].Begin), "the safetensors weights");
         var model = new Gpt(config);
         var parameters = model.state_dict();
         var used = new HashSet<string>(StringComparer.Ordinal);

@@ -23,11 +23,14 @@ internal static class DeclaredSizes
     /// Refuses a config whose <paramref name="field"/> declares at least <paramref name="parameters"/> parameters
     /// when <paramref name="weightPath"/> is too small to hold them.
     /// </summary>
-    public static void RequireRoom(string configPath, string field, double parameters, string weightPath)
+    public static void RequireRoom(string configPath, string field, double parameters, string weightPath) =>
+        RequireRoom(configPath, field, parameters, new FileInfo(weightPath).Length, Path.GetFileName(weightPath));
+
+    /// <summary>As above, for weights of <paramref name="length"/> bytes in total, described as <paramref name="weights"/>.</summary>
+    public static void RequireRoom(string configPath, string field, double parameters, long length, string weights)
     {
-        long length = new FileInfo(weightPath).Length;
         if (parameters * MinBytesPerParameter > length)
             throw InvalidInputException.ForFile(configPath,
-                $"{field}: declares at least {parameters:N0} parameters, more than {Path.GetFileName(weightPath)} ({length:N0} bytes) can hold");
+                $"{field}: declares at least {parameters:N0} parameters, more than {weights} ({length:N0} bytes) can hold");
     }
 }

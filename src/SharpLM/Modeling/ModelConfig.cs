@@ -114,7 +114,7 @@ public sealed record ModelConfig
 
     /// <summary>
     /// A lower bound on the parameters a model of this config has, from the config alone (token embedding, learned
-    /// positions, untied head, one n_embd² matrix per layer) — computed in double so absurd sizes cannot overflow.
+    /// positions, untied head, per layer one n_embd² matrix and a Transformer's MLP) — computed in double so absurd sizes cannot overflow.
     /// Loaders compare it with the weight file's size before allocating; 0 for the count-based ngram type.
     /// </summary>
     public double MinimumParameters()
@@ -122,7 +122,10 @@ public sealed record ModelConfig
         if (Type is not ("transformer" or "lstm" or "gru")) return 0;
         double embd = NEmbd, embedding = (double)VocabSize * embd;
         double positions = Type == "transformer" && PositionEncoding == "learned" ? (double)BlockSize * embd : 0;
-        return embedding + positions + (TieEmbeddings ? 0 : embedding) + (double)NLayer * embd * embd + (double)TokenShift * embd;
+        // Per layer at least the attention output (n_embd²) and, in a Transformer, the MLP's two matrices.
+        double hidden = MlpHidden > 0 ? MlpHidden : (double)MlpRatio * embd * (Modeling.Activations.IsGated(Activation) ? 2.0 / 3 : 1);
+        double mlp = Type == "transformer" ? 2.0 * embd * Math.Floor(hidden) : 0;
+        return embedding + positions + (TieEmbeddings ? 0 : embedding) + NLayer * (embd * embd + mlp) + (double)TokenShift * embd;
     }
 
     /// <summary>True for the recurrent types "lstm" and "gru".</summary>
