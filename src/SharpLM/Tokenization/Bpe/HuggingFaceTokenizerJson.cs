@@ -156,6 +156,31 @@ public static class HuggingFaceTokenizerJson
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="root"/> is exactly the layout <see cref="BpeTokenizer"/> reproduces (GPT-2's, as
+    /// <see cref="Save"/> writes it): byte-level pre-tokenizer with GPT-2's regex and no prefix space, plain BPE,
+    /// ByteLevel (or no) post-processor, ByteLevel decoder, added tokens without strip or word flags. Such files keep
+    /// loading as <see cref="BpeTokenizer"/>; others go to <see cref="HuggingFace.HuggingFaceTokenizer"/>.
+    /// </summary>
+    internal static bool IsGpt2Layout(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out JsonElement model)
+            || TokenizerFile.GetString(model, "type") != "BPE") return false;
+        InvalidInputException Ignore(string _) => new("");
+        try { CheckSupported(root, model, Ignore); }
+        catch (InvalidInputException) { return false; }
+        if (IsSet(model, "unk_token") || IsTrue(model, "fuse_unk") || IsSet(root, "truncation") || IsSet(root, "padding")) return false;
+        root.TryGetProperty("post_processor", out JsonElement post);
+        root.TryGetProperty("decoder", out JsonElement decoder);
+        if (IsSet(root, "post_processor") && TokenizerFile.GetString(post, "type") != "ByteLevel") return false;
+        if (TokenizerFile.GetString(decoder, "type") != "ByteLevel") return false;
+        if (root.TryGetProperty("added_tokens", out JsonElement added) && added.ValueKind == JsonValueKind.Array)
+            foreach (JsonElement token in added.EnumerateArray())
+                foreach (string option in new[] { "single_word", "lstrip", "rstrip" })
+                    if (IsTrue(token, option)) return false;
+        return true;
+    }
+
     // Our encoder implements GPT-2's pipeline only; refuse options that would make it disagree with Hugging Face.
     static void CheckSupported(JsonElement root, JsonElement model, Func<string, InvalidInputException> invalid)
     {
