@@ -259,6 +259,16 @@ public sealed class HuggingFaceTokenizer : ITokenizer
         HfPostProcessor? postProcessor = HfPostProcessor.Read(json, json.OptionalObject(root, "post_processor", "post_processor"), "post_processor", tokenOfId.Length);
         HfDecoder? decoder = HfDecoder.Read(json, json.OptionalObject(root, "decoder", "decoder"), "decoder");
 
+        // Hugging Face silently drops a byte whose symbol is missing (no unk_token); real byte-level files have all
+        // 256, so a file without them is damaged, and encoding with it would lose text without a word.
+        if (preTokenizer?.IsByteLevel == true && unkId < 0)
+            for (int b = 0; b < 256; b++)
+            {
+                string symbol = ByteLevelAlphabet.ToChar((byte)b).ToString();
+                if (!vocab.ContainsKey(symbol))
+                    throw json.Invalid($"model.vocab lacks the byte-level symbol '{HfJson.Show(symbol)}' for byte 0x{b:X2}, so text with that byte could not be encoded");
+            }
+
         var bpe = new HfBpeModel(vocab, merges, preTokenizer?.IsByteLevel ?? false, ignoreMerges, byteFallback, unkId, fuseUnk);
         return new HuggingFaceTokenizer(bytes, normalizer, preTokenizer, bpe, postProcessor, decoder, added, tokenOfId);
     }
