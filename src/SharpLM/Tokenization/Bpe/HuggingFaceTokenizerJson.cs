@@ -109,10 +109,10 @@ public static class HuggingFaceTokenizerJson
         {
             if (idOfToken.TryGetValue(token, out int known))
             {
-                if (known != id) throw Invalid($"{where}: token '{token}' has id {id} but already has id {known}");
+                if (known != id) throw Invalid($"{where}: token '{HuggingFace.HfJson.Show(token)}' has id {id} but already has id {known}");
                 return;
             }
-            if (!tokenOfId.TryAdd(id, token)) throw Invalid($"{where}: id {id} is used by both '{tokenOfId[id]}' and '{token}'");
+            if (!tokenOfId.TryAdd(id, token)) throw Invalid($"{where}: id {id} is used by both '{HuggingFace.HfJson.Show(tokenOfId[id])}' and '{HuggingFace.HfJson.Show(token)}'");
             idOfToken[token] = id;
         }
 
@@ -120,7 +120,7 @@ public static class HuggingFaceTokenizerJson
             throw Invalid("model.vocab must be an object of token → id");
         foreach (JsonProperty entry in vocab.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0) throw Invalid($"model.vocab: id of '{entry.Name}' is not a non-negative integer");
+            if (!entry.Value.TryGetInt32(out int id) || id < 0) throw Invalid($"model.vocab: id of '{HuggingFace.HfJson.Show(entry.Name)}' is not a non-negative integer");
             AddToken(entry.Name, id, "model.vocab");
         }
 
@@ -136,7 +136,7 @@ public static class HuggingFaceTokenizerJson
                     throw Invalid("added_tokens: each entry needs a string \"content\" and a non-negative integer \"id\"");
                 foreach (string option in new[] { "single_word", "lstrip", "rstrip" })
                     if (token.TryGetProperty(option, out JsonElement flag) && flag.ValueKind == JsonValueKind.True)
-                        throw Invalid($"added_tokens: '{content}' sets {option}, which is not supported");
+                        throw Invalid($"added_tokens: '{HuggingFace.HfJson.Show(content)}' sets {option}, which is not supported");
                 AddToken(content, id, "added_tokens");
                 specials.Add(content);
             }
