@@ -16,7 +16,9 @@ using SharpLM.Training;
 //       [--threads N] [--reference [PATH]] [--out DIR]
 //   dotnet run -c Release --project bench/SharpLM.Bench -- dedup      (near-duplicate quality and speed)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- corpus --mb 200 --out FILE   (a corpus to time data clean)
+//   dotnet run -c Release --project bench/SharpLM.Bench -- tokenizers [--mb 10]   (tokenizer.json layouts vs HF tokenizers)
 if (args.Length > 0 && args[0] == "dedup") return DedupBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "tokenizers") return TokenizerBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "corpus") return CleaningCorpus.Run(args[1..]);
 var opts = Args.Parse(args);
 string outDir = opts.Get("out", "out/bench");

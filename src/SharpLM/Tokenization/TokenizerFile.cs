@@ -15,21 +15,24 @@ public static class TokenizerFile
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
 
     /// <summary>Parses the file; the caller disposes the document.</summary>
-    public static JsonDocument ReadJson(string path)
+    public static JsonDocument ReadJson(string path) => ReadJson(path, out _);
+
+    /// <summary>Parses the file and hands back its bytes too (for tokenizers that save the file verbatim).</summary>
+    public static JsonDocument ReadJson(string path, out byte[] bytes)
     {
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "tokenizer file not found");
         try
         {
-            using var stream = File.OpenRead(path);
-            return JsonDocument.Parse(stream);
+            bytes = File.ReadAllBytes(path);
+            return JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {
-            throw InvalidInputException.ForFile(path, $"not valid JSON ({e.Message})", e);
+            throw InvalidInputException.ForFile(path, $"not valid JSON ({InvalidInputException.FirstLine(e)})", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw InvalidInputException.ForFile(path, $"cannot read ({e.Message})", e);
+            throw InvalidInputException.ForFile(path, $"cannot read ({InvalidInputException.FirstLine(e)})", e);
         }
     }
 

@@ -31,7 +31,7 @@ public static class GptPreTokenizer
     public static Enumerator Split(ReadOnlySpan<char> text) => new(text);
 
     /// <summary>Length in UTF-16 units of the piece at the start of <paramref name="text"/> (which is not empty).</summary>
-    static int FirstPieceLength(ReadOnlySpan<char> text)
+    internal static int FirstPieceLength(ReadOnlySpan<char> text)
     {
         // 's 't 're 've 'm 'll 'd — tried first, as in the regex.
         if (text[0] == '\'')

@@ -109,10 +109,10 @@ public static class HuggingFaceTokenizerJson
         {
             if (idOfToken.TryGetValue(token, out int known))
             {
-                if (known != id) throw Invalid($"{where}: token '{token}' has id {id} but already has id {known}");
+                if (known != id) throw Invalid($"{where}: token '{HuggingFace.HfJson.Show(token)}' has id {id} but already has id {known}");
                 return;
             }
-            if (!tokenOfId.TryAdd(id, token)) throw Invalid($"{where}: id {id} is used by both '{tokenOfId[id]}' and '{token}'");
+            if (!tokenOfId.TryAdd(id, token)) throw Invalid($"{where}: id {id} is used by both '{HuggingFace.HfJson.Show(tokenOfId[id])}' and '{HuggingFace.HfJson.Show(token)}'");
             idOfToken[token] = id;
         }
 
@@ -120,7 +120,7 @@ public static class HuggingFaceTokenizerJson
             throw Invalid("model.vocab must be an object of token → id");
         foreach (JsonProperty entry in vocab.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0) throw Invalid($"model.vocab: id of '{entry.Name}' is not a non-negative integer");
+            if (!entry.Value.TryGetInt32(out int id) || id < 0) throw Invalid($"model.vocab: id of '{HuggingFace.HfJson.Show(entry.Name)}' is not a non-negative integer");
             AddToken(entry.Name, id, "model.vocab");
         }
 
@@ -136,7 +136,7 @@ public static class HuggingFaceTokenizerJson
                     throw Invalid("added_tokens: each entry needs a string \"content\" and a non-negative integer \"id\"");
                 foreach (string option in new[] { "single_word", "lstrip", "rstrip" })
                     if (token.TryGetProperty(option, out JsonElement flag) && flag.ValueKind == JsonValueKind.True)
-                        throw Invalid($"added_tokens: '{content}' sets {option}, which is not supported");
+                        throw Invalid($"added_tokens: '{HuggingFace.HfJson.Show(content)}' sets {option}, which is not supported");
                 AddToken(content, id, "added_tokens");
                 specials.Add(content);
             }
@@ -154,6 +154,31 @@ public static class HuggingFaceTokenizerJson
         {
             throw InvalidInputException.ForFile(path, e.Message, e);
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="root"/> is exactly the layout <see cref="BpeTokenizer"/> reproduces (GPT-2's, as
+    /// <see cref="Save"/> writes it): byte-level pre-tokenizer with GPT-2's regex and no prefix space, plain BPE,
+    /// ByteLevel (or no) post-processor, ByteLevel decoder, added tokens without strip or word flags. Such files keep
+    /// loading as <see cref="BpeTokenizer"/>; others go to <see cref="HuggingFace.HuggingFaceTokenizer"/>.
+    /// </summary>
+    internal static bool IsGpt2Layout(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out JsonElement model)
+            || TokenizerFile.GetString(model, "type") != "BPE") return false;
+        InvalidInputException Ignore(string _) => new("");
+        try { CheckSupported(root, model, Ignore); }
+        catch (InvalidInputException) { return false; }
+        if (IsSet(model, "unk_token") || IsTrue(model, "fuse_unk") || IsSet(root, "truncation") || IsSet(root, "padding")) return false;
+        root.TryGetProperty("post_processor", out JsonElement post);
+        root.TryGetProperty("decoder", out JsonElement decoder);
+        if (IsSet(root, "post_processor") && TokenizerFile.GetString(post, "type") != "ByteLevel") return false;
+        if (TokenizerFile.GetString(decoder, "type") != "ByteLevel") return false;
+        if (root.TryGetProperty("added_tokens", out JsonElement added) && added.ValueKind == JsonValueKind.Array)
+            foreach (JsonElement token in added.EnumerateArray())
+                foreach (string option in new[] { "single_word", "lstrip", "rstrip" })
+                    if (IsTrue(token, option)) return false;
+        return true;
     }
 
     // Our encoder implements GPT-2's pipeline only; refuse options that would make it disagree with Hugging Face.
