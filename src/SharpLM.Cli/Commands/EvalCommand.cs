@@ -23,8 +23,8 @@ public static class EvalCommand
             string path = parse.GetValue(data)!;
             if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "file not found");
             if (parse.GetValue(batch) <= 0) throw new InvalidInputException("--batch-size: must be positive");
-            var (model, tokenizer, device) = ckpt.Load(parse);
-            var r = Perplexity.Evaluate(model, tokenizer, File.ReadAllText(path), device, parse.GetValue(batch), parse.GetValue(stride));
+            var bundle = ckpt.Load(parse);
+            var r = Perplexity.Evaluate(bundle.Model, bundle.Tokenizer, File.ReadAllText(path), bundle.Device, parse.GetValue(batch), parse.GetValue(stride));
             var c = CultureInfo.InvariantCulture;
             var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("perplexity", r.Perplexity.ToString("F4", c));

@@ -83,9 +83,8 @@ public sealed class ModelSpec : IDisposable
     {
         if (spec.StartsWith("checkpoint:", StringComparison.Ordinal))
         {
-            string dir = spec["checkpoint:".Length..];
-            if (!Training.Checkpoint.Exists(dir)) throw InvalidInputException.ForFile(dir, "no checkpoint here (checkpoint.json missing)");
-            return new ModelSpec(CheckpointModel.Load(dir, device, batchSize));
+            // The rest is any model ModelBundle reads: a run directory, hf:DIR or gguf:FILE.
+            return new ModelSpec(CheckpointModel.Load(spec["checkpoint:".Length..], device, batchSize));
         }
         if (spec.StartsWith("openai:", StringComparison.Ordinal))
         {

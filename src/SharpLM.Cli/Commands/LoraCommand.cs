@@ -1,3 +1,4 @@
+using SharpLM.Adaptation;
 using System.CommandLine;
 using SharpLM.Adaptation.Formatting;
 using SharpLM.Adaptation.Peft;
@@ -22,16 +23,14 @@ public static class LoraCommand
         {
             string b = parse.GetValue(baseDir)!, a = parse.GetValue(adapter)!, o = parse.GetValue(output)!;
             if (Checkpoint.Exists(o)) throw InvalidInputException.ForFile(o, "already holds a checkpoint; choose another --out");
-            var (loaded, _) = Checkpoint.LoadModel(b, torch.CPU);
-            if (loaded is not Gpt model) throw InvalidInputException.ForFile(b, "LoRA adapters apply to decoder-only Transformers");
-            if (PeftMethod.Load(a, model, b) is not LoraTuning lora) throw InvalidInputException.ForFile(a, "is not a LoRA adapter; only LoRA folds into the weights");
+            var bundle = ModelBundle.Load(b, torch.CPU, a);
+            if (bundle.Adapter is not LoraTuning lora) throw InvalidInputException.ForFile(a, "is not a LoRA adapter; only LoRA folds into the weights");
             using var merged = lora.ExportMerged();
             Directory.CreateDirectory(o);
             Checkpoint.Save(o, merged, null, new CheckpointManifest { Step = 0, Model = merged.Config, ModelFile = "", ModelSha256 = "" });
             // The adapter directory carries the tokenizer and template it was trained with (chat tokens included).
-            string vocabularyFrom = File.Exists(Path.Combine(a, TokenizerFile.FileName)) ? a : b;
-            TokenizerFactory.Load(vocabularyFrom).Save(o);
-            ChatTemplate.Load(vocabularyFrom).Save(o);
+            bundle.Tokenizer.Save(o);
+            bundle.ChatTemplate.Save(o);
             Console.WriteLine($"merged {lora.Layers.Count} LoRA layers into {o}");
             return 0;
         });

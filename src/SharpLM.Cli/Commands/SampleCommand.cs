@@ -26,7 +26,7 @@ public static class SampleCommand
         ckpt.AddTo(command);
         command.SetAction(parse =>
         {
-            var (model, tokenizer, device) = ckpt.Load(parse);
+            var bundle = ckpt.Load(parse);
             var options = new SamplingOptions
             {
                 MaxNewTokens = parse.GetValue(maxNew), Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK),
@@ -35,7 +35,7 @@ public static class SampleCommand
             }.Validate();
             string text = parse.GetValue(prompt)!;
             Console.Write(text);
-            foreach (string piece in new Generator(model, tokenizer, device).Stream(text, options))
+            foreach (string piece in new Generator(bundle.Model, bundle.Tokenizer, bundle.Device).Stream(text, options))
             {
                 Console.Write(piece);
                 Console.Out.Flush();

@@ -47,12 +47,10 @@ public static class ServeCommand
                 ApiKey = parse.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("SHARPLM_API_KEY") is { Length: > 0 } env ? env : null),
                 AllowedHosts = (parse.GetValue(allowedHosts) ?? []).SelectMany(h => h.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
             };
-            var (model, tokenizer, device) = ckpt.Load(parse);
-            string id = parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(parse.GetValue(ckpt.Checkpoint)!)));
-            string dir = parse.GetValue(ckpt.Checkpoint)!;
+            var bundle = ckpt.Load(parse);
+            string id = parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(bundle.Location.Path)));
             // An SFT run has its chat template; a base model's chat requests stay a plain transcript.
-            var template = File.Exists(ChatTemplate.PathIn(dir)) ? ChatTemplate.Load(dir) : null;
-            var served = new GptServedModel(model, tokenizer, device, id, template);
+            var served = new GptServedModel(bundle.Model, bundle.Tokenizer, bundle.Device, id, bundle.Template);
             var server = OpenAiServer.StartAsync(served, options).GetAwaiter().GetResult();
             // The one line the server prints: where to point clients (the port is the real one when --port 0).
             Console.WriteLine($"serving {id} at {server.BaseUrl}");

@@ -1,3 +1,4 @@
+using SharpLM.Adaptation;
 using SharpLM.Data;
 using SharpLM.Evaluation;
 using SharpLM.Modeling;
@@ -88,10 +89,10 @@ public sealed class ModelComparison(string dataDir, string outDir, Func<string, 
         }
         var summary = new Trainer(compared.Config, dataDir, runDir, observer).Run(resume: false);
         var (_, evals) = MetricsLog.Read(runDir);
-        var (model, _) = Checkpoint.LoadModel(runDir, TorchRuntime.ParseDevice(compared.Config.Training.Device));
-        using (model)
+        var bundle = ModelBundle.Load(runDir, TorchRuntime.ParseDevice(compared.Config.Training.Device));
+        using (var model = bundle.Model)
         {
-            ITokenizer tokenizer = TokenizerFactory.Load(runDir);
+            ITokenizer tokenizer = bundle.Tokenizer;
             double? bits = null, cont = null;
             if (bitsPerCharacter)
             {

@@ -48,15 +48,12 @@ public sealed class CheckpointChatClient : IChatClient
     /// a small model trained with a shorter description is prompted with the one it learned.</summary>
     public Func<IEnumerable<AITool>, string>? DescribeTools { get; init; }
 
-    /// <summary>Loads a run directory: weights, tokenizer.json and chat_template.json (default ChatML when absent).</summary>
+    /// <summary>Loads a model in any format <see cref="Adaptation.ModelBundle"/> reads, with its chat template (default ChatML when it declares none).</summary>
     /// <exception cref="InvalidInputException">Missing or mismatched files.</exception>
-    public static CheckpointChatClient Load(string dir, Device device)
+    public static CheckpointChatClient Load(string spec, Device device)
     {
-        var (model, _) = Training.Checkpoint.LoadModel(dir, device);
-        var tokenizer = TokenizerFactory.Load(dir);
-        if (tokenizer.VocabSize != model.Config.VocabSize)
-            throw InvalidInputException.ForFile(TokenizerFile.PathIn(dir), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {model.Config.VocabSize}");
-        return new CheckpointChatClient(model, tokenizer, ChatTemplate.Load(dir), device, $"checkpoint:{dir}");
+        var bundle = Adaptation.ModelBundle.Load(spec, device);
+        return new CheckpointChatClient(bundle.Model, bundle.Tokenizer, bundle.ChatTemplate, device, $"checkpoint:{spec}");
     }
 
     /// <summary>Generates the whole reply (synchronously, on the calling thread) and returns it as one assistant message.</summary>

@@ -109,11 +109,10 @@ public sealed class AlignmentPolicy : IDisposable
     /// <exception cref="InvalidInputException">The checkpoint is not a decoder-only Transformer, or its tokenizer lacks the chat tokens.</exception>
     public static (Gpt Model, ITokenizer Tokenizer, ChatTemplate Template) LoadChatModel(string checkpointDir, Device device)
     {
-        var (loaded, _) = Checkpoint.LoadModel(checkpointDir, device);
-        if (loaded is not Gpt gpt || loaded.Config.Architecture != "causal_decoder")
-            throw InvalidInputException.ForFile(Path.Combine(checkpointDir, Checkpoint.ManifestFile), $"alignment needs a causal decoder; this checkpoint is a {loaded.Config.Architecture} {loaded.Config.Type}");
-        var tokenizer = TokenizerFactory.Load(checkpointDir);
-        var template = ChatTemplate.Load(checkpointDir);
+        var bundle = ModelBundle.Load(checkpointDir, device);
+        if (bundle.Model is not Gpt gpt || bundle.Model.Config.Architecture != "causal_decoder")
+            throw InvalidInputException.ForFile(bundle.Location.Path, $"alignment needs a causal decoder; this checkpoint is a {bundle.Model.Config.Architecture} {bundle.Model.Config.Type}");
+        var (tokenizer, template) = (bundle.Tokenizer, bundle.ChatTemplate);
         foreach (string token in template.RequiredSpecialTokens)
             if (tokenizer.IdOf(token) is null)
                 throw InvalidInputException.ForFile(TokenizerFile.PathIn(checkpointDir), $"has no chat token {token}: align an instruction-tuned checkpoint (sharplm sft)");

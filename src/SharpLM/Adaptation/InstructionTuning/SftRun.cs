@@ -97,10 +97,10 @@ public static class SftRun
         if (Checkpoint.Exists(outDir) || File.Exists(Path.Combine(outDir, AdapterDirectory.ConfigFile)))
             throw InvalidInputException.ForFile(outDir, "already holds a model or adapter; choose another --out");
         var device = TorchRuntime.ParseDevice(options.Training.Device);
-        var (loaded, _) = Checkpoint.LoadModel(options.Base, device);
-        if (loaded is not Gpt model) throw InvalidInputException.ForFile(options.Base, $"instruction tuning needs a decoder-only Transformer, not a {loaded.Config.Type} {loaded.Config.Architecture}");
-        ITokenizer tokenizer = TokenizerFactory.Load(options.Base);
-        var template = ChatTemplate.Load(options.Base);
+        var bundle = ModelBundle.Load(options.Base, device);
+        var model = bundle.Decoder("instruction tuning");
+        ITokenizer tokenizer = bundle.Tokenizer;
+        var template = bundle.ChatTemplate;
         var missing = template.RequiredSpecialTokens.Where(t => tokenizer.IdOf(t) is null).ToList();
         if (missing.Count > 0)
         {

@@ -42,14 +42,11 @@ public sealed class CheckpointModel : IEvaluationModel, IEmbeddingModel
     /// <exception cref="InvalidInputException">The model is not a decoder with readable hidden states.</exception>
     public float[] Embed(string text) => (embedder ??= new TextEmbedder(model, tokenizer, device)).Embed(text);
 
-    /// <summary>Loads a run directory written by pretrain (weights and tokenizer).</summary>
-    public static CheckpointModel Load(string dir, Device device, int batchSize = 16)
+    /// <summary>Loads a model in any format <see cref="Adaptation.ModelBundle"/> reads (a run directory, hf:DIR, gguf:FILE), with an optional adapter.</summary>
+    public static CheckpointModel Load(string spec, Device device, int batchSize = 16, string? adapter = null)
     {
-        var (model, _) = Training.Checkpoint.LoadModel(dir, device);
-        var tokenizer = TokenizerFactory.Load(dir);
-        if (tokenizer.VocabSize != model.Config.VocabSize)
-            throw InvalidInputException.ForFile(Path.Combine(dir, TokenizerFile.FileName), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {model.Config.VocabSize}");
-        return new CheckpointModel(model, tokenizer, device, $"checkpoint:{dir}", batchSize);
+        var bundle = Adaptation.ModelBundle.Load(spec, device, adapter);
+        return new CheckpointModel(bundle.Model, bundle.Tokenizer, device, $"checkpoint:{spec}", batchSize);
     }
 
     /// <summary>The name for reports; "checkpoint:DIR" when loaded with <see cref="Load"/>.</summary>

@@ -1,3 +1,4 @@
+using SharpLM.Adaptation;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
@@ -117,9 +118,9 @@ public sealed partial class UtilizationExperiment
             Log?.Invoke($"{part}: training {steps} steps of {batch} × {model.BlockSize} characters on {text.Length:N0} characters");
             summary = new Trainer(config, data, runDir, ObserverFor?.Invoke(part)).Run(resume: false);
         }
-        var (loaded, _) = Checkpoint.LoadModel(runDir, device);
-        loaded.eval();
-        return new Trained(loaded, TokenizerFactory.Load(runDir), "next token", summary.Iters, summary.TrainSeconds, summary.FinalValLoss);
+        var loaded = ModelBundle.Load(runDir, device);
+        loaded.Model.eval();
+        return new Trained(loaded.Model, loaded.Tokenizer, "next token", summary.Iters, summary.TrainSeconds, summary.FinalValLoss);
     }
 
     /// <summary>What every character tokenizer here can encode besides its training text: a tool's or the user's text may hold any of it.</summary>
@@ -163,9 +164,9 @@ public sealed partial class UtilizationExperiment
         if (File.Exists(infoPath) && File.Exists(input) && File.ReadAllText(input) == text && Json.ReadFile<PackedRunInfo>(infoPath) is var saved && saved.Config == config)
         {
             Log?.Invoke($"{part}: reusing the trained model in {runDir}");
-            var (reused, _) = Checkpoint.LoadModel(runDir, device);
-            reused.eval();
-            return new Trained(reused, TokenizerFactory.Load(runDir), "packed examples", saved.Iters, saved.TrainSeconds, saved.FinalLoss);
+            var reused = ModelBundle.Load(runDir, device);
+            reused.Model.eval();
+            return new Trained(reused.Model, reused.Tokenizer, "packed examples", saved.Iters, saved.TrainSeconds, saved.FinalLoss);
         }
         Directory.CreateDirectory(dir);
         IO.AtomicFile.WriteAllText(input, text);

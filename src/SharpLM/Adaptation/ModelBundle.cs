@@ -1,0 +1,188 @@
+using SharpLM.Adaptation.Formatting;
+using SharpLM.Adaptation.Peft;
+using SharpLM.Checkpoints;
+using SharpLM.Modeling;
+using SharpLM.Tokenization;
+using SharpLM.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SharpLM.Adaptation;
+
+/// <summary>The formats a model is read from and written to.</summary>
+public enum ModelFormat
+{
+    /// <summary>A SharpLM run directory: checkpoint.json, its weights, tokenizer.json, chat_template.json.</summary>
+    SharpLM,
+    /// <summary>A Hugging Face folder: config.json, safetensors (one file or shards), tokenizer.json.</summary>
+    HuggingFace,
+    /// <summary>A GGUF file, llama.cpp's format.</summary>
+    Gguf,
+}
+
+/// <summary>
+/// Where a model is: "hf:DIR", "gguf:FILE", "sharplm:DIR", or a bare path whose contents say which (checkpoint.json:
+/// SharpLM; config.json: Hugging Face; a file starting with "GGUF": GGUF).
+/// </summary>
+/// <param name="Format">The format.</param>
+/// <param name="Path">The directory or file.</param>
+public sealed record ModelLocation(ModelFormat Format, string Path)
+{
+    static readonly (string Prefix, ModelFormat Format)[] Prefixes = [("hf:", ModelFormat.HuggingFace), ("gguf:", ModelFormat.Gguf), ("sharplm:", ModelFormat.SharpLM)];
+
+    /// <summary>Parses a spec (for reading: a bare path is recognised by its contents).</summary>
+    /// <exception cref="InvalidInputException">A bare path that is none of the formats.</exception>
+    public static ModelLocation Parse(string spec)
+    {
+        foreach (var (prefix, format) in Prefixes)
+            if (spec.StartsWith(prefix, StringComparison.Ordinal)) return new(format, spec[prefix.Length..]);
+        if (Directory.Exists(spec))
+        {
+            if (Checkpoint.Exists(spec)) return new(ModelFormat.SharpLM, spec);
+            if (File.Exists(System.IO.Path.Combine(spec, HfCheckpoint.ConfigFile))) return new(ModelFormat.HuggingFace, spec);
+        }
+        else if (File.Exists(spec) && IsGguf(spec)) return new(ModelFormat.Gguf, spec);
+        throw InvalidInputException.ForFile(spec, "is not a SharpLM run directory (checkpoint.json), a Hugging Face folder (config.json) or a GGUF file; name the format with sharplm:, hf: or gguf:");
+    }
+
+    /// <summary>Parses a destination: the prefix is required, since the path need not exist yet.</summary>
+    public static ModelLocation ParseDestination(string spec)
+    {
+        foreach (var (prefix, format) in Prefixes)
+            if (spec.StartsWith(prefix, StringComparison.Ordinal) && spec.Length > prefix.Length) return new(format, spec[prefix.Length..]);
+        throw new InvalidInputException($"--to '{spec}': name the format and path as hf:DIR, gguf:FILE or sharplm:DIR");
+    }
+
+    static bool IsGguf(string path)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        using var f = File.OpenRead(path);
+        return f.Read(magic) == 4 && BitConverter.ToUInt32(magic) == GgufFile.Magic;
+    }
+
+    /// <summary>The spec with its prefix, as messages and adapter configs record it.</summary>
+    public override string ToString() => Format switch { ModelFormat.HuggingFace => "hf:", ModelFormat.Gguf => "gguf:", _ => "sharplm:" } + Path;
+}
+
+/// <summary>
+/// A model ready to use — the one way every command and experiment loads one: weights from any supported format
+/// (<see cref="ModelLocation"/>), the tokenizer that goes with them, the chat template the source declares, and
+/// optionally an adapter on top (which may bring its own tokenizer and template, as SFT saves them), with every
+/// consistency check in one place.
+/// </summary>
+public sealed class ModelBundle
+{
+    /// <summary>The model, on <see cref="Device"/>, in eval mode; with the adapter inside it when one was given.</summary>
+    public required LanguageModel Model { get; init; }
+    /// <summary>The tokenizer whose ids the model reads.</summary>
+    public required ITokenizer Tokenizer { get; init; }
+    /// <summary>The chat template the source (or adapter) declares; null when it declares none.</summary>
+    public ChatTemplate? Template { get; init; }
+    /// <summary>The adapter applied, if any.</summary>
+    public PeftMethod? Adapter { get; init; }
+    /// <summary>Where the weights came from.</summary>
+    public required ModelLocation Location { get; init; }
+    /// <summary>The device the model is on.</summary>
+    public required Device Device { get; init; }
+
+    /// <summary>The declared template, or ChatML when the source declares none.</summary>
+    public ChatTemplate ChatTemplate => Template ?? ChatTemplate.Default;
+
+    /// <summary>The model as a decoder-only Transformer, for what only those support (adapters, chat, export).</summary>
+    /// <exception cref="InvalidInputException">The model is recurrent, n-gram or encoder-decoder; <paramref name="purpose"/> says what needed it.</exception>
+    public Gpt Decoder(string purpose) => Model is Gpt gpt
+        ? gpt
+        : throw InvalidInputException.ForFile(Location.Path, $"{purpose} needs a decoder-only Transformer, not a {Model.Config.Type} {Model.Config.Architecture}");
+
+    /// <summary>Loads <paramref name="spec"/> onto <paramref name="device"/> (CPU by default) in <paramref name="dtype"/>, with <paramref name="adapter"/> applied when given.</summary>
+    /// <exception cref="InvalidInputException">Any file is missing, malformed or inconsistent with the others; the message names it.</exception>
+    public static ModelBundle Load(string spec, Device? device = null, string? adapter = null, ScalarType dtype = ScalarType.Float32)
+    {
+        device ??= CPU;
+        var location = ModelLocation.Parse(spec);
+        LanguageModel model;
+        ITokenizer tokenizer;
+        ChatTemplate? template = null;
+        switch (location.Format)
+        {
+            case ModelFormat.SharpLM:
+                (model, _) = Checkpoint.LoadModel(location.Path, device);
+                if (dtype != ScalarType.Float32) model.to(dtype);
+                tokenizer = TokenizerFactory.Load(location.Path);
+                if (tokenizer.VocabSize != model.Config.VocabSize)
+                    throw InvalidInputException.ForFile(TokenizerFile.PathIn(location.Path), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {model.Config.VocabSize}");
+                template = DeclaredTemplate(location.Path);
+                break;
+            case ModelFormat.HuggingFace:
+                model = HfCheckpoint.Load(location.Path, dtype);
+                model.to(device);
+                tokenizer = File.Exists(TokenizerFile.PathIn(location.Path))
+                    ? TokenizerFactory.Load(location.Path)
+                    : throw InvalidInputException.ForFile(TokenizerFile.PathIn(location.Path), "missing: a Hugging Face folder needs its tokenizer.json to be used");
+                template = DeclaredTemplate(location.Path);
+                break;
+            default:
+                (Gpt gguf, tokenizer) = GgufCheckpoint.Load(location.Path, dtype);
+                model = gguf;
+                model.to(device);
+                break;
+        }
+        // Hugging Face vocabularies are often padded past the tokenizer (Qwen2: 151,936 rows for 151,646 tokens); a
+        // tokenizer with more ids than the model has rows would index past the embedding.
+        if (tokenizer.VocabSize > model.Config.VocabSize)
+            throw InvalidInputException.ForFile(location.Path, $"the tokenizer has {tokenizer.VocabSize} tokens but the model only {model.Config.VocabSize} embedding rows");
+
+        PeftMethod? method = null;
+        if (adapter is not null)
+        {
+            if (model is not Gpt gpt) throw InvalidInputException.ForFile(location.Path, $"adapters apply to decoder-only Transformers, not a {model.Config.Type} {model.Config.Architecture}");
+            method = PeftMethod.Load(adapter, gpt, location.ToString());
+            // SFT saves the tokenizer and template it trained with beside the adapter (chat tokens included).
+            if (File.Exists(TokenizerFile.PathIn(adapter))) tokenizer = TokenizerFactory.Load(adapter);
+            template = DeclaredTemplate(adapter) ?? template;
+        }
+        model.eval();
+        return new ModelBundle { Model = model, Tokenizer = tokenizer, Template = template, Adapter = method, Location = location, Device = device };
+    }
+
+    static ChatTemplate? DeclaredTemplate(string dir) => File.Exists(ChatTemplate.PathIn(dir)) ? ChatTemplate.Load(dir) : null;
+
+    /// <summary>
+    /// Writes the model (without an adapter: merge it first) with its tokenizer and template to <paramref name="destination"/>:
+    /// a SharpLM run directory, a Hugging Face folder (as <paramref name="family"/>, or the family that fits) or a GGUF
+    /// file, with weights in <paramref name="dtype"/>. Returns a line saying what was written.
+    /// </summary>
+    /// <exception cref="InvalidInputException">The destination format cannot describe the model or its tokenizer; the message says why.</exception>
+    public string Save(ModelLocation destination, ScalarType dtype = ScalarType.Float32, string? family = null)
+    {
+        if (Adapter is not null) throw new InvalidInputException("a model with an adapter applied is saved by merging the adapter first (sharplm lora merge)");
+        switch (destination.Format)
+        {
+            case ModelFormat.HuggingFace:
+            {
+                var written = HfCheckpoint.Save(Decoder("Hugging Face export"), destination.Path, family, dtype);
+                Tokenizer.Save(destination.Path);
+                Template?.Save(destination.Path);
+                return $"wrote a Hugging Face {written.ModelType} folder to {destination.Path}";
+            }
+            case ModelFormat.Gguf:
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destination.Path))!);
+                string arch = GgufCheckpoint.Save(Decoder("GGUF export"), Tokenizer, destination.Path, dtype);
+                return $"wrote a GGUF file ({arch} architecture) to {destination.Path}";
+            }
+            default:
+            {
+                if (Checkpoint.Exists(destination.Path)) throw InvalidInputException.ForFile(destination.Path, "already holds a checkpoint; choose another destination");
+                if (dtype != ScalarType.Float32) throw new InvalidInputException("--dtype: SharpLM run directories hold float32 weights");
+                Directory.CreateDirectory(destination.Path);
+                // SharpLM's checkpoints are float32; a model loaded in bf16 is widened (in place: saving is its last use).
+                if (Model.parameters().Any(p => p.dtype != ScalarType.Float32)) Model.to(ScalarType.Float32);
+                Checkpoint.Save(destination.Path, Model, null, new CheckpointManifest { Step = 0, Model = Model.Config, ModelFile = "", ModelSha256 = "" });
+                Tokenizer.Save(destination.Path);
+                Template?.Save(destination.Path);
+                return $"wrote a SharpLM run directory to {destination.Path}";
+            }
+        }
+    }
+}
