@@ -56,7 +56,7 @@ internal static class TemplateBuiltins
         ["safe"] = (v, _) => ToStr(v),
         ["e"] = (v, _) => Escape(ToStr(v)),
         ["escape"] = (v, _) => Escape(ToStr(v)),
-        ["abs"] = (v, _) => v switch { long l => Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw BadOperand("abs", v) },
+        ["abs"] = (v, _) => v switch { long l => (object)Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw BadOperand("abs", v) },
         ["round"] = Round,
         ["reverse"] = (v, _) => v is string s ? string.Concat(Runes(s).AsEnumerable().Reverse()) : Iterate(v).AsEnumerable().Reverse().ToList(),
         ["sort"] = Sort,
@@ -83,9 +83,9 @@ internal static class TemplateBuiltins
         ["iterable"] = (v, _) => v is string or System.Collections.IList or OrderedDictionary<string, object?> or Undefined,
         ["sequence"] = (v, _) => v is string or System.Collections.IList or OrderedDictionary<string, object?> or Undefined,
         ["callable"] = (v, _) => v is TemplateFunction,
-        ["odd"] = (v, _) => ToLong(v) % 2 != 0,
-        ["even"] = (v, _) => ToLong(v) % 2 == 0,
-        ["divisibleby"] = (v, a) => ToLong(v) % ToLong(a.Get(0, "num")) == 0,
+        ["odd"] = (v, _) => AreEqual(Arithmetic("%", v, 2L), 1L),
+        ["even"] = (v, _) => AreEqual(Arithmetic("%", v, 2L), 0L),
+        ["divisibleby"] = (v, a) => AreEqual(Arithmetic("%", v, a.Get(0, "num")), 0L),
         ["lower"] = (v, _) => v is string s && s == s.ToLowerInvariant(),
         ["upper"] = (v, _) => v is string s && s == s.ToUpperInvariant(),
         ["sameas"] = (v, a) => Equals(v, a.Get(0, "other")) && (v is null or bool),
@@ -362,10 +362,13 @@ internal static class TemplateBuiltins
         return result.Append(s, at, s.Length - at).ToString();
     }
 
+    // select, reject, selectattr, rejectattr and map treat a false input (None, "", 0) as empty, as jinja2's do.
+    static List<object?> IterateIfTrue(object? value) => IsTrue(value) ? Iterate(value) : [];
+
     static object? SelectAttribute(object? value, Args args, bool keep)
     {
         object? attribute = args.Get(0, "attribute");
-        return Iterate(value).Where(item =>
+        return IterateIfTrue(value).Where(item =>
         {
             object? field = GetAttributePath(item, attribute);
             bool passes = args.Positional.Count > 1
@@ -376,7 +379,7 @@ internal static class TemplateBuiltins
     }
 
     static object? Select(object? value, Args args, bool keep) =>
-        Iterate(value).Where(item =>
+        IterateIfTrue(value).Where(item =>
         {
             bool passes = args.Positional.Count > 0
                 ? ApplyTest(ToStr(args.Positional[0]), item, new Args(args.Positional.Skip(1).ToList(), new Dictionary<string, object?>()))
@@ -389,7 +392,7 @@ internal static class TemplateBuiltins
         if (args.Keywords.TryGetValue("attribute", out object? attribute))
         {
             bool hasDefault = args.Keywords.TryGetValue("default", out object? fallback);
-            return Iterate(value).Select(item =>
+            return IterateIfTrue(value).Select(item =>
             {
                 object? field = GetAttributePath(item, attribute);
                 return hasDefault && field is Undefined ? fallback : field;
@@ -399,17 +402,19 @@ internal static class TemplateBuiltins
         string filter = ToStr(args.Positional[0]);
         if (!filters.TryGetValue(filter, out Filter? apply)) throw new TemplateRuntimeException($"map: unknown filter '{filter}'");
         var rest = new Args(args.Positional.Skip(1).ToList(), args.Keywords);
-        return Iterate(value).Select(item => apply(item, rest)).ToList();
+        return IterateIfTrue(value).Select(item => apply(item, rest)).ToList();
     }
 
     static object? Round(object? value, Args args)
     {
         int precision = (int)ToLong(args.Get(0, "precision", 0L));
         string method = ToStr(args.Get(1, "method", "common"));
+        if (!IsNumber(value)) throw new TemplateRuntimeException($"type {TypeName(value)} doesn't define __round__ method");
+        if (method == "common" && value is not double) return ToLong(value); // Python's round(int, n) is the int
         double d = ToDouble(value), scale = Math.Pow(10, precision);
         return method switch
         {
-            "common" => Math.Round(d * scale, MidpointRounding.AwayFromZero) / scale,
+            "common" => Math.Round(d, Math.Clamp(precision, 0, 15), MidpointRounding.ToEven), // Python rounds half to even
             "ceil" => Math.Ceiling(d * scale) / scale,
             "floor" => Math.Floor(d * scale) / scale,
             _ => throw new TemplateRuntimeException("round: method must be common, ceil or floor"),
@@ -430,16 +435,37 @@ internal static class TemplateBuiltins
             return caseSensitive ? key : SortKey(key);
         }
         // Stable both ways: Python's reverse=True keeps equal items in their original order too.
-        var comparer = Comparer<object?>.Create(Compare);
-        return reverse ? Iterate(value).OrderByDescending(Key, comparer).ToList() : Iterate(value).OrderBy(Key, comparer).ToList();
+        var items = Iterate(value);
+        return Ordering(() => reverse ? items.OrderByDescending(Key, ordering).ToList() : items.OrderBy(Key, ordering).ToList());
     }
 
     static object? Extreme(object? value, string which)
     {
         var items = Iterate(value);
         if (items.Count == 0) return new Undefined($"no {which} item, sequence was empty");
-        var comparer = Comparer<object?>.Create(Compare);
-        return which == "min" ? items.MinBy(SortKey, comparer) : items.MaxBy(SortKey, comparer);
+        // A loop rather than MinBy/MaxBy, which skip null keys where Python compares None and fails.
+        object? best = items[0];
+        foreach (object? item in items.Skip(1))
+        {
+            int order = Compare(SortKey(item), SortKey(best));
+            if (which == "min" ? order < 0 : order > 0) best = item;
+        }
+        return best;
+    }
+
+    static readonly Comparer<object?> ordering = Comparer<object?>.Create(Compare);
+
+    // LINQ wraps a comparer's exception; the template's error is the inner one ("'<' not supported between …").
+    static T Ordering<T>(Func<T> sort)
+    {
+        try
+        {
+            return sort();
+        }
+        catch (InvalidOperationException e) when (e.InnerException is TemplateRuntimeException inner)
+        {
+            throw inner;
+        }
     }
 
     static object? Sum(object? value, Args args)
@@ -456,7 +482,7 @@ internal static class TemplateBuiltins
         object? width = args.Get(0, "width", 4L);
         string pad = width is string w ? w : new string(' ', (int)ToLong(width));
         bool first = IsTrue(args.Get(1, "first", false)), blank = IsTrue(args.Get(2, "blank", false));
-        string text = ToStr(value);
+        string text = value as string ?? throw new TemplateRuntimeException($"unsupported operand type(s) for +=: '{TypeName(value)}' and 'str'");
         string[] lines = text.Split('\n');
         var sb = new StringBuilder();
         for (int i = 0; i < lines.Length; i++)
@@ -550,16 +576,16 @@ internal static class TemplateBuiltins
             {
                 switch (op)
                 {
-                    case "+": return integral ? checked(x + y) : p + q;
-                    case "-": return integral ? checked(x - y) : p - q;
-                    case "*": return integral ? checked(x * y) : p * q;
+                    case "+": return integral ? checked(x + y) : (object)(p + q);
+                    case "-": return integral ? checked(x - y) : (object)(p - q);
+                    case "*": return integral ? checked(x * y) : (object)(p * q);
                     case "/": return q == 0 ? throw new TemplateRuntimeException("division by zero") : p / q;
                     case "//":
                         if (q == 0) throw new TemplateRuntimeException("integer division or modulo by zero");
-                        return integral ? FloorDiv(x, y) : Math.Floor(p / q);
+                        return integral ? FloorDiv(x, y) : (object)Math.Floor(p / q);
                     case "%":
                         if (q == 0) throw new TemplateRuntimeException("integer division or modulo by zero");
-                        return integral ? x - FloorDiv(x, y) * y : p - Math.Floor(p / q) * q;
+                        return integral ? x - FloorDiv(x, y) * y : (object)(p - Math.Floor(p / q) * q);
                     case "**":
                         if (integral && y >= 0)
                         {
@@ -580,10 +606,16 @@ internal static class TemplateBuiltins
             case ("+", string s, string t): return s + t;
             case ("+", object[] s, object[] t): return s.Concat(t).ToArray();
             case ("+", List<object?> s, List<object?> t): return s.Concat(t).ToList();
-            case ("*", string s, long or bool): return string.Concat(Enumerable.Repeat(s, (int)Math.Max(0, ToLong(b))));
-            case ("*", List<object?> s, long or bool): return Enumerable.Repeat(s, (int)Math.Max(0, ToLong(b))).SelectMany(x => x).ToList();
+            case ("*", string or List<object?>, long or bool): return Repeat(a, ToLong(b));
+            case ("*", long or bool, string or List<object?>): return Repeat(b, ToLong(a));
         }
         throw new TemplateRuntimeException($"unsupported operand type(s) for {op}: '{TypeName(a)}' and '{TypeName(b)}'");
+    }
+
+    static object Repeat(object? sequence, long times)
+    {
+        int n = (int)Math.Clamp(times, 0, 100_000);
+        return sequence is string s ? string.Concat(Enumerable.Repeat(s, n)) : Enumerable.Repeat((List<object?>)sequence!, n).SelectMany(x => x).ToList();
     }
 
     static long FloorDiv(long x, long y)

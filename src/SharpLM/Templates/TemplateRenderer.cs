@@ -234,7 +234,7 @@ internal sealed class TemplateRenderer
                     "not" => !IsTrue(operand),
                     "-" => operand switch
                     {
-                        long l => l == long.MinValue ? throw new TemplateRuntimeException("integer overflow") : -l,
+                        long l => l == long.MinValue ? throw new TemplateRuntimeException("integer overflow") : (object)(-l),
                         bool b => b ? -1L : 0L,
                         double d => -d,
                         Undefined u => throw new TemplateRuntimeException(u.Reason),

@@ -67,7 +67,7 @@ public static class TemplateValues
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.TryGetInt64(out long l) ? l : element.GetDouble(),
+        JsonValueKind.Number => element.TryGetInt64(out long l) ? l : (object)element.GetDouble(),
         JsonValueKind.Array => element.EnumerateArray().Select(FromJson).ToList(),
         JsonValueKind.Object => element.EnumerateObject().Aggregate(NewDict(), (d, p) => { d[p.Name] = FromJson(p.Value); return d; }),
         _ => throw new InvalidOperationException($"unexpected JSON kind {element.ValueKind}"),
@@ -87,7 +87,7 @@ public static class TemplateValues
         switch (value)
         {
             case null: return "None";
-            case Undefined: return "";
+            case Undefined: return "Undefined"; // how jinja2's Undefined shows inside a list
             case bool b: return b ? "True" : "False";
             case long l: return l.ToString(CultureInfo.InvariantCulture);
             case double d: return FloatRepr(d);
