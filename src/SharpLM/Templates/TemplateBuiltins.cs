@@ -22,9 +22,6 @@ internal static class TemplateBuiltins
         /// <summary>The argument at <paramref name="index"/> or named <paramref name="name"/>, else <paramref name="fallback"/>.</summary>
         public object? Get(int index, string name, object? fallback = null) =>
             index < Positional.Count ? Positional[index] : Keywords.TryGetValue(name, out object? v) ? v : fallback;
-
-        /// <summary>Whether the argument was given at all.</summary>
-        public bool Has(int index, string name) => index < Positional.Count || Keywords.ContainsKey(name);
     }
 
     static readonly Dictionary<string, Filter> filters = new()

@@ -8,9 +8,9 @@ namespace SharpLM.Templates;
 /// chains), <c>+ -</c>, <c>~</c>, <c>* / // %</c>, <c>**</c>, unary <c>- +</c>, then primaries with their postfix
 /// (<c>.attr</c>, <c>[item]</c>, <c>[a:b]</c>, calls) and filters and tests. Quirks kept on purpose because templates
 /// depend on them: <c>for</c> and <c>if</c> read their expression without the conditional form (so
-/// <c>for m in messages if m.role != 'system'</c> is a filtered loop), a filter binds tighter than a unary minus's
-/// operand's arithmetic, and unknown filters and tests are errors when the template is parsed, as jinja2 reports them
-/// when it compiles.
+/// <c>for m in messages if m.role != 'system'</c> is a filtered loop), a filter applies to the nearest operand
+/// (<c>'a' + x | trim</c> trims only x), a test takes one argument without parentheses (<c>x is divisibleby 3</c>),
+/// and unknown filters and tests are errors when the template is parsed, as jinja2 reports them when it compiles.
 /// </summary>
 internal sealed class TemplateParser
 {
