@@ -17,6 +17,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     RewardModelCommand.Create(),
     AlignCommand.Create(),
     LoraCommand.Create(),
+    ConvertCommand.Create(),
     ChatCommand.Create(),
     ServeCommand.Create(),
     RagCommand.Create(),

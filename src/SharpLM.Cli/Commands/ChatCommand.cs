@@ -1,10 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.AI;
-using SharpLM.Adaptation.Formatting;
-using SharpLM.Adaptation.Peft;
 using SharpLM.Inference;
-using SharpLM.Modeling;
-using SharpLM.Tokenization;
 
 namespace SharpLM.Cli.Commands;
 

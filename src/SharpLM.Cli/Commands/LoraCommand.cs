@@ -1,10 +1,6 @@
-using SharpLM.Adaptation;
 using System.CommandLine;
-using SharpLM.Adaptation.Formatting;
-using SharpLM.Adaptation.Peft;
+using SharpLM.Adaptation;
 using SharpLM.Adaptation.Peft.Lora;
-using SharpLM.Modeling;
-using SharpLM.Tokenization;
 using SharpLM.Training;
 using TorchSharp;
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using SharpLM.Adaptation.Formatting;
 using SharpLM.Server;
 
 namespace SharpLM.Cli.Commands;

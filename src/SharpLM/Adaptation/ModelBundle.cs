@@ -2,6 +2,7 @@ using SharpLM.Adaptation.Formatting;
 using SharpLM.Adaptation.Peft;
 using SharpLM.Checkpoints;
 using SharpLM.Modeling;
+using SharpLM.Templates;
 using SharpLM.Tokenization;
 using SharpLM.Training;
 using TorchSharp;
@@ -119,12 +120,16 @@ public sealed class ModelBundle
                 tokenizer = File.Exists(TokenizerFile.PathIn(location.Path))
                     ? TokenizerFactory.Load(location.Path)
                     : throw InvalidInputException.ForFile(TokenizerFile.PathIn(location.Path), "missing: a Hugging Face folder needs its tokenizer.json to be used");
-                template = DeclaredTemplate(location.Path);
+                // The model's own Jinja template, as transformers' apply_chat_template uses it; else one SharpLM saved.
+                string config = Path.Combine(location.Path, "tokenizer_config.json");
+                template = File.Exists(config) && HasChatTemplate(config) ? ChatTemplate.FromHuggingFace(HfChatTemplate.Load(config)) : DeclaredTemplate(location.Path);
                 break;
             default:
-                (Gpt gguf, tokenizer) = GgufCheckpoint.Load(location.Path, dtype);
+                (Gpt gguf, tokenizer, var chat) = GgufCheckpoint.Load(location.Path, dtype);
                 model = gguf;
                 model.to(device);
+                if (chat is { } c)
+                    template = ChatTemplate.FromHuggingFace(new HfChatTemplate(c.Jinja, $"{location.Path}: tokenizer.chat_template", new Dictionary<string, string> { ["eos_token"] = c.EndOfTurn }));
                 break;
         }
         // Hugging Face vocabularies are often padded past the tokenizer (Qwen2: 151,936 rows for 151,646 tokens); a
@@ -147,6 +152,13 @@ public sealed class ModelBundle
 
     static ChatTemplate? DeclaredTemplate(string dir) => File.Exists(ChatTemplate.PathIn(dir)) ? ChatTemplate.Load(dir) : null;
 
+    static bool HasChatTemplate(string tokenizerConfig)
+    {
+        using var doc = Runtime.Json.ReadDocument(tokenizerConfig);
+        return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty("chat_template", out var t)
+            && t.ValueKind != System.Text.Json.JsonValueKind.Null;
+    }
+
     /// <summary>
     /// Writes the model (without an adapter: merge it first) with its tokenizer and template to <paramref name="destination"/>:
     /// a SharpLM run directory, a Hugging Face folder (as <paramref name="family"/>, or the family that fits) or a GGUF
@@ -163,12 +175,13 @@ public sealed class ModelBundle
                 var written = HfCheckpoint.Save(Decoder("Hugging Face export"), destination.Path, family, dtype);
                 Tokenizer.Save(destination.Path);
                 Template?.Save(destination.Path);
+                WriteTokenizerConfig(destination.Path);
                 return $"wrote a Hugging Face {written.ModelType} folder to {destination.Path}";
             }
             case ModelFormat.Gguf:
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destination.Path))!);
-                string arch = GgufCheckpoint.Save(Decoder("GGUF export"), Tokenizer, destination.Path, dtype);
+                string arch = GgufCheckpoint.Save(Decoder("GGUF export"), Tokenizer, destination.Path, dtype, Template is { } t ? (t.AsJinja(), t.EndOfTurn) : null);
                 return $"wrote a GGUF file ({arch} architecture) to {destination.Path}";
             }
             default:
@@ -184,5 +197,22 @@ public sealed class ModelBundle
                 return $"wrote a SharpLM run directory to {destination.Path}";
             }
         }
+    }
+
+    /// <summary>
+    /// tokenizer_config.json as transformers reads it: the chat template as Jinja (so apply_chat_template renders what
+    /// SharpLM trained on) and the special tokens it names.
+    /// </summary>
+    void WriteTokenizerConfig(string dir)
+    {
+        var config = new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "PreTrainedTokenizerFast", ["model_max_length"] = Model.Config.BlockSize };
+        if (Tokenizer.EndOfTextId is int eot) config["bos_token"] = Tokenizer.Decode([eot]);
+        if (Template is { } t)
+        {
+            config["chat_template"] = t.AsJinja();
+            config["eos_token"] = t.EndOfTurn;
+        }
+        else if (Tokenizer.EndOfTextId is int eos) config["eos_token"] = Tokenizer.Decode([eos]);
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

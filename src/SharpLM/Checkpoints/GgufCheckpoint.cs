@@ -42,7 +42,13 @@ public static class GgufCheckpoint
     /// <paramref name="dtype"/> (F32, F16 or BF16; 1-D tensors stay F32 as llama.cpp requires). Returns the architecture.
     /// </summary>
     /// <exception cref="InvalidInputException">No llama.cpp architecture fits the model, or the tokenizer cannot be described.</exception>
-    public static string Save(Gpt model, ITokenizer tokenizer, string path, ScalarType dtype = ScalarType.Float32, string name = "sharplm")
+    /// <param name="model">The model.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="path">The file to write.</param>
+    /// <param name="dtype">Type of the matrices.</param>
+    /// <param name="chatTemplate">A Jinja chat template and the token that ends a turn (llama.cpp's eos, where generation stops), or null.</param>
+    /// <param name="name">general.name.</param>
+    public static string Save(Gpt model, ITokenizer tokenizer, string path, ScalarType dtype = ScalarType.Float32, (string Jinja, string EndOfTurn)? chatTemplate = null, string name = "sharplm")
     {
         var c = model.Config;
         if (Unsupported(c, out string arch) is string why) throw new InvalidInputException($"{path}: cannot write GGUF: {why}");
@@ -111,7 +117,7 @@ public static class GgufCheckpoint
             Add("output_norm.weight", p["ln_f.weight"]);
             if (!c.TieEmbeddings) Add("output.weight", p["lm_head.weight"]);
         }
-        meta.AddRange(TokenizerMetadata(tokenizer, c.VocabSize, path));
+        meta.AddRange(TokenizerMetadata(tokenizer, c.VocabSize, path, chatTemplate));
         GgufFile.Write(path, meta, tensors);
         return arch;
     }
@@ -134,7 +140,7 @@ public static class GgufCheckpoint
         w.reshape(heads, w.shape[0] / heads / 2, 2, w.shape[1]).transpose(1, 2).reshape(w.shape);
 
     /// <summary>llama.cpp's tokenizer metadata for <paramref name="tokenizer"/>, padded with unused tokens to the model's vocabulary.</summary>
-    static IEnumerable<KeyValuePair<string, GgufValue>> TokenizerMetadata(ITokenizer tokenizer, int vocabSize, string path)
+    static IEnumerable<KeyValuePair<string, GgufValue>> TokenizerMetadata(ITokenizer tokenizer, int vocabSize, string path, (string Jinja, string EndOfTurn)? chatTemplate)
     {
         var tokens = new List<string>();
         var types = new List<long>();
@@ -186,11 +192,15 @@ public static class GgufCheckpoint
         yield return new("tokenizer.ggml.token_type", GgufValue.Int32s(types.ToArray()));
         yield return new("tokenizer.ggml.merges", GgufValue.Strings(merges.ToArray()));
         yield return new("tokenizer.ggml.add_bos_token", GgufValue.Boolean(false));
-        if (tokenizer.EndOfTextId is int eos)
+        // A chat model's turn ends at its end-of-turn token: llama.cpp stops generating at eos.
+        int? endOfTurn = chatTemplate is { } t ? tokenizer.IdOf(t.EndOfTurn) : null;
+        if (chatTemplate is { } template)
         {
-            yield return new("tokenizer.ggml.eos_token_id", GgufValue.U32(eos));
-            yield return new("tokenizer.ggml.bos_token_id", GgufValue.U32(eos));
+            if (endOfTurn is null) throw new InvalidInputException($"{path}: the chat template ends turns with {template.EndOfTurn}, which the tokenizer has no id for");
+            yield return new("tokenizer.chat_template", GgufValue.Str(template.Jinja));
         }
+        if ((endOfTurn ?? tokenizer.EndOfTextId) is int eos) yield return new("tokenizer.ggml.eos_token_id", GgufValue.U32(eos));
+        if (tokenizer.EndOfTextId is int bos) yield return new("tokenizer.ggml.bos_token_id", GgufValue.U32(bos));
         yield return new(TokenizerKey, GgufValue.Str(tokenizerJson));
     }
 
@@ -214,7 +224,7 @@ public static class GgufCheckpoint
     /// its tokenizer.ggml metadata.
     /// </summary>
     /// <exception cref="InvalidInputException">The file fails a check, its architecture or a tensor type is unsupported, or a tensor does not fit the metadata.</exception>
-    public static (Gpt Model, ITokenizer Tokenizer) Load(string path, ScalarType dtype = ScalarType.Float32)
+    public static (Gpt Model, ITokenizer Tokenizer, (string Jinja, string EndOfTurn)? ChatTemplate) Load(string path, ScalarType dtype = ScalarType.Float32)
     {
         using var file = GgufFile.Open(path);
         string arch = file.Get<string>("general.architecture") ?? throw InvalidInputException.ForFile(path, "metadata 'general.architecture' is missing");
@@ -302,7 +312,14 @@ public static class GgufCheckpoint
             throw InvalidInputException.ForFile(path, $"tensor '{extra.Name}' is not part of a {arch} model of this metadata");
         if (dtype != ScalarType.Float32) model.to(dtype);
         model.eval();
-        return (model, ReadTokenizer(file, tokens));
+        (string, string)? chat = null;
+        if (file.Get<string>("tokenizer.chat_template") is string jinja)
+        {
+            double eos = file.Number("tokenizer.ggml.eos_token_id", -1);
+            if (eos < 0 || eos >= tokens.Length) throw InvalidInputException.ForFile(path, "tokenizer.chat_template needs tokenizer.ggml.eos_token_id, the token that ends a turn");
+            chat = (jinja, tokens[(int)eos]);
+        }
+        return (model, ReadTokenizer(file, tokens), chat);
     }
 
     static ITokenizer ReadTokenizer(GgufFile file, string[] tokens)

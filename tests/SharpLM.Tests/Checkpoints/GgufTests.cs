@@ -107,7 +107,7 @@ public class GgufTests
         model.eval();
         var tokenizer = CharTokenizer.FromText("abcdefghijklmnopqrstuvwxyzé€😀 .,;\n");
         GgufCheckpoint.Save(model, tokenizer, dir.File("m.gguf"), dtype);
-        var (loaded, loadedTokenizer) = GgufCheckpoint.Load(dir.File("m.gguf"));
+        var (loaded, loadedTokenizer, _) = GgufCheckpoint.Load(dir.File("m.gguf"));
         Assert.Equal(model.Config with { MlpHidden = FeedForward.HiddenSize(model.Config) }, loaded.Config);
         foreach (var (name, p) in model.state_dict())
             Assert.True(p.to(dtype).to(ScalarType.Float32).Equals(loaded.state_dict()[name]), $"{name} differs after the round trip");

@@ -1,5 +1,6 @@
 using SharpLM.IO;
 using SharpLM.Runtime;
+using SharpLM.Templates;
 using SharpLM.Tokenization;
 using static SharpLM.Tokenization.SpecialTokens;
 
@@ -12,14 +13,30 @@ namespace SharpLM.Adaptation.Formatting;
 /// With a <see cref="DefaultSystemMessage"/>, a conversation that does not start with a system message gets one (as
 /// Qwen's template does). The template travels with the tokenizer as <c>chat_template.json</c>; a checkpoint
 /// without one gets the default ChatML.
+/// <para>A model imported from Hugging Face brings its own template instead (tokenizer_config.json's Jinja
+/// <c>chat_template</c>, <see cref="Jinja"/>): rendering, the SFT loss mask and chat then follow it, with the reply
+/// spans found by progressive rendering (<see cref="HfChatTemplate.RenderWithAssistantSpans"/>) and the turn ended by
+/// the tokenizer's eos_token.</para>
 /// </summary>
 public sealed record ChatTemplate
 {
     /// <summary>The file the template is saved as, next to the tokenizer.</summary>
     public const string FileName = "chat_template.json";
 
-    /// <summary>The only format so far; the file names it so later formats can be told apart.</summary>
+    /// <summary>The built-in ChatML format.</summary>
     public const string ChatMlFormat = "chatml";
+
+    /// <summary>A Hugging Face Jinja template saved with its special tokens.</summary>
+    public const string JinjaFormat = "jinja";
+
+    /// <summary>A model's own Jinja chat template; null for the built-in ChatML.</summary>
+    public HfChatTemplate? Jinja { get; init; }
+
+    /// <summary>The template of a Hugging Face tokenizer_config.json; its eos_token ends a turn.</summary>
+    /// <exception cref="InvalidInputException">The template declares no eos_token.</exception>
+    public static ChatTemplate FromHuggingFace(HfChatTemplate jinja) =>
+        jinja.SpecialTokens.ContainsKey("eos_token") ? new ChatTemplate { Jinja = jinja }
+            : throw new InvalidInputException($"{jinja.Template.SourceName}: no eos_token, so the end of an assistant turn is unknown");
 
     /// <summary>ChatML with no default system message.</summary>
     public static ChatTemplate Default { get; } = new();
@@ -28,10 +45,10 @@ public sealed record ChatTemplate
     public string? DefaultSystemMessage { get; init; }
 
     /// <summary>The special tokens the tokenizer must have for the template's markers to be single ids.</summary>
-    public IReadOnlyList<string> RequiredSpecialTokens => [ImStart, ImEnd];
+    public IReadOnlyList<string> RequiredSpecialTokens => Jinja is null ? [ImStart, ImEnd] : [EndOfTurn];
 
     /// <summary>Text that ends an assistant reply: generation stops here.</summary>
-    public string EndOfTurn => ImEnd;
+    public string EndOfTurn => Jinja is null ? ImEnd : Jinja.SpecialTokens["eos_token"];
 
     /// <summary>Renders <paramref name="turns"/>; with <paramref name="addGenerationPrompt"/> the text ends with the
     /// header of an assistant reply for a model to continue.</summary>
@@ -78,7 +95,37 @@ public sealed record ChatTemplate
     public TokenizedChat Tokenize(ITokenizer tokenizer, Conversation conversation) => Tokenize(tokenizer, conversation.Turns);
 
     // The single description of the format: pieces of text in order, each marked trained or not.
-    IEnumerable<(string Text, bool Trained)> Segments(IReadOnlyList<Turn> turns, bool addGenerationPrompt)
+    IEnumerable<(string Text, bool Trained)> Segments(IReadOnlyList<Turn> turns, bool addGenerationPrompt) =>
+        Jinja is null ? ChatMlSegments(turns, addGenerationPrompt) : JinjaSegments(turns, addGenerationPrompt);
+
+    IEnumerable<(string Text, bool Trained)> JinjaSegments(IReadOnlyList<Turn> turns, bool addGenerationPrompt)
+    {
+        var messages = turns.Select(t => new ChatTemplateMessage(t.Role, t.Content)).ToList();
+        if (DefaultSystemMessage is { } system && (turns.Count == 0 || turns[0].Role != Roles.System)) messages.Insert(0, new ChatTemplateMessage(Roles.System, system));
+        var rendered = Jinja!.RenderWithAssistantSpans(messages);
+        string text = rendered.Text;
+        if (addGenerationPrompt)
+        {
+            text = Jinja.Render(messages, addGenerationPrompt: true);
+            if (!text.StartsWith(rendered.Text, StringComparison.Ordinal))
+                throw new InvalidInputException($"{Jinja.Template.SourceName}: the generation prompt changes the text before it");
+        }
+        int at = 0;
+        foreach (var span in rendered.AssistantSpans)
+        {
+            if (span.Start > at) yield return (text[at..span.Start], false);
+            // A span runs to the next turn; train through the end-of-turn token only, as ChatML's mask does (what
+            // follows it, a newline, is never generated: generation stops at the token).
+            string reply = text.Substring(span.Start, span.Length);
+            int end = reply.LastIndexOf(EndOfTurn, StringComparison.Ordinal);
+            int trained = end < 0 ? reply.Length : end + EndOfTurn.Length;
+            yield return (reply[..trained], true);
+            at = span.Start + trained;
+        }
+        if (at < text.Length) yield return (text[at..], false);
+    }
+
+    IEnumerable<(string Text, bool Trained)> ChatMlSegments(IReadOnlyList<Turn> turns, bool addGenerationPrompt)
     {
         if (DefaultSystemMessage is { } system && (turns.Count == 0 || turns[0].Role != Roles.System))
             yield return ($"{ImStart}{Roles.System}\n{system}{ImEnd}\n", false);
@@ -134,7 +181,25 @@ public sealed record ChatTemplate
 
     /// <summary>Writes <c>directory/chat_template.json</c> atomically.</summary>
     public void Save(string directory) =>
-        AtomicFile.WriteAllText(PathIn(directory), System.Text.Json.JsonSerializer.Serialize(new ChatTemplateFile(ChatMlFormat, DefaultSystemMessage), Json.Options));
+        AtomicFile.WriteAllText(PathIn(directory), System.Text.Json.JsonSerializer.Serialize(
+            Jinja is null ? new ChatTemplateFile(ChatMlFormat, DefaultSystemMessage)
+                : new ChatTemplateFile(JinjaFormat, DefaultSystemMessage, Jinja.Template.Source, Jinja.SpecialTokens.ToDictionary()), Json.Options));
+
+    /// <summary>
+    /// The template as Hugging Face Jinja, for tokenizer_config.json and GGUF's tokenizer.chat_template: the model's own,
+    /// or ChatML written as the Jinja that renders the same text (with the default system message when there is one).
+    /// </summary>
+    public string AsJinja()
+    {
+        if (Jinja is not null) return Jinja.Template.Source;
+        string system = DefaultSystemMessage is null ? ""
+            : "{% if messages | length == 0 or messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\n' + " + Quote(DefaultSystemMessage) + " + '<|im_end|>\\n' }}{% endif %}";
+        return system + "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
+            + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+    }
+
+    /// <summary>A Jinja single-quoted string literal of <paramref name="text"/>.</summary>
+    static string Quote(string text) => "'" + text.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n").Replace("\r", "\\r") + "'";
 
     /// <summary>The template saved in <paramref name="directory"/>, or <see cref="Default"/> when there is none.</summary>
     /// <exception cref="InvalidInputException">The file exists but is malformed; names the file and field.</exception>
@@ -143,12 +208,17 @@ public sealed record ChatTemplate
         string path = PathIn(directory);
         if (!File.Exists(path)) return Default;
         var file = Json.ReadFile<ChatTemplateFile>(path);
-        if (file.Format != ChatMlFormat) throw InvalidInputException.ForFile(path, $"format: unknown chat format '{file.Format}' (expected \"{ChatMlFormat}\")");
+        if (file.Format == JinjaFormat)
+        {
+            if (file.Template is null) throw InvalidInputException.ForFile(path, "template: missing (a jinja chat template needs its text)");
+            return FromHuggingFace(new HfChatTemplate(file.Template, $"{path}: template", file.SpecialTokens)) with { DefaultSystemMessage = file.DefaultSystemMessage };
+        }
+        if (file.Format != ChatMlFormat) throw InvalidInputException.ForFile(path, $"format: unknown chat format '{file.Format}' (expected \"{ChatMlFormat}\" or \"{JinjaFormat}\")");
         return new ChatTemplate { DefaultSystemMessage = file.DefaultSystemMessage };
     }
 
     /// <summary>Where the template file of <paramref name="directory"/> is (whether or not it exists).</summary>
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
 
-    internal sealed record ChatTemplateFile(string Format, string? DefaultSystemMessage);
+    internal sealed record ChatTemplateFile(string Format, string? DefaultSystemMessage, string? Template = null, IReadOnlyDictionary<string, string>? SpecialTokens = null);
 }
