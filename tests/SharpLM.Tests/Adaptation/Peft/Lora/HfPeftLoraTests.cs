@@ -4,11 +4,12 @@ using SharpLM.Adaptation.Peft.Lora;
 using SharpLM.Checkpoints;
 using SharpLM.Modeling;
 using TorchSharp;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace SharpLM.Tests.Adaptation.Peft.Lora;
 
-public class HfPeftLoraTests
+public class HfPeftLoraTests(ITestOutputHelper output)
 {
     // Llama-shaped: RMSNorm, SwiGLU, RoPE, no biases, GQA (4 query heads over 2 key/value heads), untied head.
     static readonly ModelConfig Llama = new()
@@ -185,15 +186,21 @@ public class HfPeftLoraTests
 
     [PythonTorchTheory]
     [InlineData("llama")]
+    [InlineData("mistral")]
+    [InlineData("qwen2")]
     [InlineData("gpt2")]
     public void A_saved_adapter_applied_to_the_exported_base_in_plain_pytorch_gives_sharplms_logits(string family)
     {
         using var dir = new TempDirectory();
-        var lora = family == "llama"
-            ? Adapted(Llama, "q", "k", "v", "attn.c_proj", "*.mlp.*", "lm_head")
-            : Adapted(Gpt2, "attn.c_attn", "mlp.c_proj");
+        var lora = family switch
+        {
+            "llama" => Adapted(Llama, "q", "k", "v", "attn.c_proj", "*.mlp.*", "lm_head"),
+            "mistral" => Adapted(Llama with { SlidingWindow = 4 }, "q", "v", "mlp.c_proj"), // exported as mistral
+            "qwen2" => Adapted(Llama with { QkvBias = true }, "k", "v", "attn.c_proj"),     // exported as qwen2
+            _ => Adapted(Gpt2, "attn.c_attn", "mlp.c_proj"),
+        };
         var adapted = Logits(lora.Model).flatten().data<float>().ToArray();
-        HfCheckpoint.Save(lora.Model, dir.File("base")); // the base's own weights: the updates live beside them, unmerged
+        Assert.Equal(family, HfCheckpoint.Save(lora.Model, dir.File("base")).ModelType); // the base's own weights: the updates live beside them, unmerged
         HfPeftLora.Save(lora, dir.File("adapter"));
 
         var request = new JsonObject
@@ -206,6 +213,7 @@ public class HfPeftLoraTests
         var expected = reply["logits"]!.AsArray().Select(v => (double)v!).ToArray();
         Assert.Equal(expected.Length, adapted.Length);
         double worst = expected.Zip(adapted, (e, a) => Math.Abs(e - a)).Max();
+        output.WriteLine($"{family}: {lora.Layers.Count} LoRA modules, largest logit difference to the PyTorch reference {worst:E2}");
         Assert.True(worst < 1e-4, $"largest difference {worst}");
     }
 }
