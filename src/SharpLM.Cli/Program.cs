@@ -14,6 +14,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     NGramCommand.Create(),
     ExperimentCommand.Create(),
     SftCommand.Create(),
+    SftCommand.CreateChild(),
     RewardModelCommand.Create(),
     AlignCommand.Create(),
     LoraCommand.Create(),

@@ -2,10 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using SharpLM.Adaptation.Formatting;
 using SharpLM.Adaptation.InstructionTuning;
-using SharpLM.Adaptation.Peft.Adapter;
+using SharpLM.Adaptation.Peft;
 using SharpLM.Adaptation.Peft.Lora;
-using SharpLM.Adaptation.Peft.Prefix;
-using SharpLM.Adaptation.Peft.Prompt;
 
 namespace SharpLM.Experiments;
 
@@ -50,25 +48,22 @@ public sealed class PeftExperiment
     /// </summary>
     public static readonly IReadOnlyList<string> LoraTargetModules = ["attn.c_attn", "attn.c_proj", "mlp.c_proj"];
 
-    /// <summary>The compared runs: full fine-tuning and each PEFT method at its usual small size.</summary>
+    /// <summary>The compared runs: full fine-tuning, then every registered PEFT method (<see cref="PeftMethods"/>) at its
+    /// usual small size (the options' defaults; LoRA with <see cref="LoraTargetModules"/>) and its learning rate.</summary>
     public IReadOnlyList<SftRunOptions> Runs()
     {
         SftRunOptions Run(string method, double lr) => new()
         {
             Base = Base, Data = $"synthetic:{Suite.Seed}", Format = "tasks", Method = method, Suite = Suite, EvalLimit = EvalLimit,
             Lora = new LoraOptions { Rank = 8, Alpha = 16, TargetModules = LoraTargetModules },
-            Adapter = new AdapterOptions { BottleneckSize = 16 },
-            Prefix = new PrefixOptions { Length = 10 },
-            Prompt = new PromptOptions { Length = 20 },
             Training = new SftOptions
             {
                 MaxIters = Steps, BatchSize = BatchSize, LearningRate = lr, MinLr = lr / 10, Seed = Seed,
                 EvalInterval = Math.Max(1, Steps / 2),
             },
         };
-        // Learning rates as the methods' papers and PEFT's examples use them: the fewer and the more freshly
-        // initialised the trained parameters, the larger the step (prompt tuning's soft prompt the most).
-        return new[] { Run("full", 2e-3), Run("lora", 1e-2), Run("adapter", 5e-3), Run("prefix", 1e-2), Run("prompt", 3e-2) };
+        // Learning rates as the methods' papers and PEFT's examples use them (PeftMethodRegistration.LearningRate).
+        return [Run(SftRunOptions.Full, 2e-3), .. PeftMethods.All.Select(m => Run(m.Name, m.LearningRate))];
     }
 
     /// <summary>

@@ -23,8 +23,8 @@ public sealed record SftRunOptions
     public required string Data { get; init; }
     /// <summary>alpaca, chatml, sharegpt, messages or tasks (see <see cref="SftData.Load"/>).</summary>
     public required string Format { get; init; }
-    /// <summary>full, lora, adapter, prefix or prompt.</summary>
-    public string Method { get; init; } = "full";
+    /// <summary><see cref="Full"/> or the name of a method in <see cref="PeftMethods"/>.</summary>
+    public string Method { get; init; } = Full;
     /// <summary>Used when <see cref="Method"/> is "lora".</summary>
     public LoraOptions Lora { get; init; } = new();
     /// <summary>Used when <see cref="Method"/> is "adapter".</summary>
@@ -41,8 +41,44 @@ public sealed record SftRunOptions
     /// <summary>Held-out prompts scored at each evaluation (all when 0).</summary>
     public int EvalLimit { get; init; }
 
-    /// <summary>The values <see cref="Method"/> may take.</summary>
-    public static readonly string[] Methods = { "full", "lora", "adapter", "prefix", "prompt" };
+    /// <summary>Full fine-tuning: every weight trains, and the run saves a checkpoint rather than an adapter.</summary>
+    public const string Full = "full";
+
+    /// <summary>The values <see cref="Method"/> may take: <see cref="Full"/>, then every registered PEFT method.</summary>
+    public static readonly string[] Methods = [Full, .. PeftMethods.All.Select(m => m.Name)];
+
+    /// <summary>The name <see cref="Write"/>'s file gets in a run directory.</summary>
+    public const string FileName = "sft_options.json";
+
+    /// <summary>
+    /// Writes these options as JSON (<see cref="Json"/>'s conventions) to <paramref name="path"/>, atomically: how a
+    /// child process gets a run exactly as the parent built it (every field, numbers to the last bit) rather than
+    /// through a re-built command line that only carries what has a flag.
+    /// </summary>
+    /// <exception cref="InvalidInputException">The synthetic suite has its own task list, which is code, not data.</exception>
+    public void Write(string path)
+    {
+        if (Suite?.Tasks is not null)
+            throw new InvalidInputException("an options file cannot carry the synthetic suite's own tasks (they are code); run such a suite in process");
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json.Options));
+    }
+
+    /// <summary>The options <see cref="Write"/> wrote to <paramref name="path"/>, checked as the command line checks them.</summary>
+    /// <exception cref="InvalidInputException">The file is missing or malformed, or a setting is out of range; names the file.</exception>
+    public static SftRunOptions Read(string path)
+    {
+        var options = Json.ReadFile<SftRunOptions>(path);
+        try
+        {
+            options.Training.Validate();
+        }
+        catch (InvalidInputException e)
+        {
+            throw InvalidInputException.ForFile(path, e.Message, e);
+        }
+        foreach (var method in PeftMethods.All) method.Check(options, path);
+        return options;
+    }
 }
 
 /// <summary>sft_summary.json: the run's figures, with the exact match of the base before tuning.</summary>
@@ -105,7 +141,7 @@ public static class SftRun
         if (missing.Count > 0)
         {
             // New tokens need new embedding rows, which only full fine-tuning trains.
-            if (options.Method != "full")
+            if (options.Method != SftRunOptions.Full)
                 throw InvalidInputException.ForFile(options.Base, $"tokenizer lacks the chat tokens {string.Join(" ", missing)}, and --method {options.Method} cannot train new embedding rows; use --method full, or pretrain the base with --tokenizer char-chat");
             tokenizer = tokenizer.WithSpecialTokens(missing);
             model.ResizeVocabulary(tokenizer.VocabSize);
@@ -121,14 +157,7 @@ public static class SftRun
         double before = evaluator.ExactMatch();
 
         torch.manual_seed(options.Training.Seed); // the method's fresh weights are drawn from the run's seed
-        PeftMethod? method = options.Method switch
-        {
-            "lora" => LoraTuning.Apply(model, options.Lora, options.Base),
-            "adapter" => AdapterTuning.Apply(model, options.Adapter, options.Base),
-            "prefix" => PrefixTuning.Apply(model, options.Prefix, options.Base),
-            "prompt" => PromptTuning.Apply(model, options.Prompt, options.Base),
-            _ => null,
-        };
+        PeftMethod? method = PeftMethods.Find(options.Method)?.Apply(model, options);
 
         Directory.CreateDirectory(outDir);
         using var log = new MetricsLog(outDir, null);

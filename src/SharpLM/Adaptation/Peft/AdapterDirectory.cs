@@ -49,28 +49,15 @@ public static class AdapterDirectory
         var config = Json.ReadFile<PeftConfig>(path);
         if (config.FormatVersion != 1) throw InvalidInputException.ForFile(path, $"adapter format {config.FormatVersion} is not supported");
         config.BaseModel.Validate(path);
-        bool hasOptions = config.Method switch
-        {
-            "lora" => config.Lora is not null,
-            "adapter" => config.Adapter is not null,
-            "prefix" => config.Prefix is not null,
-            "prompt" => config.Prompt is not null,
-            _ => throw InvalidInputException.ForFile(path, $"method '{config.Method}' is not supported (supported: lora, adapter, prefix, prompt)"),
-        };
-        if (!hasOptions) throw InvalidInputException.ForFile(path, $"method '{config.Method}' has no '{config.Method}' options block");
+        var method = PeftMethods.Find(config.Method)
+            ?? throw InvalidInputException.ForFile(path, $"method '{config.Method}' is not supported (supported: {PeftMethods.Names})");
+        if (!method.HasOptions(config)) throw InvalidInputException.ForFile(path, $"method '{config.Method}' has no '{config.Method}' options block");
         // The weight file must be in this directory, and hold at least what the options declare: the method's
         // tensors are allocated from the options before the weights are read.
         DeclaredSizes.RequireBareName(path, "weights_file", config.WeightsFile);
         string weights = Path.Combine(dir, config.WeightsFile);
         if (!File.Exists(weights)) throw InvalidInputException.ForFile(weights, $"missing (named by {ConfigFile})");
-        var b = config.BaseModel;
-        var (field, declared) = config.Method switch
-        {
-            "lora" => ($"lora.rank {config.Lora!.Rank}", (double)config.Lora.Rank * b.NEmbd),
-            "adapter" => ($"adapter.bottleneck_size {config.Adapter!.BottleneckSize}", (double)config.Adapter.BottleneckSize * b.NEmbd),
-            "prefix" => ($"prefix.length {config.Prefix!.Length}, prefix.hidden_size {config.Prefix.HiddenSize}", (double)config.Prefix.Length * b.HeadDim + (double)config.Prefix.HiddenSize * b.NEmbd),
-            _ => ($"prompt.length {config.Prompt!.Length}", (double)config.Prompt!.Length * b.NEmbd),
-        };
+        var (field, declared) = method.DeclaredSize(config);
         DeclaredSizes.RequireRoom(path, field, declared, weights);
         return config;
     }

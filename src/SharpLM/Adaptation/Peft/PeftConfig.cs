@@ -15,7 +15,7 @@ public sealed record PeftConfig
 {
     /// <summary>Version of the adapter directory layout; only 1 is read.</summary>
     public int FormatVersion { get; init; } = 1;
-    /// <summary>"lora", "adapter", "prefix" or "prompt".</summary>
+    /// <summary>The method's name in <see cref="PeftMethods"/>: "lora", "adapter", "prefix" or "prompt".</summary>
     public required string Method { get; init; }
     /// <summary>SHA-256 (hex) of the base weights the adapter was trained on (<see cref="BaseWeights"/>).</summary>
     public required string BaseSha256 { get; init; }

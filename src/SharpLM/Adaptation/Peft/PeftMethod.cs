@@ -1,7 +1,4 @@
-using SharpLM.Adaptation.Peft.Adapter;
 using SharpLM.Adaptation.Peft.Lora;
-using SharpLM.Adaptation.Peft.Prefix;
-using SharpLM.Adaptation.Peft.Prompt;
 using SharpLM.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,7 +37,7 @@ public abstract class PeftMethod
     /// <summary>A trainable parameter's learning rate as a multiple of the run's, by name; 1 unless a method says otherwise.</summary>
     public virtual double LearningRateScale(string parameterName) => 1;
 
-    /// <summary>"lora", "adapter", "prefix" or "prompt" (the method field of adapter_config.json).</summary>
+    /// <summary>The method's name in <see cref="PeftMethods"/> (the method field of adapter_config.json).</summary>
     public abstract string Method { get; }
 
     /// <summary>SHA-256 of the base weights as they were when the method was applied (<see cref="BaseWeights"/>).</summary>
@@ -69,10 +66,9 @@ public abstract class PeftMethod
     /// <summary>Hugging Face PEFT's print_trainable_parameters line.</summary>
     public string Summary => $"trainable params: {TrainableParameterCount:N0} || all params: {TotalParameterCount:N0} || trainable%: {TrainablePercent:F4}";
 
-    /// <summary>True when <paramref name="model"/> holds parameters of a method (its base hash is then undefined).</summary>
-    public static bool IsAdapted(Gpt model) => model.named_parameters().Any(p =>
-        p.name.Contains(".lora", StringComparison.Ordinal) || p.name.Contains(".adapter_", StringComparison.Ordinal)
-        || p.name.StartsWith("prefix_tuning.", StringComparison.Ordinal) || p.name.StartsWith("prompt_tuning.", StringComparison.Ordinal));
+    /// <summary>True when <paramref name="model"/> holds parameters of any registered method
+    /// (<see cref="PeftMethodRegistration.OwnsParameter"/>); its base hash is then undefined.</summary>
+    public static bool IsAdapted(Gpt model) => model.named_parameters().Any(p => PeftMethods.All.Any(m => m.OwnsParameter(p.name)));
 
     /// <summary>This method's options block of adapter_config.json (weights file fields are filled by the save).</summary>
     protected abstract PeftConfig Describe(PeftConfig common);
@@ -100,18 +96,15 @@ public abstract class PeftMethod
     /// Applies the adapter saved in <paramref name="dir"/> to <paramref name="model"/>, which must be the base it
     /// was trained on (same config and weights hash; otherwise a one-line <see cref="InvalidInputException"/>
     /// names both hashes). <paramref name="baseCheckpoint"/> is where the model came from, for that message.
+    /// A Hugging Face PEFT LoRA folder (its adapter_config.json has "peft_type") loads too, over a base of a Hugging
+    /// Face family (<see cref="HfPeftLora"/>); it records no base hash, so only the shapes are checked.
     /// </summary>
     public static PeftMethod Load(string dir, Gpt model, string? baseCheckpoint = null)
     {
+        if (HfPeftLora.IsPeftFolder(dir)) return HfPeftLora.Load(dir, model, baseCheckpoint);
         var config = AdapterDirectory.ReadConfig(dir);
         AdapterDirectory.CheckBase(dir, config, model, baseCheckpoint);
-        PeftMethod method = config.Method switch
-        {
-            "lora" => LoraTuning.Apply(model, config.Lora!, baseCheckpoint),
-            "adapter" => AdapterTuning.Apply(model, config.Adapter!, baseCheckpoint),
-            "prefix" => PrefixTuning.Apply(model, config.Prefix!, baseCheckpoint),
-            _ => PromptTuning.Apply(model, config.Prompt!, baseCheckpoint),
-        };
+        PeftMethod method = PeftMethods.Find(config.Method)!.Apply(model, config, baseCheckpoint); // ReadConfig refused unknown methods
         AdapterDirectory.LoadWeights(dir, config, method.TensorsToLoad());
         return method;
     }

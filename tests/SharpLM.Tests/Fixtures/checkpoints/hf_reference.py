@@ -9,6 +9,7 @@
 #           {"family", "config": {config.json fields}, "dtype": "F32" | "BF16", "shards", "legacy_buffers"}
 #   logits: reads the folder (config.json and safetensors, as SharpLM exports them)
 # stdout: {"logits": [...]} for ids.
+# Importable: read_folder, read_safetensors, logits_of (peft_lora_reference.py uses them).
 import json, math, os, struct, sys
 import torch
 import torch.nn.functional as F
@@ -199,11 +200,17 @@ def llama_logits(family, c, w, ids):
     x = rms_norm(x, w["model.norm.weight"], eps)
     return x @ w.get("lm_head.weight", w["model.embed_tokens.weight"]).t()
 
-req = json.load(sys.stdin)
-if req["mode"] == "make":
-    make(req)
-config, weights = read_folder(req["dir"])
-ids = torch.tensor(req["ids"])
-family = config["model_type"]
-logits = gpt2_logits(config, weights, ids) if family == "gpt2" else llama_logits(family, config, weights, ids)
-print(json.dumps({"logits": logits.flatten().tolist()}))
+def logits_of(config, weights, ids):
+    family = config["model_type"]
+    return gpt2_logits(config, weights, ids) if family == "gpt2" else llama_logits(family, config, weights, ids)
+
+def main():
+    req = json.load(sys.stdin)
+    if req["mode"] == "make":
+        make(req)
+    config, weights = read_folder(req["dir"])
+    logits = logits_of(config, weights, torch.tensor(req["ids"]))
+    print(json.dumps({"logits": logits.flatten().tolist()}))
+
+if __name__ == "__main__":  # peft_lora_reference.py imports the functions
+    main()

@@ -32,7 +32,7 @@ public sealed class AdapterTuning : PeftMethod
         new(model, options.Validate(), baseCheckpoint);
 
     /// <inheritdoc/>
-    public override string Method => "adapter";
+    public override string Method => PeftMethods.Adapter.Name;
 
     /// <summary>The options the adapters were built with, saved in adapter_config.json.</summary>
     public AdapterOptions Options { get; }

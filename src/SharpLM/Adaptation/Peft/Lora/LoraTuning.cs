@@ -33,7 +33,7 @@ public sealed class LoraTuning : PeftMethod
         new(model, options.Validate(), LoraTargets.Select(model, options.TargetModules), baseCheckpoint); // targets checked before freezing
 
     /// <inheritdoc/>
-    public override string Method => "lora";
+    public override string Method => PeftMethods.Lora.Name;
 
     /// <summary>LoRA+: every B matrix steps <see cref="LoraOptions.LoraPlusLrRatio"/> times faster than the A matrices.</summary>
     public override double LearningRateScale(string parameterName) =>

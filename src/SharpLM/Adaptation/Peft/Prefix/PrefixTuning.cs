@@ -35,7 +35,7 @@ public sealed class PrefixTuning : PeftMethod
         new(model, options.Validate(), baseCheckpoint);
 
     /// <inheritdoc/>
-    public override string Method => "prefix";
+    public override string Method => PeftMethods.Prefix.Name;
 
     /// <summary>The options in force: <see cref="PrefixOptions.Reparameterize"/> turns false on <see cref="Collapse"/>.</summary>
     public PrefixOptions Options { get; private set; }

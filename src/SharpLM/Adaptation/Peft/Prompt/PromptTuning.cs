@@ -48,7 +48,7 @@ public sealed class PromptTuning : PeftMethod
     }
 
     /// <inheritdoc/>
-    public override string Method => "prompt";
+    public override string Method => PeftMethods.Prompt.Name;
 
     /// <summary>The options the soft prompt was built with, saved in adapter_config.json.</summary>
     public PromptOptions Options { get; }
