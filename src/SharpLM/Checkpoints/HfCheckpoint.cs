@@ -57,6 +57,11 @@ public static class HfCheckpoint
                     if (!actual.SequenceEqual(expected))
                         throw new InvalidInputException($"{dir}: tensor '{stored[part]}' has shape [{string.Join(", ", actual)}]; config.json implies [{string.Join(", ", expected)}]");
                 }
+                if (stored.Length == 1 && !w.Transposed && weights[stored[0]].Dtype == target.dtype)
+                {
+                    weights.ReadInto(stored[0], target); // straight from the map: no second copy of the tensor
+                    continue;
+                }
                 using var scope = NewDisposeScope();
                 var value = stored.Length == 1 ? weights.Read(stored[0], ScalarType.Float32) : cat(stored.Select(name => weights.Read(name, ScalarType.Float32)).ToArray(), 0);
                 target.copy_(w.Transposed ? value.t() : value);

@@ -49,7 +49,6 @@ public sealed class SafetensorsFile : IDisposable
 
     readonly Dictionary<string, SafetensorsEntry> byName;
     readonly MemoryMappedFile? map;
-    readonly MemoryMappedViewAccessor? view;
     readonly long dataStart;
 
     /// <summary>The file's path.</summary>
@@ -66,11 +65,7 @@ public sealed class SafetensorsFile : IDisposable
         byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
         Metadata = metadata;
         this.dataStart = dataStart;
-        if (dataLength > 0)
-        {
-            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        }
+        if (dataLength > 0) map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
     }
 
     /// <summary>Opens and validates <paramref name="path"/>; no tensor data is read yet.</summary>
@@ -191,32 +186,7 @@ public sealed class SafetensorsFile : IDisposable
     {
         var e = this[name];
         var t = empty(e.Shape, e.Dtype);
-        long bytes = e.End - e.Begin;
-        if (bytes > 0)
-        {
-            unsafe
-            {
-                byte* source = null;
-                view!.SafeMemoryMappedViewHandle.AcquirePointer(ref source);
-                try
-                {
-                    source += view.PointerOffset + dataStart + e.Begin;
-                    // In slices: a span's length is an int, and a tensor may hold more than 2 GB.
-                    using var flat = t.view(-1);
-                    long size = bytes / e.Elements, chunk = Math.Max(1, (1L << 30) / size);
-                    for (long at = 0; at < e.Elements; at += chunk)
-                    {
-                        long n = Math.Min(chunk, e.Elements - at);
-                        using var part = flat.narrow(0, at, n);
-                        part.bytes = new Span<byte>(source + at * size, (int)(n * size)); // the setter copies; the map is only read
-                    }
-                }
-                finally
-                {
-                    view.SafeMemoryMappedViewHandle.ReleasePointer();
-                }
-            }
-        }
+        ReadInto(name, t);
         if (dtype is { } to && to != e.Dtype)
         {
             var converted = t.to(to);
@@ -226,10 +196,48 @@ public sealed class SafetensorsFile : IDisposable
         return t;
     }
 
+    /// <summary>Bytes mapped at a time: a chunk is unmapped once copied, so reading a model never holds it twice.</summary>
+    const long ChunkBytes = 64L << 20;
+
+    /// <summary>
+    /// Copies tensor <paramref name="name"/> into <paramref name="target"/> (contiguous, CPU, of the stored dtype and
+    /// element count), a chunk of the file mapped at a time: the mapped pages leave the process as each chunk is done,
+    /// so loading a model costs its own memory and not the file's again.
+    /// </summary>
+    /// <exception cref="ArgumentException">The target's dtype, size or layout does not fit the entry.</exception>
+    public void ReadInto(string name, Tensor target)
+    {
+        var e = this[name];
+        if (target.dtype != e.Dtype || target.numel() != e.Elements || !target.is_contiguous())
+            throw new ArgumentException($"tensor '{name}' ({e.Dtype}, {e.Elements} elements) cannot be read into a {(target.is_contiguous() ? "" : "non-contiguous ")}{target.dtype} tensor of {target.numel()} elements");
+        long bytes = e.End - e.Begin;
+        if (bytes == 0) return;
+        using var flat = target.view(-1);
+        long size = bytes / e.Elements, chunk = Math.Max(1, ChunkBytes / size);
+        for (long at = 0; at < e.Elements; at += chunk)
+        {
+            long n = Math.Min(chunk, e.Elements - at);
+            using var view = map!.CreateViewAccessor(dataStart + e.Begin + at * size, n * size, MemoryMappedFileAccess.Read);
+            using var part = flat.narrow(0, at, n);
+            unsafe
+            {
+                byte* source = null;
+                view.SafeMemoryMappedViewHandle.AcquirePointer(ref source);
+                try
+                {
+                    part.bytes = new Span<byte>(source + view.PointerOffset, (int)(n * size)); // the setter copies; the map is only read
+                }
+                finally
+                {
+                    view.SafeMemoryMappedViewHandle.ReleasePointer();
+                }
+            }
+        }
+    }
+
     /// <summary>Releases the map.</summary>
     public void Dispose()
     {
-        view?.Dispose();
         map?.Dispose();
     }
 }

@@ -36,6 +36,9 @@ public sealed class SafetensorsCheckpoint : IDisposable
     /// <summary>Tensor <paramref name="name"/> as a new CPU tensor (converted to <paramref name="dtype"/> when given).</summary>
     public Tensor Read(string name, ScalarType? dtype = null) => File(name).Read(name, dtype);
 
+    /// <summary>Copies tensor <paramref name="name"/> into <paramref name="target"/> (<see cref="SafetensorsFile.ReadInto"/>).</summary>
+    public void ReadInto(string name, Tensor target) => File(name).ReadInto(name, target);
+
     /// <summary>True when the checkpoint holds <paramref name="name"/>.</summary>
     public bool Contains(string name) => byTensor.ContainsKey(name);
 

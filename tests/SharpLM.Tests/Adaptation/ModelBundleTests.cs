@@ -105,7 +105,8 @@ public class ModelBundleTests
         {
             Base = "hf:" + hf, Data = "synthetic:3", Format = "tasks", Method = "lora", EvalLimit = 4,
             Suite = new SyntheticSuiteOptions { Seed = 3, TrainPerTask = 8, TestPerTask = 2 },
-            Lora = new LoraOptions { Rank = 4 },
+            // PEFT's usual targets for Llama: q_proj and v_proj (the q and v rows of SharpLM's fused projection), and the MLP.
+            Lora = new LoraOptions { Rank = 4, TargetModules = ["attn.q", "attn.v", "mlp.c_fc"] },
             Training = new SftOptions { MaxIters = 4, BatchSize = 4, EvalInterval = 2, Threads = 1 },
         }, dir.File("lora"));
         Assert.True(summary.Training.TrainableParameters > 0 && summary.Training.TrainableParameters < summary.Training.TotalParameters / 5);
@@ -114,5 +115,21 @@ public class ModelBundleTests
         Assert.IsType<LoraTuning>(adapted.Adapter);
         Assert.Equal("<|eot_id|>", adapted.ChatTemplate.EndOfTurn);
         Assert.NotNull(adapted.ChatTemplate.Jinja);
+
+        // In PEFT's layout the adapter loads back to identical logits, and merging it changes them by at most 1e-5.
+        var lora = (LoraTuning)adapted.Adapter!;
+        HfPeftLora.Save(lora, dir.File("peft"), "hf:" + hf);
+        Assert.True(HfPeftLora.IsPeftFolder(dir.File("peft")));
+        var fromPeft = ModelBundle.Load("hf:" + hf, adapter: dir.File("peft"));
+        int[] ids = adapted.Tokenizer.Encode(adapted.ChatTemplate.Render([Turn.User("add 2 and 3")], addGenerationPrompt: true).Text);
+        float[] withAdapter = Logits(adapted, ids);
+        Assert.Equal(withAdapter, Logits(fromPeft, ids));
+        using var merged = lora.ExportMerged();
+        merged.eval();
+        using var _ = no_grad();
+        float[] mergedLogits = merged.forward(tensor(ids.Select(i => (long)i).ToArray()).reshape(1, ids.Length)).flatten().data<float>().ToArray();
+        Assert.True(withAdapter.Zip(mergedLogits, (a, b) => Math.Abs(a - b)).Max() <= 1e-5);
+        // The adapter changed the model: B was trained away from zero.
+        Assert.True(withAdapter.Zip(Logits(ModelBundle.Load("hf:" + hf), ids), (a, b) => Math.Abs(a - b)).Max() > 1e-4);
     }
 }

@@ -1,6 +1,5 @@
 using LLama;
 using LLama.Common;
-using LLama.Native;
 using SharpLM.Checkpoints;
 using SharpLM.Inference;
 using SharpLM.Modeling;
@@ -48,25 +47,6 @@ public class GgufTests
     static int[] SharpLmGreedy(Gpt model, ITokenizer tokenizer, int[] prompt, int n) =>
         new SharpLM.Inference.Generator(model, tokenizer, CPU).GenerateTokens(prompt, new SamplingOptions { Temperature = 0, MaxNewTokens = n }).ToArray();
 
-    /// <summary>Greedy decoding in llama.cpp (through LLamaSharp) from token ids: prompt in one batch, then a token at a time.</summary>
-    internal static int[] LlamaCppGreedy(LLamaContext context, int[] prompt, int n)
-    {
-        var batch = new LLamaBatch();
-        for (int i = 0; i < prompt.Length; i++) batch.Add(prompt[i], i, LLamaSeqId.Zero, i == prompt.Length - 1);
-        var output = new List<int>();
-        for (int pos = prompt.Length; output.Count < n; pos++)
-        {
-            if (context.Decode(batch) != DecodeResult.Ok) throw new InvalidOperationException("llama.cpp decode failed");
-            var logits = context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
-            int best = 0;
-            for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
-            output.Add(best);
-            batch.Clear();
-            batch.Add(best, pos, LLamaSeqId.Zero, true);
-        }
-        return output.ToArray();
-    }
-
     [Theory]
     [InlineData("gpt2")]
     [InlineData("llama")]
@@ -86,7 +66,7 @@ public class GgufTests
         Assert.Equal(prompt, context.Tokenize(promptText, addBos: false, special: true).Select(t => (int)t).ToArray());
         int[] ours = SharpLmGreedy(model, tokenizer, prompt, 64);
         Assert.Equal(64, ours.Length);
-        Assert.Equal(ours, LlamaCppGreedy(context, prompt, 64));
+        Assert.Equal(ours, LlamaCpp.Greedy(context, prompt, 64));
         Assert.True(ours.Distinct().Count() > 5, "the continuation is too repetitive to tell the models apart");
     }
 
