@@ -4,7 +4,6 @@ using SharpLM.Checkpoints;
 using SharpLM.Modeling;
 using SharpLM.Templates;
 using SharpLM.Tokenization;
-using SharpLM.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -8,7 +8,7 @@ namespace SharpLM.Training;
 /// instead of a dozen small ops per parameter. The arithmetic is PyTorch's single-tensor AdamW (decoupled decay,
 /// then the moments, then the bias-corrected step; the first moment as mul+add, as PyTorch 1.x writes it).
 /// </summary>
-public sealed class FlatAdamW : IDisposable
+public sealed class FlatAdamW : IDisposable, Checkpoints.IOptimizerState
 {
     readonly ContiguousParameters parameters;
     readonly double[] weightDecay, learningRateScale;

@@ -7,6 +7,7 @@ using SharpLM.Runtime;
 using SharpLM.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Training;
 

@@ -6,6 +6,7 @@ using SharpLM.Modeling;
 using SharpLM.Tokenization;
 using SharpLM.Training;
 using static TorchSharp.torch;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Adaptation;
 

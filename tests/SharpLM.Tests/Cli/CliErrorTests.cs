@@ -1,4 +1,5 @@
 using SharpLM.Training;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Cli;
 

@@ -10,6 +10,7 @@ using SharpLM.Tokenization;
 using SharpLM.Training;
 using TorchSharp;
 using Xunit.Abstractions;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Server;
 

@@ -8,6 +8,7 @@ using SharpLM.Server;
 using SharpLM.Tokenization;
 using SharpLM.Training;
 using TorchSharp;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Server;
 

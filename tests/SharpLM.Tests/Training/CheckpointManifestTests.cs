@@ -4,6 +4,7 @@ using SharpLM.Modeling;
 using SharpLM.Training;
 using TorchSharp;
 using Xunit.Abstractions;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Training;
 

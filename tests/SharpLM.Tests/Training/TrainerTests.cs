@@ -1,6 +1,7 @@
 using SharpLM.Modeling;
 using SharpLM.Training;
 using TorchSharp;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Training;
 

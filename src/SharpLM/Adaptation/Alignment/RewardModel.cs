@@ -8,6 +8,7 @@ using SharpLM.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Adaptation.Alignment;
 

@@ -9,6 +9,7 @@ using SharpLM.Runtime;
 using SharpLM.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Adaptation.Alignment;
 

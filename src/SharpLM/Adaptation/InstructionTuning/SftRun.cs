@@ -11,6 +11,7 @@ using SharpLM.Runtime;
 using SharpLM.Tokenization;
 using SharpLM.Training;
 using TorchSharp;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Adaptation.InstructionTuning;
 

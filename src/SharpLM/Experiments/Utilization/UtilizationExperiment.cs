@@ -17,6 +17,7 @@ using SharpLM.Utilization.Tools;
 using static TorchSharp.torch;
 using Generator = SharpLM.Inference.Generator;
 using static SharpLM.Experiments.Utilization.UtilizationTasks;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Experiments.Utilization;
 

@@ -10,6 +10,7 @@ using SharpLM.Tokenization;
 using SharpLM.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Adaptation.Alignment;
 

@@ -2,6 +2,7 @@ using SharpLM.Modeling;
 using SharpLM.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Modeling.Architectures;
 

@@ -10,7 +10,7 @@ namespace SharpLM.Adaptation.Peft.Lora;
 /// q/k/v row range) the options' target patterns choose. The model starts identical to the base (B = 0). After
 /// training, <see cref="Merge"/> folds the updates into the base weights (no inference cost), <see cref="Unmerge"/>
 /// restores them bit for bit, and <see cref="ExportMerged"/> builds a plain model with merged weights for
-/// `sharplm lora merge` (save it with <see cref="Training.Checkpoint.Save"/>).
+/// `sharplm lora merge` (save it with <see cref="Checkpoints.Checkpoint.Save"/>).
 /// </summary>
 public sealed class LoraTuning : PeftMethod
 {

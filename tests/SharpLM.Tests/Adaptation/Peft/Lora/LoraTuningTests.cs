@@ -4,6 +4,7 @@ using SharpLM.Modeling;
 using SharpLM.Training;
 using static SharpLM.Tests.Adaptation.Peft.PeftTestKit;
 using static TorchSharp.torch;
+using SharpLM.Checkpoints;
 
 namespace SharpLM.Tests.Adaptation.Peft.Lora;
 

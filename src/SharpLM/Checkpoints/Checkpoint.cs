@@ -6,7 +6,7 @@ using SharpLM.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SharpLM.Training;
+namespace SharpLM.Checkpoints;
 
 /// <summary>
 /// checkpoint.json: which weight files make up the newest complete checkpoint, their SHA-256, and the state a
@@ -70,7 +70,7 @@ public static class Checkpoint
     /// <param name="optimizer">Its optimizer, whose state a resumed run needs; null saves none.</param>
     /// <param name="state">The run state to record; the model config, file names, hashes and save time are filled in.</param>
     /// <returns>The manifest as written.</returns>
-    public static CheckpointManifest Save(string dir, LanguageModel model, FlatAdamW? optimizer, CheckpointManifest state)
+    public static CheckpointManifest Save(string dir, LanguageModel model, IOptimizerState? optimizer, CheckpointManifest state)
     {
         string modelFile = $"model-{state.Step:D6}.bin";
         string modelHash = WriteHashed(Path.Combine(dir, modelFile), s =>
@@ -138,7 +138,7 @@ public static class Checkpoint
     }
 
     /// <summary>Loads weights (and optimizer state when given) into existing objects of the same shape.</summary>
-    public static void LoadWeights(string dir, CheckpointManifest manifest, LanguageModel model, FlatAdamW? optimizer)
+    public static void LoadWeights(string dir, CheckpointManifest manifest, LanguageModel model, IOptimizerState? optimizer)
     {
         if (manifest.Model with { Dropout = model.Config.Dropout } != model.Config with { Dropout = model.Config.Dropout })
             throw InvalidInputException.ForFile(Path.Combine(dir, ManifestFile), "checkpoint is for a different model configuration");
