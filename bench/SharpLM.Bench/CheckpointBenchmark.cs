@@ -23,6 +23,8 @@ using static TorchSharp.torch;
 /// trains a small model on tinyshakespeare (char tokenizer for gpt2, byte-level BPE for llama), writes it as GGUF, and
 /// runs it in LLamaSharp 0.30 (llama.cpp): the 64-token greedy continuation is compared token for token, then decode
 /// tokens/s of SharpLM (KV cache) and llama.cpp are timed side by side on the same prompt and thread count.</item>
+/// <item>`compare --model FILE.gguf --prompt TEXT [--tokens 64]`: any GGUF file SharpLM reads, continued greedily by SharpLM
+/// and by llama.cpp from the same prompt ids; prints both continuations and whether they are identical.</item>
 /// </list>
 /// </summary>
 static class CheckpointBenchmark
@@ -35,7 +37,8 @@ static class CheckpointBenchmark
         {
             "load" => Load(opts),
             "gguf" => Gguf(opts),
-            _ => throw new ArgumentException($"unknown checkpoint benchmark '{args[0]}' (load, gguf)"),
+            "compare" => Compare(opts),
+            _ => throw new ArgumentException($"unknown checkpoint benchmark '{args[0]}' (load, gguf, compare)"),
         };
     }
 
@@ -145,6 +148,25 @@ static class CheckpointBenchmark
         }
         AtomicFile.WriteAllText(Path.Combine(outDir, "gguf.json"), JsonSerializer.Serialize(results, Json.Options));
         return 0;
+    }
+
+    static int Compare(Args opts)
+    {
+        string path = opts.Get("model", "");
+        int n = int.Parse(opts.Get("tokens", "64"), CultureInfo.InvariantCulture);
+        var (model, tokenizer, _) = GgufCheckpoint.Load(path);
+        int[] prompt = tokenizer.Encode(opts.Get("prompt", "\n").Replace("\\n", "\n"));
+        n = Math.Min(n, model.Config.BlockSize - prompt.Length);
+        int[] ours = new SharpLM.Inference.Generator(model, tokenizer, CPU).GenerateTokens(prompt, new SharpLM.Inference.SamplingOptions { Temperature = 0, MaxNewTokens = n }).ToArray();
+        var parameters = new ModelParams(path) { ContextSize = (uint)model.Config.BlockSize, BatchSize = (uint)model.Config.BlockSize, Threads = 1, GpuLayerCount = 0 };
+        using var weights = LLamaWeights.LoadFromFile(parameters);
+        using var context = weights.CreateContext(parameters);
+        int[] theirs = LlamaCpp.Greedy(context, prompt, ours.Length);
+        var readable = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        Console.WriteLine($"SharpLM:   {JsonSerializer.Serialize(tokenizer.Decode(ours), readable)}");
+        Console.WriteLine($"llama.cpp: {JsonSerializer.Serialize(tokenizer.Decode(theirs), readable)}");
+        Console.WriteLine(ours.SequenceEqual(theirs) ? $"identical ({ours.Length} greedy tokens)" : $"differ at token {ours.Zip(theirs).TakeWhile(p => p.First == p.Second).Count()}");
+        return ours.SequenceEqual(theirs) ? 0 : 1;
     }
 
     /// <summary>A model of <paramref name="arch"/>'s shape (the shakespeare-char preset's size, context 128) trained on the corpus.</summary>
