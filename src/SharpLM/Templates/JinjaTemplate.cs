@@ -11,6 +11,7 @@ namespace SharpLM.Templates;
 public sealed class JinjaTemplate
 {
     readonly IReadOnlyList<Stmt> body;
+    readonly TemplateDialect dialect;
 
     /// <summary>What errors call the template, e.g. "tokenizer_config.json: chat_template".</summary>
     public string SourceName { get; }
@@ -18,20 +19,33 @@ public sealed class JinjaTemplate
     /// <summary>The template's text, as given.</summary>
     public string Source { get; }
 
-    JinjaTemplate(string source, string sourceName, IReadOnlyList<Stmt> body)
+    JinjaTemplate(string source, string sourceName, IReadOnlyList<Stmt> body, TemplateDialect dialect)
     {
         Source = source;
         SourceName = sourceName;
         this.body = body;
+        this.dialect = dialect;
+        Variables = TemplateVariables.Read(body);
     }
 
-    /// <summary>Parses <paramref name="source"/>; <paramref name="sourceName"/> is how errors will name it.</summary>
+    /// <summary>
+    /// The variables the template reads from outside (those it does not set itself, nor a global such as
+    /// <c>namespace</c>), in order of first use: what a caller must supply, so a lint can say a field is missing before
+    /// anything renders (jinja2's <c>meta.find_undeclared_variables</c>).
+    /// </summary>
+    public IReadOnlyList<string> Variables { get; }
+
+    /// <summary>Parses <paramref name="source"/> as a chat template; <paramref name="sourceName"/> is how errors will name it.</summary>
     /// <exception cref="InvalidInputException">A syntax error, or an unknown filter or test: "{sourceName} line N: problem".</exception>
-    public static JinjaTemplate Parse(string source, string sourceName)
+    public static JinjaTemplate Parse(string source, string sourceName) => Parse(source, sourceName, TemplateDialect.HuggingFace);
+
+    /// <summary>Parses <paramref name="source"/> under <paramref name="dialect"/>'s settings and filters.</summary>
+    /// <exception cref="InvalidInputException">A syntax error, or an unknown filter or test: "{sourceName} line N: problem".</exception>
+    internal static JinjaTemplate Parse(string source, string sourceName, TemplateDialect dialect)
     {
         try
         {
-            return new JinjaTemplate(source, sourceName, TemplateParser.Parse(TemplateLexer.Tokenize(source)));
+            return new JinjaTemplate(source, sourceName, TemplateParser.Parse(TemplateLexer.Tokenize(source, dialect), dialect), dialect);
         }
         catch (TemplateSyntaxException e)
         {
@@ -46,5 +60,14 @@ public sealed class JinjaTemplate
     /// converts JSON). A variable not given is undefined, as in jinja2.
     /// </summary>
     /// <exception cref="InvalidInputException">A runtime error or the template's <c>raise_exception(message)</c>: "{SourceName} line N: message".</exception>
-    public string Render(IReadOnlyDictionary<string, object?> variables) => TemplateRenderer.Render(body, variables, SourceName);
+    public string Render(IReadOnlyDictionary<string, object?> variables) => TemplateRenderer.Render(body, variables, SourceName, dialect);
+
+    /// <summary>The expression of a template that is exactly one <c>{{ expression }}</c>, else null: such a template
+    /// can stand for a value (a list of choices, an index) rather than text.</summary>
+    internal Expr? SingleExpression => body is [PrintStmt print] ? print.Value : null;
+
+    /// <summary>The value of <paramref name="expression"/> (from <see cref="SingleExpression"/>) with <paramref name="variables"/>.</summary>
+    /// <exception cref="InvalidInputException">A runtime error: "{SourceName} line N: message".</exception>
+    internal object? Evaluate(Expr expression, IReadOnlyDictionary<string, object?> variables) =>
+        TemplateRenderer.Evaluate(expression, variables, SourceName, dialect);
 }

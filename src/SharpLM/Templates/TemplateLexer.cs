@@ -40,12 +40,13 @@ internal static class TemplateLexer
     static readonly string[] operators =
         ["//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{", "}", ">", "<", "=", ".", ":", "|", ",", ";"];
 
-    /// <summary>The tokens of <paramref name="source"/>, ending with <see cref="TokenKind.EndOfTemplate"/>.</summary>
+    /// <summary>The tokens of <paramref name="source"/>, ending with <see cref="TokenKind.EndOfTemplate"/>; whitespace control as <paramref name="dialect"/> says.</summary>
     /// <exception cref="TemplateSyntaxException">An unclosed tag or string, or a character no token starts with.</exception>
-    public static List<Token> Tokenize(string source)
+    public static List<Token> Tokenize(string source, TemplateDialect dialect)
     {
         source = source.ReplaceLineEndings("\n");
-        if (source.EndsWith('\n')) source = source[..^1];
+        if (!dialect.KeepTrailingNewline && source.EndsWith('\n')) source = source[..^1];
+        bool trimBlocks = dialect.TrimBlocks;
         var tokens = new List<Token>();
         int pos = 0, line = 1;
         bool lineStarting = true;
@@ -61,7 +62,7 @@ internal static class TemplateLexer
             char control = tag + 2 < source.Length && source[tag + 2] is '-' or '+' ? source[tag + 2] : '\0';
             string text = source[pos..tag];
             if (control == '-') text = text.TrimEnd();
-            else if (control != '+' && kind != '{')
+            else if (control != '+' && kind != '{' && trimBlocks)
             {
                 // lstrip_blocks: drop the spaces between the line's start and the tag if nothing else is there.
                 int lineStart = text.LastIndexOf('\n') + 1;
@@ -72,8 +73,8 @@ internal static class TemplateLexer
             line += Count(source, pos, tag, '\n');
             int contentStart = tag + 2 + (control == '\0' ? 0 : 1);
             int end = kind == '#'
-                ? SkipComment(source, tag, contentStart, line)
-                : TokenizeTag(source, contentStart, kind == '{', tokens, line);
+                ? SkipComment(source, tag, contentStart, line, trimBlocks)
+                : TokenizeTag(source, contentStart, kind == '{', tokens, line, trimBlocks);
             line += Count(source, tag, end, '\n');
             lineStarting = end > 0 && source[end - 1] == '\n';
             pos = end;
@@ -97,12 +98,12 @@ internal static class TemplateLexer
     }
 
     // Returns the position after the comment's end, with the same trimming as a block end.
-    static int SkipComment(string source, int tag, int contentStart, int line)
+    static int SkipComment(string source, int tag, int contentStart, int line, bool trimBlocks)
     {
         int close = source.IndexOf("#}", contentStart, StringComparison.Ordinal);
         if (close < 0) throw new TemplateSyntaxException("missing end of comment tag", line);
         char control = close - 1 >= contentStart ? source[close - 1] : '\0';
-        return AfterEnd(source, close + 2, control, trimNewline: true);
+        return AfterEnd(source, close + 2, control, trimNewline: trimBlocks);
     }
 
     // What a closing delimiter consumes after itself: "-" all whitespace, "+" nothing, else (trim_blocks) one "\n".
@@ -115,7 +116,7 @@ internal static class TemplateLexer
     }
 
     // Tokenizes the inside of {{ }} or {% %} starting at pos; returns the position after the closing delimiter.
-    static int TokenizeTag(string source, int pos, bool isVariable, List<Token> tokens, int line)
+    static int TokenizeTag(string source, int pos, bool isVariable, List<Token> tokens, int line, bool trimBlocks)
     {
         tokens.Add(new Token(isVariable ? TokenKind.VariableBegin : TokenKind.BlockBegin, "", line));
         string close = isVariable ? "}}" : "%}";
@@ -133,7 +134,7 @@ internal static class TemplateLexer
                     {
                         tokens.Add(new Token(isVariable ? TokenKind.VariableEnd : TokenKind.BlockEnd, "", line));
                         int after = pos + (dash ? 3 : 2);
-                        return AfterEnd(source, after, dash ? source[pos] : '\0', trimNewline: !isVariable);
+                        return AfterEnd(source, after, dash ? source[pos] : '\0', trimNewline: !isVariable && trimBlocks);
                     }
                 }
             }

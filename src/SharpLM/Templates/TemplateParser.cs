@@ -15,15 +15,16 @@ namespace SharpLM.Templates;
 internal sealed class TemplateParser
 {
     readonly List<Token> tokens;
+    readonly TemplateDialect dialect;
     int at;
 
-    TemplateParser(List<Token> tokens) => this.tokens = tokens;
+    TemplateParser(List<Token> tokens, TemplateDialect dialect) => (this.tokens, this.dialect) = (tokens, dialect);
 
     /// <summary>The statements of the template <paramref name="tokens"/> came from.</summary>
     /// <exception cref="TemplateSyntaxException">The tokens are not a template.</exception>
-    public static IReadOnlyList<Stmt> Parse(List<Token> tokens)
+    public static IReadOnlyList<Stmt> Parse(List<Token> tokens, TemplateDialect dialect)
     {
-        var parser = new TemplateParser(tokens);
+        var parser = new TemplateParser(tokens, dialect);
         var (body, end) = parser.ParseBody([]);
         if (end is not null) throw new TemplateSyntaxException($"unexpected '{end}'", parser.Previous.Line);
         return body;
@@ -442,7 +443,7 @@ internal sealed class TemplateParser
             {
                 int line = Next().Line;
                 string name = ExpectName();
-                if (!TemplateBuiltins.HasFilter(name)) throw new TemplateSyntaxException($"unknown filter '{name}'", line);
+                if (!dialect.HasFilter(name)) throw new TemplateSyntaxException($"unknown filter '{name}'", line);
                 Arguments arguments = Current.IsOperator("(") ? ParseCallArguments() : Arguments.None;
                 node = new FilterExpr(node, name, arguments, line);
             }

@@ -31,20 +31,31 @@ internal sealed class TemplateRenderer
     }
 
     readonly string sourceName;
+    readonly TemplateDialect dialect;
 
-    TemplateRenderer(string sourceName) => this.sourceName = sourceName;
+    TemplateRenderer(string sourceName, TemplateDialect dialect) => (this.sourceName, this.dialect) = (sourceName, dialect);
 
     /// <summary>Renders <paramref name="body"/> with <paramref name="variables"/> over the built-in globals.</summary>
     /// <exception cref="InvalidInputException">A runtime error or <c>raise_exception</c>; names <paramref name="sourceName"/> and the line.</exception>
-    public static string Render(IReadOnlyList<Stmt> body, IReadOnlyDictionary<string, object?> variables, string sourceName)
+    public static string Render(IReadOnlyList<Stmt> body, IReadOnlyDictionary<string, object?> variables, string sourceName, TemplateDialect dialect)
+    {
+        var output = new StringBuilder();
+        new TemplateRenderer(sourceName, dialect).Execute(body, TopScope(variables), output);
+        return output.ToString();
+    }
+
+    /// <summary>The value of <paramref name="expression"/> with <paramref name="variables"/> over the built-in globals.</summary>
+    /// <exception cref="InvalidInputException">A runtime error; names <paramref name="sourceName"/> and the line.</exception>
+    public static object? Evaluate(Expr expression, IReadOnlyDictionary<string, object?> variables, string sourceName, TemplateDialect dialect) =>
+        new TemplateRenderer(sourceName, dialect).Evaluate(expression, TopScope(variables));
+
+    static Scope TopScope(IReadOnlyDictionary<string, object?> variables)
     {
         var globals = new Scope(null);
         foreach (TemplateFunction function in TemplateBuiltins.Globals) globals.Set(function.Name, function);
         var scope = new Scope(globals);
         foreach (var (name, value) in variables) scope.Set(name, value);
-        var output = new StringBuilder();
-        new TemplateRenderer(sourceName).Execute(body, scope, output);
-        return output.ToString();
+        return scope;
     }
 
     InvalidInputException Fail(int line, Exception e) => new($"{sourceName} line {line}: {e.Message}", e);
@@ -176,11 +187,15 @@ internal sealed class TemplateRenderer
         return output.ToString();
     });
 
-    object? Evaluate(Expr expression, Scope scope)
+    // mayBeUndefined: the operand of "is defined", "is undefined" and "default", which strict undefined lets through.
+    object? Evaluate(Expr expression, Scope scope, bool mayBeUndefined = false)
     {
         try
         {
-            return EvaluateUnchecked(expression, scope);
+            object? value = EvaluateUnchecked(expression, scope);
+            if (value is Undefined undefined && dialect.StrictUndefined && !mayBeUndefined && expression is NameExpr or AttributeExpr or ItemExpr)
+                throw new TemplateRuntimeException(undefined.Reason);
+            return value;
         }
         catch (Exception e) when (e is TemplateRuntimeException or TemplateRaisedException)
         {
@@ -220,11 +235,11 @@ internal sealed class TemplateRenderer
                     _ => throw new TemplateRuntimeException($"'{TypeName(callee)}' object is not callable"),
                 };
             case FilterExpr filter:
-                object? input = Evaluate(filter.Value, scope);
+                object? input = Evaluate(filter.Value, scope, mayBeUndefined: filter.Name is "default" or "d");
                 var filterArguments = EvaluateArguments(filter.Arguments, scope);
-                return TemplateBuiltins.ApplyFilter(filter.Name, input, new TemplateBuiltins.Args(filterArguments.Positional, filterArguments.Keywords));
+                return dialect.ApplyFilter(filter.Name, input, new TemplateBuiltins.Args(filterArguments.Positional, filterArguments.Keywords));
             case TestExpr test:
-                object? tested = Evaluate(test.Value, scope);
+                object? tested = Evaluate(test.Value, scope, mayBeUndefined: test.Name is "defined" or "undefined");
                 var testArguments = EvaluateArguments(test.Arguments, scope);
                 return TemplateBuiltins.ApplyTest(test.Name, tested, new TemplateBuiltins.Args(testArguments.Positional, testArguments.Keywords)) != test.Negated;
             case UnaryExpr unary:

@@ -7,7 +7,7 @@ namespace SharpLM.Templates;
 /// </summary>
 internal sealed class TemplateRuntimeException(string message) : Exception(message);
 
-/// <summary>A template that does not parse, with the line of the offending token; <see cref="JinjaTemplate.Parse"/>
+/// <summary>A template that does not parse, with the line of the offending token; <see cref="JinjaTemplate.Parse(string, string)"/>
 /// rethrows it as an <see cref="InvalidInputException"/> naming the template.</summary>
 internal sealed class TemplateSyntaxException(string message, int line) : Exception(message)
 {

@@ -64,7 +64,7 @@ public sealed class PromptBuilder
     public int Shots => shots;
 
     /// <summary>The document's question alone, rendered from the task's doc_to_text template.</summary>
-    public string Question(int index) => PromptTemplate.Render(task.DocToText, documents[index]);
+    public string Question(int index) => PromptTemplate.Render(task.DocToText, documents[index], task.TemplateSource("doc_to_text"));
 
     /// <summary>The whole prompt of document <paramref name="index"/>: description, fixed prompt or exemplars, then its question.</summary>
     public string Prompt(int index)
@@ -158,7 +158,7 @@ public sealed class PromptBuilder
     string ExemplarAnswer(int index)
     {
         var doc = documents[index];
-        if (task.Fewshot.DocToTarget is string template) return PromptTemplate.Render(template, doc);
+        if (task.Fewshot.DocToTarget is string template) return PromptTemplate.Render(template, doc, task.TemplateSource("fewshot.doc_to_target"));
         if (task.OutputType == OutputType.MultipleChoice) return TaskAnswers.Choices(task, doc)[TaskAnswers.Gold(task, doc)];
         return TaskAnswers.Targets(task, doc)[0];
     }
@@ -171,8 +171,8 @@ public static class TaskAnswers
     public static IReadOnlyList<string> Choices(TaskConfig task, JsonElement doc)
     {
         if (task.DocToChoice is not JsonElement spec) throw new InvalidInputException($"{task.Task}: multiple_choice needs doc_to_choice");
-        if (spec.ValueKind == JsonValueKind.Array) return spec.EnumerateArray().Select(t => PromptTemplate.Render(t.GetString() ?? "", doc)).ToArray();
-        var value = PromptTemplate.Value(spec.GetString() ?? "", doc);
+        if (spec.ValueKind == JsonValueKind.Array) return spec.EnumerateArray().Select(t => PromptTemplate.Render(t.GetString() ?? "", doc, task.TemplateSource("doc_to_choice"))).ToArray();
+        var value = PromptTemplate.Value(spec.GetString() ?? "", doc, task.TemplateSource("doc_to_choice"));
         if (value.ValueKind != JsonValueKind.Array) throw new InvalidInputException($"{task.Task}: doc_to_choice must give a list");
         return value.EnumerateArray().Select(PromptTemplate.AsText).ToArray();
     }
@@ -181,7 +181,7 @@ public static class TaskAnswers
     public static int Gold(TaskConfig task, JsonElement doc)
     {
         var choices = Choices(task, doc);
-        var target = PromptTemplate.Value(task.DocToTarget ?? throw new InvalidInputException($"{task.Task}: doc_to_target is required"), doc);
+        var target = Target(task, doc);
         int gold = target.ValueKind == JsonValueKind.Number ? target.GetInt32()
             : int.TryParse(PromptTemplate.AsText(target), out int parsed) ? parsed : choices.ToList().IndexOf(PromptTemplate.AsText(target));
         if (gold < 0 || gold >= choices.Count) throw new InvalidInputException($"{task.Task}: target '{PromptTemplate.AsText(target)}' is not one of the {choices.Count} choices");
@@ -191,7 +191,10 @@ public static class TaskAnswers
     /// <summary>Acceptable answers (a list field gives several, e.g. NQ-open's or TriviaQA's aliases).</summary>
     public static IReadOnlyList<string> Targets(TaskConfig task, JsonElement doc)
     {
-        var target = PromptTemplate.Value(task.DocToTarget ?? throw new InvalidInputException($"{task.Task}: doc_to_target is required"), doc);
+        var target = Target(task, doc);
         return target.ValueKind == JsonValueKind.Array ? target.EnumerateArray().Select(PromptTemplate.AsText).ToArray() : [PromptTemplate.AsText(target)];
     }
+
+    static JsonElement Target(TaskConfig task, JsonElement doc) =>
+        PromptTemplate.Value(task.DocToTarget ?? throw new InvalidInputException($"{task.Task}: doc_to_target is required"), doc, task.TemplateSource("doc_to_target"));
 }

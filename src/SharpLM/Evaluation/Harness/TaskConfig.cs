@@ -140,11 +140,18 @@ public sealed record TaskConfig
     public required DatasetSpec Dataset { get; init; }
     /// <summary>Text put once before the few-shot examples.</summary>
     public string Description { get; init; } = "";
-    /// <summary>The question of a document: a template with {{field}} placeholders.</summary>
+    /// <summary>Where the task was read from (its file, or "NAME.yaml" for a built-in task): how errors in its templates name it.</summary>
+    [JsonIgnore]
+    public string Origin { get; init; } = "";
+
+    /// <summary>How errors name the template of <paramref name="field"/>, e.g. "tasks/gsm8k.yaml: doc_to_target".</summary>
+    public string TemplateSource(string field) => $"{(Origin.Length > 0 ? Origin : Task)}: {field}";
+
+    /// <summary>The question of a document: a Jinja template over its fields ("Question: {{ question }}", see <see cref="PromptTemplate"/>).</summary>
     public string DocToText { get; init; } = "";
     /// <summary>The answer: text, a list of acceptable texts, or (multiple choice) the index of the right choice.</summary>
     public string? DocToTarget { get; init; }
-    /// <summary>Multiple choice: a template that names a list field ("{{choices}}"), or a list of templates.</summary>
+    /// <summary>Multiple choice: a template that is one expression giving a list ("{{ choices }}"), or a list of templates.</summary>
     public JsonElement? DocToChoice { get; init; }
     /// <summary>Between a question and its answer, in exemplars and before each multiple-choice option scored.</summary>
     public string TargetDelimiter { get; init; } = " ";
@@ -216,7 +223,7 @@ public sealed record TaskConfig
             var known = KnownMetrics[task.OutputType];
             if (task.Metrics.FirstOrDefault(m => !known.Contains(m)) is string unknown)
                 throw InvalidInputException.ForFile(origin, $"metric '{unknown}' does not apply to {task.OutputType} tasks ({string.Join(", ", known)})");
-            return task;
+            return task with { Origin = origin };
         }
         catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException)
         {

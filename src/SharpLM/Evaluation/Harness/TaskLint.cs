@@ -73,8 +73,8 @@ public static class TaskLint
             if (task.Fewshot.DocToTarget is { } shotTarget) templates.Add(("fewshot", shotTarget));
             if (task.DocToChoice is { ValueKind: JsonValueKind.String } choice) templates.Add(("doc_to_choice", choice.GetString()!));
             foreach (var (key, template) in templates)
-                foreach (string v in PromptTemplate.Variables(template).Distinct())
-                    if (sample.FirstOrDefault(d => d.ValueKind != JsonValueKind.Object || !d.TryGetProperty(v.Split('.')[0], out _)) is { ValueKind: not JsonValueKind.Undefined } doc)
+                foreach (string v in PromptTemplate.Variables(template, task.TemplateSource(key)))
+                    if (sample.FirstOrDefault(d => d.ValueKind != JsonValueKind.Object || !d.TryGetProperty(v, out _)) is { ValueKind: not JsonValueKind.Undefined } doc)
                         Add(key, "unbound-variable", $"{key} reads {{{{{v}}}}}, which document {sample.IndexOf(doc)} of the data set does not have");
         }
 
@@ -159,7 +159,8 @@ public static class TaskLint
         {
             try
             {
-                demonstrations.Add((PromptTemplate.Render(shotTemplate, sample[i]), PromptTemplate.Render(task.DocToTarget ?? shotTemplate, sample[i]), $"the demonstration drawn from document {i}"));
+                demonstrations.Add((PromptTemplate.Render(shotTemplate, sample[i], task.TemplateSource("fewshot.doc_to_target")),
+                    PromptTemplate.Render(task.DocToTarget ?? shotTemplate, sample[i], task.TemplateSource("doc_to_target")), $"the demonstration drawn from document {i}"));
             }
             catch (InvalidInputException)
             {

@@ -155,7 +155,7 @@ public sealed class TaskRunner(IEvaluationModel model, EvaluationOptions options
 
     async Task<List<SampleRecord>> Rolling(TaskConfig task, IReadOnlyList<JsonElement> docs, int count, CancellationToken cancellation)
     {
-        var texts = Enumerable.Range(0, count).Select(i => PromptTemplate.Render(task.DocToText, docs[i])).ToList();
+        var texts = Enumerable.Range(0, count).Select(i => PromptTemplate.Render(task.DocToText, docs[i], task.TemplateSource("doc_to_text"))).ToList();
         var results = await model.LoglikelihoodRollingAsync(texts, cancellation);
         return texts.Select((text, i) =>
         {

@@ -61,8 +61,8 @@ public sealed record Demonstration(IReadOnlyDictionary<string, string> Fields, i
 /// variables: [review]
 /// demonstrations:
 ///   - { review: "A delight from start to end.", answer: positive }
-/// input: "Review: {{review}}\nSentiment:"
-/// target: "{{answer}}"
+/// input: "Review: {{ review }}\nSentiment:"
+/// target: "{{ answer }}"
 /// </code>
 /// </summary>
 public sealed record PromptFile
@@ -190,11 +190,15 @@ public sealed record PromptFile
         var parts = new List<string>();
         if (!string.IsNullOrWhiteSpace(Description)) parts.Add(Description.Trim());
         if (!string.IsNullOrWhiteSpace(OutputFormat)) parts.Add(OutputFormat.Trim());
-        if (!string.IsNullOrWhiteSpace(Context)) parts.Add(PromptTemplate.Render(Context, Bind(variables)));
-        foreach (var d in Demonstrations) parts.Add(PromptTemplate.Render(Input, Bind(d.Fields)) + " " + PromptTemplate.Render(Target, Bind(d.Fields)));
-        parts.Add(PromptTemplate.Render(Input, Bind(variables)));
+        if (!string.IsNullOrWhiteSpace(Context)) parts.Add(PromptTemplate.Render(Context, Bind(variables), TemplateSource("context")));
+        foreach (var d in Demonstrations)
+            parts.Add(PromptTemplate.Render(Input, Bind(d.Fields), TemplateSource("input")) + " " + PromptTemplate.Render(Target, Bind(d.Fields), TemplateSource("target")));
+        parts.Add(PromptTemplate.Render(Input, Bind(variables), TemplateSource("input")));
         return string.Join("\n\n", parts);
     }
+
+    /// <summary>How errors name the template of <paramref name="field"/> ("prompts/sentiment.yaml: input"), so a bad field points at its file.</summary>
+    public string TemplateSource(string field) => $"{Path}: {field}";
 
     /// <summary>Fields as the JSON document templates read.</summary>
     public static JsonElement Bind(IReadOnlyDictionary<string, string> fields)

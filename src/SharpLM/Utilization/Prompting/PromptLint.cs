@@ -42,20 +42,22 @@ public static class PromptLint
             {
                 string? template = key == "context" ? prompt.Context : prompt.Input;
                 if (template is null) continue;
-                foreach (string v in PromptTemplate.Variables(template).Where(v => !declared.Contains(v)))
+                foreach (string v in PromptTemplate.Variables(template, prompt.TemplateSource(key)).Where(v => !declared.Contains(v)))
                     Add(prompt.LineOf(key), "unbound-variable", $"{key} reads {{{{{v}}}}}, which is not among the declared variables ({string.Join(", ", declared)})");
             }
         }
-        var demoFields = PromptTemplate.Variables(prompt.Input).Concat(PromptTemplate.Variables(prompt.Target)).Distinct().ToList();
+        var inputFields = PromptTemplate.Variables(prompt.Input, prompt.TemplateSource("input"));
+        var targetFields = PromptTemplate.Variables(prompt.Target, prompt.TemplateSource("target"));
+        var demoFields = inputFields.Concat(targetFields).Distinct().ToList();
         foreach (var d in prompt.Demonstrations)
             foreach (string missing in demoFields.Where(f => !d.Fields.ContainsKey(f)))
-                Add(d.Line, "unbound-variable", $"the demonstration has no '{missing}', which the {(PromptTemplate.Variables(prompt.Input).Contains(missing) ? "input" : "target")} reads");
+                Add(d.Line, "unbound-variable", $"the demonstration has no '{missing}', which the {(inputFields.Contains(missing) ? "input" : "target")} reads");
 
         // demonstration-format
         if (prompt.Constraints is { } c)
-            foreach (var d in prompt.Demonstrations.Where(d => PromptTemplate.Variables(prompt.Target).All(d.Fields.ContainsKey)))
+            foreach (var d in prompt.Demonstrations.Where(d => targetFields.All(d.Fields.ContainsKey)))
             {
-                string answer = PromptTemplate.Render(prompt.Target, PromptFile.Bind(d.Fields)).Trim();
+                string answer = PromptTemplate.Render(prompt.Target, PromptFile.Bind(d.Fields), prompt.TemplateSource("target")).Trim();
                 if (c.Violation(answer) is { } problem) Add(d.Line, "demonstration-format", $"its answer '{answer}' {problem}");
             }
 
@@ -68,7 +70,7 @@ public static class PromptLint
         {
             countTokens ??= text => text.Length;
             var longest = prompt.Demonstrations.OrderByDescending(d => d.Fields.Values.Sum(v => v.Length)).FirstOrDefault();
-            var variables = (prompt.Variables ?? PromptTemplate.Variables(prompt.Input).Concat(prompt.Context is null ? [] : PromptTemplate.Variables(prompt.Context)).ToList())
+            var variables = (prompt.Variables ?? inputFields.Concat(prompt.Context is null ? [] : PromptTemplate.Variables(prompt.Context, prompt.TemplateSource("context"))).ToList())
                 .ToDictionary(v => v, v => longest?.Fields.GetValueOrDefault(v) ?? "", StringComparer.Ordinal);
             try
             {

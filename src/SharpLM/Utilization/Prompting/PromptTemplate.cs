@@ -1,41 +1,69 @@
-using System.Globalization;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using SharpLM.Templates;
 
 namespace SharpLM.Utilization.Prompting;
 
 /// <summary>
-/// The one template language of prompts, task files and prompt files alike: literal text with {{placeholders}}. A placeholder is a field path
-/// ("question", "meta.answer", "test_list[0]") followed by optional filters: |trim, |after:SEP (the text after the
-/// last SEP, e.g. GSM8K's "#### "), |before:SEP (before the first SEP), |join:SEP (a list joined), |strip_numbers
-/// (thousands separators removed). Enough for the shipped benchmarks without a Jinja dependency.
+/// Task templates (doc_to_text, doc_to_target, doc_to_choice) and prompt files, rendered by SharpLM's one template
+/// engine, Jinja (<see cref="JinjaTemplate"/>), configured as lm-evaluation-harness configures jinja2 for its task
+/// files: no block trimming, the final newline kept, and an undefined field an error (StrictUndefined), so a typo fails
+/// naming the file and line instead of printing "". Three filters are added for the shipped benchmarks:
+/// <c>after(SEP)</c> (the text after the last SEP, or all of it when SEP is absent — GSM8K's "####"),
+/// <c>before(SEP)</c> (the text before the first SEP) and <c>strip_numbers</c> (thousands separators removed).
+/// Files in SharpLM's earlier mini-language keep working: its <c>|name:ARG</c> filter form is read as
+/// <c>|name('ARG')</c> (see <see cref="FromLegacySyntax"/>).
 /// </summary>
 public static partial class PromptTemplate
 {
-    [GeneratedRegex(@"\{\{\s*(.*?)\s*\}\}", RegexOptions.Singleline)]
-    private static partial Regex Placeholder();
+    static readonly TemplateDialect dialect = new(TrimBlocks: false, KeepTrailingNewline: true, StrictUndefined: true,
+        new Dictionary<string, Func<object?, IReadOnlyList<object?>, object?>>
+        {
+            ["after"] = (value, args) => TemplateValues.ToStr(value) is var s && s.LastIndexOf(Separator("after", args), StringComparison.Ordinal) is int i and >= 0
+                ? s[(i + Separator("after", args).Length)..] : s,
+            ["before"] = (value, args) => TemplateValues.ToStr(value) is var s && s.IndexOf(Separator("before", args), StringComparison.Ordinal) is int i and >= 0
+                ? s[..i] : s,
+            ["strip_numbers"] = (value, _) => TemplateValues.ToStr(value).Replace(",", "", StringComparison.Ordinal),
+        });
 
-    /// <summary>The template with every placeholder replaced by its value as text.</summary>
-    public static string Render(string template, JsonElement doc) =>
-        Placeholder().Replace(template, m => AsText(Evaluate(m.Groups[1].Value, doc, template)));
+    // Parsed once per (template, source): a task renders the same few templates for every document.
+    static readonly ConcurrentDictionary<(string Template, string Source), JinjaTemplate> parsed = new();
 
-    /// <summary>The fields a template reads, in order of first use: the first step of each placeholder's path ("meta" for "meta.answer|trim").</summary>
-    public static IReadOnlyList<string> Variables(string template) =>
-        Placeholder().Matches(template).Select(m => Regex.Match(m.Groups[1].Value.Split('|')[0].Trim(), @"^[^.\[\]]*").Value).Distinct(StringComparer.Ordinal).ToList();
+    static string Separator(string filter, IReadOnlyList<object?> args) =>
+        args is [string separator] ? separator : throw new TemplateRuntimeException($"{filter}() takes one string, the separator (e.g. {filter}('#### '))");
 
-    /// <summary>
-    /// The value of a template that is exactly one placeholder (a list of choices, an index, a list of answers);
-    /// anything else renders to a string.
-    /// </summary>
-    public static JsonElement Value(string template, JsonElement doc)
+    /// <summary>The template rendered over the document's fields. A template that is one <c>{{ expression }}</c> prints
+    /// its value as <see cref="AsText"/> does (a list as "a, b"); in longer text values print as jinja2 prints them.</summary>
+    /// <param name="template">Jinja, or the earlier <c>|name:ARG</c> syntax.</param>
+    /// <param name="doc">The document: a JSON object whose fields are the template's variables.</param>
+    /// <param name="sourceName">How errors name the template, e.g. "tasks/gsm8k.yaml: doc_to_target".</param>
+    /// <exception cref="InvalidInputException">A syntax error, a missing field or a failing filter: "{sourceName} line N: problem".</exception>
+    public static string Render(string template, JsonElement doc, string sourceName = "template")
     {
-        var m = Placeholder().Match(template);
-        if (m.Success && m.Index == 0 && m.Length == template.Length) return Evaluate(m.Groups[1].Value, doc, template);
-        return JsonSerializer.SerializeToElement(Render(template, doc));
+        var jinja = Parse(template, sourceName);
+        return jinja.SingleExpression is { } expression ? AsText(ToJson(jinja.Evaluate(expression, Variables(doc)), sourceName)) : jinja.Render(Variables(doc));
     }
 
-    /// <summary>A value as the text a prompt shows: strings as they are, numbers invariant, lists joined by ", ".</summary>
+    /// <summary>The fields a template reads, in order of first use: the top-level variables of the parsed template ("meta" for <c>{{ meta.answer | trim }}</c>).</summary>
+    /// <exception cref="InvalidInputException">The template does not parse.</exception>
+    public static IReadOnlyList<string> Variables(string template, string sourceName = "template") => Parse(template, sourceName).Variables;
+
+    /// <summary>
+    /// The value of a template that is exactly one <c>{{ expression }}</c> (a list of choices, an index, a list of
+    /// answers), as JSON; anything else renders to a string.
+    /// </summary>
+    /// <exception cref="InvalidInputException">As <see cref="Render"/>.</exception>
+    public static JsonElement Value(string template, JsonElement doc, string sourceName = "template")
+    {
+        var jinja = Parse(template, sourceName);
+        return jinja.SingleExpression is { } expression
+            ? ToJson(jinja.Evaluate(expression, Variables(doc)), sourceName)
+            : JsonSerializer.SerializeToElement(jinja.Render(Variables(doc)));
+    }
+
+    /// <summary>A value as the text a prompt shows: strings as they are, numbers as their JSON text, lists joined by ", ", null as "".</summary>
     public static string AsText(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => value.GetString()!,
@@ -45,51 +73,62 @@ public static partial class PromptTemplate
         _ => value.GetRawText(),
     };
 
-    static JsonElement Evaluate(string expression, JsonElement doc, string template)
+    /// <summary>
+    /// A template in SharpLM's earlier mini-language as Jinja: each <c>{{ path|filter|filter:ARG }}</c> whose filters
+    /// use the <c>name:ARG</c> form becomes <c>{{ path | filter | filter('ARG') }}</c>, the argument taken verbatim
+    /// up to the next "|" or the closing braces (spaces before "}}" excepted, as the old reader dropped them) with
+    /// <c>\n</c> and <c>\t</c> read as newline and tab. Placeholders without that form are Jinja already and are left
+    /// as they are, so translating a Jinja template changes nothing.
+    /// </summary>
+    public static string FromLegacySyntax(string template) => Placeholder().Replace(template, m =>
     {
-        string[] parts = expression.Split('|');
-        var value = Lookup(parts[0].Trim(), doc, template);
-        foreach (string filter in parts.Skip(1))
+        string[] parts = m.Groups[1].Value.Split('|');
+        if (!parts.Skip(1).Any(p => LegacyFilter().IsMatch(p))) return m.Value;
+        var jinja = new StringBuilder("{{ ").Append(parts[0].Trim());
+        foreach (string part in parts.Skip(1))
         {
-            string name = filter, argument = "";
-            int colon = filter.IndexOf(':');
-            if (colon >= 0) (name, argument) = (filter[..colon], Unescape(filter[(colon + 1)..]));
-            value = name.Trim() switch
-            {
-                "trim" => Text(AsText(value).Trim()),
-                "after" => Text(AsText(value) is var s && s.LastIndexOf(argument, StringComparison.Ordinal) is int i and >= 0 ? s[(i + argument.Length)..] : AsText(value)),
-                "before" => Text(AsText(value) is var s2 && s2.IndexOf(argument, StringComparison.Ordinal) is int j and >= 0 ? s2[..j] : AsText(value)),
-                "join" => Text(value.ValueKind == JsonValueKind.Array ? string.Join(argument, value.EnumerateArray().Select(AsText)) : AsText(value)),
-                "strip_numbers" => Text(AsText(value).Replace(",", "")),
-                _ => throw new InvalidInputException($"template '{template}': unknown filter '{name.Trim()}' (trim, after, before, join, strip_numbers)"),
-            };
+            var legacy = LegacyFilter().Match(part);
+            jinja.Append(" | ").Append(legacy.Success ? $"{legacy.Groups[1].Value}({Quote(legacy.Groups[2].Value.Replace("\\n", "\n").Replace("\\t", "\t"))})" : part.Trim());
         }
-        return value;
+        return jinja.Append(" }}").ToString();
+    });
+
+    [GeneratedRegex(@"\{\{\s*(.*?)\s*\}\}", RegexOptions.Singleline)]
+    private static partial Regex Placeholder();
+
+    [GeneratedRegex(@"^\s*([A-Za-z_]\w*)\s*:(.*)$", RegexOptions.Singleline)]
+    private static partial Regex LegacyFilter();
+
+    // A Jinja string literal: single-quoted, with Python's escapes for what cannot stand in it.
+    static string Quote(string s) =>
+        "'" + s.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t") + "'";
+
+    static JinjaTemplate Parse(string template, string sourceName)
+    {
+        if (parsed.Count > 1024) parsed.Clear();
+        return parsed.GetOrAdd((template, sourceName), key => JinjaTemplate.Parse(FromLegacySyntax(key.Template), key.Source, dialect));
     }
 
-    static string Unescape(string s) => s.Replace("\\n", "\n").Replace("\\t", "\t");
-
-    static JsonElement Text(string s) => JsonSerializer.SerializeToElement(s);
-
-    /// <summary>Follows "a.b[2].c" through objects and arrays; a missing field is an error naming the template.</summary>
-    static JsonElement Lookup(string path, JsonElement doc, string template)
+    // The document's fields as template variables (a repeated key: the last one, as json.loads keeps).
+    static Dictionary<string, object?> Variables(JsonElement doc)
     {
-        var current = doc;
-        foreach (Match step in Regex.Matches(path, @"([^.\[\]]+)|\[(\d+)\]"))
+        var variables = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (doc.ValueKind == JsonValueKind.Object)
+            foreach (var field in doc.EnumerateObject()) variables[field.Name] = TemplateValues.FromJson(field.Value);
+        return variables;
+    }
+
+    // A template value back as JSON: strings as they are; numbers, lists and dicts through json.dumps, as Python would write them.
+    static JsonElement ToJson(object? value, string sourceName)
+    {
+        if (value is string or Undefined) return JsonSerializer.SerializeToElement(TemplateValues.ToStr(value));
+        try
         {
-            if (step.Groups[1].Success)
-            {
-                if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(step.Groups[1].Value, out current))
-                    throw new InvalidInputException($"template '{template}': the document has no field '{path}'");
-            }
-            else
-            {
-                int index = int.Parse(step.Groups[2].Value, CultureInfo.InvariantCulture);
-                if (current.ValueKind != JsonValueKind.Array || index >= current.GetArrayLength())
-                    throw new InvalidInputException($"template '{template}': '{path}' is not a list with an item {index}");
-                current = current[index];
-            }
+            return JsonDocument.Parse(TemplateValues.ToJson(value, indent: null, separators: null, sortKeys: false, ensureAscii: false)).RootElement.Clone();
         }
-        return current;
+        catch (Exception e) when (e is TemplateRuntimeException or JsonException)
+        {
+            throw new InvalidInputException($"{sourceName}: the template's value has no JSON form ({InvalidInputException.FirstLine(e)})", e);
+        }
     }
 }
