@@ -1,3 +1,4 @@
+using SharpLM.Adaptation;
 using System.Diagnostics;
 using SharpLM.Adaptation.Alignment;
 using SharpLM.Adaptation.Formatting;
@@ -62,11 +63,15 @@ public class AlignmentTrainingTests
         string baseDir = SftRunTests.SaveBase(dir);
         var (train, test) = Pairs();
         RewardModelTrainer.Run(new RewardModelOptions { Base = baseDir, MaxIters = 1, BatchSize = 2, Threads = 1 }, train.Take(4).ToList(), test.Take(2).ToList(), dir.File("rm"));
-        // The same model with one more special token: another tokenizer.json, so other token ids could mean other text.
+        // The same model with one more special token (and an embedding row for it): another tokenizer.json, so other
+        // token ids could mean other text.
         string other = dir.File("other");
         Directory.CreateDirectory(other);
-        foreach (string f in Directory.GetFiles(baseDir)) File.Copy(f, Path.Combine(other, Path.GetFileName(f)));
-        TokenizerFactory.Load(baseDir).WithSpecialTokens(["<|extra|>"]).Save(other);
+        var tokenizer = TokenizerFactory.Load(baseDir).WithSpecialTokens(["<|extra|>"]);
+        var grown = ModelBundle.Load(baseDir).Decoder("the test");
+        grown.ResizeVocabulary(tokenizer.VocabSize);
+        Checkpoint.Save(other, grown, null, new CheckpointManifest { Step = 0, Model = grown.Config, ModelFile = "", ModelSha256 = "" });
+        tokenizer.Save(other);
         using var policy = AlignmentPolicy.Load(other, PolicyMethods.Lora, Lora, valueHead: false, 1, CPU);
         var e = Assert.Throws<InvalidInputException>(() => RewardFunctions.Parse("rm:" + dir.File("rm"), policy, CPU));
         Assert.Contains("reward_head.json", e.Message);
