@@ -87,10 +87,11 @@ static class CheckpointBenchmark
         var watch = Stopwatch.StartNew();
         var model = HfCheckpoint.Load(dir);
         double seconds = watch.Elapsed.TotalSeconds;
+        double loaded = Status("VmHWM");
         using (no_grad())
         using (var logits = model.forward(tensor(new long[] { 464, 2068, 7586, 21831 }).reshape(1, 4))) { }
         double peak = Status("VmHWM");
-        Console.WriteLine(JsonSerializer.Serialize(new { load_seconds = seconds, rss_before_mb = before, peak_rss_mb = peak }));
+        Console.WriteLine(JsonSerializer.Serialize(new { load_seconds = seconds, rss_before_mb = before, peak_after_load_mb = loaded, peak_rss_mb = peak }));
         return 0;
     }
 

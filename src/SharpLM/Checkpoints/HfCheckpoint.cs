@@ -57,14 +57,37 @@ public static class HfCheckpoint
                     if (!actual.SequenceEqual(expected))
                         throw new InvalidInputException($"{dir}: tensor '{stored[part]}' has shape [{string.Join(", ", actual)}]; config.json implies [{string.Join(", ", expected)}]");
                 }
-                if (stored.Length == 1 && !w.Transposed && weights[stored[0]].Dtype == target.dtype)
-                {
-                    weights.ReadInto(stored[0], target); // straight from the map: no second copy of the tensor
-                    continue;
-                }
+                // Straight from the map into the parameter, a band of rows at a time; never a second copy of a tensor.
+                // The scope frees every temporary view at once (a transposed view keeps its band alive until disposed).
                 using var scope = NewDisposeScope();
-                var value = stored.Length == 1 ? weights.Read(stored[0], ScalarType.Float32) : cat(stored.Select(name => weights.Read(name, ScalarType.Float32)).ToArray(), 0);
-                target.copy_(w.Transposed ? value.t() : value);
+                long row = 0;
+                for (int part = 0; part < stored.Length; part++)
+                {
+                    var entry = weights[stored[part]];
+                    long rows = entry.Shape.Length == 0 ? 1 : entry.Shape[0];
+                    if (w.Transposed)
+                    {
+                        // Conv1D stores [in, out]: a band of its rows is a band of the Linear weight's columns.
+                        for (long r = 0, band = weights.RowsPerChunk(stored[part]); r < rows; r += band)
+                        {
+                            using var t = weights.ReadRows(stored[part], r, Math.Min(band, rows - r));
+                            using var columns = target.narrow(1, r, t.shape[0]);
+                            columns.copy_(t.t());
+                        }
+                        continue;
+                    }
+                    var destination = stored.Length == 1 ? target : target.narrow(0, row, rows);
+                    row += rows;
+                    if (entry.Dtype == target.dtype) weights.ReadInto(stored[part], destination);
+                    else if (entry.Shape.Length == 0) destination.copy_(weights.Read(stored[part]));
+                    else
+                        for (long r = 0, band = weights.RowsPerChunk(stored[part]); r < rows; r += band)
+                        {
+                            using var t = weights.ReadRows(stored[part], r, Math.Min(band, rows - r));
+                            using var slice = destination.narrow(0, r, t.shape[0]);
+                            slice.copy_(t); // converts bf16 / f16 to the model's dtype
+                        }
+                }
             }
         }
         // A tied head may still be saved (older save_pretrained did): it must then be the embedding, or the folder

@@ -197,7 +197,15 @@ public sealed class SafetensorsFile : IDisposable
     }
 
     /// <summary>Bytes mapped at a time: a chunk is unmapped once copied, so reading a model never holds it twice.</summary>
-    const long ChunkBytes = 64L << 20;
+    const long ChunkBytes = 4L << 20;
+
+    /// <summary>Rows of dimension 0 that fit in one mapped chunk (at least one).</summary>
+    public long RowsPerChunk(string name)
+    {
+        var e = this[name];
+        long rowBytes = e.Shape.Length == 0 ? e.End - e.Begin : (e.End - e.Begin) / Math.Max(1, e.Shape[0]);
+        return Math.Max(1, ChunkBytes / Math.Max(1, rowBytes));
+    }
 
     /// <summary>
     /// Copies tensor <paramref name="name"/> into <paramref name="target"/> (contiguous, CPU, of the stored dtype and
@@ -210,15 +218,36 @@ public sealed class SafetensorsFile : IDisposable
         var e = this[name];
         if (target.dtype != e.Dtype || target.numel() != e.Elements || !target.is_contiguous())
             throw new ArgumentException($"tensor '{name}' ({e.Dtype}, {e.Elements} elements) cannot be read into a {(target.is_contiguous() ? "" : "non-contiguous ")}{target.dtype} tensor of {target.numel()} elements");
-        long bytes = e.End - e.Begin;
-        if (bytes == 0) return;
         using var flat = target.view(-1);
-        long size = bytes / e.Elements, chunk = Math.Max(1, ChunkBytes / size);
-        for (long at = 0; at < e.Elements; at += chunk)
+        Copy(e, 0, e.Elements, flat);
+    }
+
+    /// <summary>
+    /// Rows <paramref name="start"/> … start+count−1 of tensor <paramref name="name"/> (along dimension 0) as a new tensor
+    /// of the stored dtype: how a loader that must transpose or convert reads a large tensor a band at a time.
+    /// </summary>
+    public Tensor ReadRows(string name, long start, long count)
+    {
+        var e = this[name];
+        if (e.Shape.Length == 0 || start < 0 || count < 0 || start + count > e.Shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"rows {start}…{start + count - 1} of tensor '{name}' [{string.Join(", ", e.Shape)}]");
+        long rowElements = e.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        var t = empty([count, .. e.Shape.Skip(1)], e.Dtype);
+        using var flat = t.view(-1);
+        Copy(e, start * rowElements, count * rowElements, flat);
+        return t;
+    }
+
+    /// <summary>Copies elements [first, first + count) of <paramref name="e"/> into the contiguous 1-D <paramref name="destination"/>.</summary>
+    void Copy(SafetensorsEntry e, long first, long count, Tensor destination)
+    {
+        if (count == 0 || e.End == e.Begin) return;
+        long size = (e.End - e.Begin) / e.Elements, chunk = Math.Max(1, ChunkBytes / size);
+        for (long at = 0; at < count; at += chunk)
         {
-            long n = Math.Min(chunk, e.Elements - at);
-            using var view = map!.CreateViewAccessor(dataStart + e.Begin + at * size, n * size, MemoryMappedFileAccess.Read);
-            using var part = flat.narrow(0, at, n);
+            long n = Math.Min(chunk, count - at);
+            using var view = map!.CreateViewAccessor(dataStart + e.Begin + (first + at) * size, n * size, MemoryMappedFileAccess.Read);
+            using var part = destination.narrow(0, at, n);
             unsafe
             {
                 byte* source = null;

@@ -39,6 +39,12 @@ public sealed class SafetensorsCheckpoint : IDisposable
     /// <summary>Copies tensor <paramref name="name"/> into <paramref name="target"/> (<see cref="SafetensorsFile.ReadInto"/>).</summary>
     public void ReadInto(string name, Tensor target) => File(name).ReadInto(name, target);
 
+    /// <summary>A band of rows of tensor <paramref name="name"/> (<see cref="SafetensorsFile.ReadRows"/>).</summary>
+    public Tensor ReadRows(string name, long start, long count) => File(name).ReadRows(name, start, count);
+
+    /// <summary>Rows of tensor <paramref name="name"/> that fit in one mapped chunk.</summary>
+    public long RowsPerChunk(string name) => File(name).RowsPerChunk(name);
+
     /// <summary>True when the checkpoint holds <paramref name="name"/>.</summary>
     public bool Contains(string name) => byTensor.ContainsKey(name);
 
