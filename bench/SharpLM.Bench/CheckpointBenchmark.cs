@@ -95,11 +95,11 @@ static class CheckpointBenchmark
         return 0;
     }
 
-    /// <summary>A memory figure of /proc/self/status, in MB.</summary>
+    /// <summary>A memory figure of /proc/self/status (given there in KiB), in MB of 10⁶ bytes like the weights' size.</summary>
     static double Status(string field)
     {
         string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024 / 1e6;
     }
 
     static int Gguf(Args opts)

@@ -261,7 +261,7 @@ public static class GgufCheckpoint
             throw InvalidInputException.ForFile(path, $"llama.rope.dimension_count {U("rope.dimension_count")} must equal the head size {config.HeadDim}");
 
         IO.DeclaredSizes.RequireRoom(path, "the metadata's model", config.MinimumParameters(), new FileInfo(path).Length, "the file");
-        var model = new Gpt(config);
+        var model = new Gpt(config, initialize: false); // every weight is read below
         var parameters = model.state_dict();
         var used = new HashSet<string>(StringComparer.Ordinal);
         Tensor Take(string theirs, long[] shape)
@@ -271,7 +271,12 @@ public static class GgufCheckpoint
             used.Add(theirs);
             return file.Read(theirs, ScalarType.Float32);
         }
-        void Set(string ours, string theirs) => parameters[ours].copy_(Take(theirs, parameters[ours].shape));
+        var written = new HashSet<string>(StringComparer.Ordinal);
+        void Set(string ours, string theirs)
+        {
+            parameters[ours].copy_(Take(theirs, parameters[ours].shape));
+            written.Add(ours);
+        }
         using (no_grad())
         using (var scope = NewDisposeScope())
         {
@@ -292,6 +297,7 @@ public static class GgufCheckpoint
                 for (int i = 0; i < config.NLayer; i++)
                 {
                     Set($"h.{i}.ln_1.weight", $"blk.{i}.attn_norm.weight");
+                    written.Add($"h.{i}.attn.c_attn.weight");
                     parameters[$"h.{i}.attn.c_attn.weight"].copy_(cat(new[]
                     {
                         RotateHalf(Take($"blk.{i}.attn_q.weight", [q, c]), config.NHead),
@@ -308,6 +314,9 @@ public static class GgufCheckpoint
                 if (!tied) Set("lm_head.weight", "output.weight");
             }
         }
+        // The model was built without initialisation: every parameter must have been read.
+        if (parameters.Keys.FirstOrDefault(k => !written.Contains(k)) is string unread)
+            throw new InvalidOperationException($"{arch}: SharpLM's parameter '{unread}' has no GGUF tensor in the mapping");
         if (file.Tensors.FirstOrDefault(t => !used.Contains(t.Name)) is { } extra)
             throw InvalidInputException.ForFile(path, $"tensor '{extra.Name}' is not part of a {arch} model of this metadata");
         if (dtype != ScalarType.Float32) model.to(dtype);

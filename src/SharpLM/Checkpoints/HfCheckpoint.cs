@@ -38,7 +38,7 @@ public static class HfCheckpoint
         // The declared model must fit the weights before anything its size is allocated: config.json may come from a stranger.
         IO.DeclaredSizes.RequireRoom(Path.Combine(dir, ConfigFile), "the model", config.MinimumParameters(),
             weights.Names.Sum(n => weights[n].End - weights[n].Begin), "the safetensors weights");
-        var model = new Gpt(config);
+        var model = new Gpt(config, initialize: false); // every weight is read below
         var parameters = model.state_dict();
         var used = new HashSet<string>(StringComparer.Ordinal);
         using (no_grad())
@@ -105,6 +105,9 @@ public static class HfCheckpoint
             if (!used.Contains(name) && !family.Ignorable(bare))
                 throw new InvalidInputException($"{dir}: tensor '{name}' is not part of a {family.ModelType} model of this config.json");
         }
+        // The model was built without initialisation: a parameter the family does not map would hold garbage.
+        if (parameters.Keys.Except(family.Weights(config).Select(w => w.Ours)).FirstOrDefault() is string unmapped)
+            throw new InvalidOperationException($"{family.ModelType}: SharpLM's parameter '{unmapped}' has no tensor in the family's mapping");
         if (dtype != ScalarType.Float32) model.to(dtype);
         model.eval();
         return model;

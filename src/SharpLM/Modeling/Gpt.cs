@@ -32,7 +32,13 @@ public class Gpt : LanguageModel
 
     /// <summary>A freshly initialised GPT as <paramref name="config"/> describes it.</summary>
     /// <exception cref="ArgumentException">The config's type is not "transformer".</exception>
-    public Gpt(ModelConfig config) : base(nameof(Gpt), config)
+    public Gpt(ModelConfig config) : this(config, initialize: true) { }
+
+    /// <summary>
+    /// A GPT whose weights are about to be overwritten (a checkpoint loader): without <paramref name="initialize"/> it
+    /// skips GPT-2's initialisation, a pass of random numbers over every weight (a third of a 124M model's load time).
+    /// </summary>
+    internal Gpt(ModelConfig config, bool initialize) : base(nameof(Gpt), config)
     {
         if (config.Type != "transformer") throw new ArgumentException($"Gpt is a Transformer; model type '{config.Type}' is built by LanguageModel.Create");
         wte = nn.Embedding(config.VocabSize, config.NEmbd);
@@ -45,7 +51,7 @@ public class Gpt : LanguageModel
         // Tied weights are not a second module: a shared Parameter would be listed twice and updated twice.
         if (!config.TieEmbeddings) lm_head = nn.Linear(config.NEmbd, config.VocabSize, hasBias: false);
         RegisterComponents();
-        InitializeWeights();
+        if (initialize) InitializeWeights();
     }
 
     /// <summary>Logits [B, T, V] for token ids <paramref name="idx"/> [B, T].</summary>
