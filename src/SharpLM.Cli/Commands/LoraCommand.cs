@@ -11,7 +11,7 @@ public static class LoraCommand
     public static Command Create()
     {
         var baseDir = new Option<string>("--base") { Description = "Base checkpoint the adapter was trained on.", Required = true };
-        var adapter = new Option<string>("--adapter") { Description = "Adapter directory written by 'sharplm sft --method lora'.", Required = true };
+        var adapter = new Option<string>("--adapter") { Description = "LoRA adapter: a directory written by 'sharplm sft --method lora', or a Hugging Face PEFT folder.", Required = true };
         var output = new Option<string>("--out") { Description = "Where the merged model goes: a directory (SharpLM run), hf:DIR or gguf:FILE.", Required = true };
         var merge = new Command("merge", "W ← W + (alpha/r)·B·A for every adapted layer; writes a plain model (SharpLM run, Hugging Face folder or GGUF).") { baseDir, adapter, output };
         merge.SetAction(parse =>
@@ -22,7 +22,7 @@ public static class LoraCommand
             if (bundle.Adapter is not LoraTuning lora) throw InvalidInputException.ForFile(a, "is not a LoRA adapter; only LoRA folds into the weights");
             using var merged = lora.ExportMerged();
             // The adapter directory carries the tokenizer and template it was trained with (chat tokens included).
-            var plain = new ModelBundle { Model = merged, Tokenizer = bundle.Tokenizer, Template = bundle.ChatTemplate, Location = bundle.Location, Device = torch.CPU };
+            var plain = new ModelBundle { Model = merged, Tokenizer = bundle.Tokenizer, Template = bundle.Template, Location = bundle.Location, Device = torch.CPU };
             Console.WriteLine(plain.Save(destination));
             Console.WriteLine($"merged {lora.Layers.Count} LoRA layers");
             return 0;

@@ -109,8 +109,6 @@ public sealed class ModelBundle
                 (model, _) = Checkpoint.LoadModel(location.Path, device);
                 if (dtype != ScalarType.Float32) model.to(dtype);
                 tokenizer = TokenizerFactory.Load(location.Path);
-                if (tokenizer.VocabSize != model.Config.VocabSize)
-                    throw InvalidInputException.ForFile(TokenizerFile.PathIn(location.Path), $"tokenizer has {tokenizer.VocabSize} tokens but the model expects {model.Config.VocabSize}");
                 template = DeclaredTemplate(location.Path);
                 break;
             case ModelFormat.HuggingFace:
@@ -131,11 +129,6 @@ public sealed class ModelBundle
                     template = ChatTemplate.FromHuggingFace(new HfChatTemplate(c.Jinja, $"{location.Path}: tokenizer.chat_template", new Dictionary<string, string> { ["eos_token"] = c.EndOfTurn }));
                 break;
         }
-        // Hugging Face vocabularies are often padded past the tokenizer (Qwen2: 151,936 rows for 151,646 tokens); a
-        // tokenizer with more ids than the model has rows would index past the embedding.
-        if (tokenizer.VocabSize > model.Config.VocabSize)
-            throw InvalidInputException.ForFile(location.Path, $"the tokenizer has {tokenizer.VocabSize} tokens but the model only {model.Config.VocabSize} embedding rows");
-
         PeftMethod? method = null;
         if (adapter is not null)
         {
@@ -145,6 +138,10 @@ public sealed class ModelBundle
             if (File.Exists(TokenizerFile.PathIn(adapter))) tokenizer = TokenizerFactory.Load(adapter);
             template = DeclaredTemplate(adapter) ?? template;
         }
+        // Hugging Face vocabularies are often padded past the tokenizer (Qwen2: 151,936 rows for 151,646 tokens); a
+        // tokenizer with more ids than the model has rows would index past the embedding.
+        if (tokenizer.VocabSize > model.Config.VocabSize)
+            throw InvalidInputException.ForFile(adapter ?? location.Path, $"the tokenizer has {tokenizer.VocabSize} tokens but the model only {model.Config.VocabSize} embedding rows");
         model.eval();
         return new ModelBundle { Model = model, Tokenizer = tokenizer, Template = template, Adapter = method, Location = location, Device = device };
     }
@@ -205,13 +202,18 @@ public sealed class ModelBundle
     void WriteTokenizerConfig(string dir)
     {
         var config = new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "PreTrainedTokenizerFast", ["model_max_length"] = Model.Config.BlockSize };
-        if (Tokenizer.EndOfTextId is int eot) config["bos_token"] = Tokenizer.Decode([eot]);
+        if (Tokenizer.EndOfTextId is int eot)
+        {
+            config["bos_token"] = Tokenizer.Decode([eot]);
+            config["eos_token"] = Tokenizer.Decode([eot]);
+        }
         if (Template is { } t)
         {
             config["chat_template"] = t.AsJinja();
             config["eos_token"] = t.EndOfTurn;
+            // A model's own template renders its own special tokens ({{ bos_token }}): they go back as they came.
+            if (t.Jinja is { } jinja) foreach (var (name, token) in jinja.SpecialTokens) config[name] = token;
         }
-        else if (Tokenizer.EndOfTextId is int eos) config["eos_token"] = Tokenizer.Decode([eos]);
         IO.AtomicFile.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

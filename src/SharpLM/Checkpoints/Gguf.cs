@@ -30,7 +30,6 @@ public sealed record GgufValue(GgufType Type, object Value, GgufType ElementType
     public static GgufValue Boolean(bool v) => new(GgufType.Bool, v);
     public static GgufValue Strings(string[] v) => new(GgufType.Array, v, GgufType.String);
     public static GgufValue Int32s(long[] v) => new(GgufType.Array, v, GgufType.Int32);
-    public static GgufValue Float32s(double[] v) => new(GgufType.Array, v, GgufType.Float32);
 #pragma warning restore CS1591
 }
 
@@ -120,23 +119,52 @@ public sealed class GgufFile : IDisposable
         if (!Metadata.TryGetValue(key, out var v)) return fallback ?? throw InvalidInputException.ForFile(Path, $"metadata '{key}' is missing");
         return v.Value switch
         {
-            long l => l, ulong u => u, double d => d,
+            long l => l, ulong u => u, double d when double.IsFinite(d) => d,
+            double d => throw InvalidInputException.ForFile(Path, $"metadata '{key}' is {d}, not a finite number"),
             _ => throw InvalidInputException.ForFile(Path, $"metadata '{key}' must be a number, not a {v.Type}"),
         };
     }
+
+    /// <summary>The first tensor SharpLM cannot read (a quantised type), or null: checked before a loader allocates a model.</summary>
+    public string? Unreadable() => Tensors.FirstOrDefault(t => !Plain.ContainsKey(t.GgmlType)) is { } t ? NotReadable(t) : null;
+
+    string NotReadable(GgufTensor t) =>
+        $"tensor '{t.Name}' is {TypeName(t.GgmlType)}; SharpLM reads F32, F16 and BF16 tensors (dequantise with llama.cpp's llama-quantize --allow-requantize to F16 first)";
 
     /// <summary>Reads a tensor (F32, F16 or BF16) into a new tensor of its PyTorch shape, converted to <paramref name="dtype"/> when given.</summary>
     /// <exception cref="InvalidInputException">The tensor is absent or quantised.</exception>
     public Tensor Read(string name, ScalarType? dtype = null)
     {
         var t = this[name];
-        if (!Plain.TryGetValue(t.GgmlType, out var type))
-            throw InvalidInputException.ForFile(Path, $"tensor '{name}' is {TypeName(t.GgmlType)}; SharpLM reads F32, F16 and BF16 tensors (dequantise with llama.cpp's llama-quantize --allow-requantize to F16 first)");
+        if (!Plain.TryGetValue(t.GgmlType, out var type)) throw InvalidInputException.ForFile(Path, NotReadable(t));
         var result = empty(t.Shape, type.Type);
-        var bytes = new byte[t.Bytes];
-        view.ReadArray(dataStart + t.Offset, bytes, 0, bytes.Length);
-        result.bytes = bytes;
-        return dtype is { } d && d != type.Type ? result.to(d) : result;
+        if (t.Bytes > 0)
+            unsafe
+            {
+                // Straight from the map, in slices: a span's length is an int, and a tensor may hold more than 2 GB.
+                byte* source = null;
+                view.SafeMemoryMappedViewHandle.AcquirePointer(ref source);
+                try
+                {
+                    source += view.PointerOffset + dataStart + t.Offset;
+                    using var flat = result.view(-1);
+                    long elements = t.Bytes / type.Size, chunk = (1L << 30) / type.Size;
+                    for (long at = 0; at < elements; at += chunk)
+                    {
+                        long n = Math.Min(chunk, elements - at);
+                        using var part = flat.narrow(0, at, n);
+                        part.bytes = new Span<byte>(source + at * type.Size, (int)(n * type.Size));
+                    }
+                }
+                finally
+                {
+                    view.SafeMemoryMappedViewHandle.ReleasePointer();
+                }
+            }
+        if (dtype is not { } d || d == type.Type) return result;
+        var converted = result.to(d);
+        result.Dispose();
+        return converted;
     }
 
     static string TypeName(uint type) => Plain.TryGetValue(type, out var p) ? p.Name : Quantised.TryGetValue(type, out var q) ? q : $"ggml type {type}";
@@ -255,7 +283,14 @@ public sealed class GgufFile : IDisposable
             Pad(stream);
             foreach (var t in layout)
             {
-                stream.Write(t.Tensor.contiguous().bytes);
+                // From the CPU, in slices of at most 1 GB (a span's length is an int).
+                using var flat = t.Tensor.detach().cpu().contiguous().view(-1);
+                long chunk = (1L << 30) / flat.ElementSize;
+                for (long at = 0; at < flat.NumberOfElements; at += chunk)
+                {
+                    using var part = flat.narrow(0, at, Math.Min(chunk, flat.NumberOfElements - at));
+                    stream.Write(part.bytes);
+                }
                 Pad(stream);
             }
         });
@@ -349,6 +384,8 @@ public sealed class GgufFile : IDisposable
             if (elementTag > (uint)GgufType.Float64 || elementTag == (uint)GgufType.Array) throw Error($"metadata '{key}' is an array of unsupported type {elementTag}");
             var element = (GgufType)elementTag;
             long n = Count($"metadata '{key}' length");
+            // Each element takes at least a byte (a string 8): refuse a count the file cannot hold before allocating it.
+            Need(n * (element == GgufType.String ? 8 : 1), $"metadata '{key}' ({n} elements)");
             object items = element switch
             {
                 GgufType.String => Enumerable.Range(0, (int)n).Select(_ => String()).ToArray(),

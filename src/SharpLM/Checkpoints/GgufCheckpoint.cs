@@ -229,13 +229,14 @@ public static class GgufCheckpoint
         using var file = GgufFile.Open(path);
         string arch = file.Get<string>("general.architecture") ?? throw InvalidInputException.ForFile(path, "metadata 'general.architecture' is missing");
         if (arch is not ("gpt2" or "llama")) throw InvalidInputException.ForFile(path, $"architecture '{arch}' is not supported (supported: gpt2, llama)");
+        if (file.Unreadable() is string quantised) throw InvalidInputException.ForFile(path, quantised);
         int U(string key, int? fallback = null)
         {
             double v = file.Number($"{arch}.{key}", fallback);
             return v >= 0 && v <= int.MaxValue && v == Math.Floor(v) ? (int)v : throw InvalidInputException.ForFile(path, $"metadata '{arch}.{key}' must be a non-negative integer, not {v}");
         }
         var tokens = file.Get<string[]>("tokenizer.ggml.tokens") ?? throw InvalidInputException.ForFile(path, "metadata 'tokenizer.ggml.tokens' is missing");
-        bool tied = !file.Contains("output.weight") || arch == "gpt2" && file.Read("output.weight").Equals(file.Read("token_embd.weight"));
+        bool tied = !file.Contains("output.weight") || arch == "gpt2" && SameTensor(file, "output.weight", "token_embd.weight");
         var config = new ModelConfig
         {
             VocabSize = tokens.Length, BlockSize = U("context_length"), NEmbd = U("embedding_length"), NLayer = U("block_count"),
@@ -274,11 +275,13 @@ public static class GgufCheckpoint
         var written = new HashSet<string>(StringComparer.Ordinal);
         void Set(string ours, string theirs)
         {
+            using var scope = NewDisposeScope(); // one tensor's temporaries at a time
             parameters[ours].copy_(Take(theirs, parameters[ours].shape));
             written.Add(ours);
         }
+        try
+        {
         using (no_grad())
-        using (var scope = NewDisposeScope())
         {
             Set("wte.weight", "token_embd.weight");
             if (arch == "gpt2")
@@ -298,6 +301,7 @@ public static class GgufCheckpoint
                 {
                     Set($"h.{i}.ln_1.weight", $"blk.{i}.attn_norm.weight");
                     written.Add($"h.{i}.attn.c_attn.weight");
+                    using (var scope = NewDisposeScope())
                     parameters[$"h.{i}.attn.c_attn.weight"].copy_(cat(new[]
                     {
                         RotateHalf(Take($"blk.{i}.attn_q.weight", [q, c]), config.NHead),
@@ -319,6 +323,12 @@ public static class GgufCheckpoint
             throw new InvalidOperationException($"{arch}: SharpLM's parameter '{unread}' has no GGUF tensor in the mapping");
         if (file.Tensors.FirstOrDefault(t => !used.Contains(t.Name)) is { } extra)
             throw InvalidInputException.ForFile(path, $"tensor '{extra.Name}' is not part of a {arch} model of this metadata");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         if (dtype != ScalarType.Float32) model.to(dtype);
         model.eval();
         (string, string)? chat = null;
@@ -331,7 +341,15 @@ public static class GgufCheckpoint
         return (model, ReadTokenizer(file, tokens), chat);
     }
 
-    static ITokenizer ReadTokenizer(GgufFile file, string[] tokens)
+    /// <summary>Whether two same-shaped tensors of the file hold equal values (a tied head written out, as convert_hf_to_gguf does).</summary>
+    static bool SameTensor(GgufFile file, string a, string b)
+    {
+        if (!file.Contains(b) || !file[a].Shape.SequenceEqual(file[b].Shape)) return false;
+        using var scope = NewDisposeScope();
+        return file.Read(a).Equals(file.Read(b));
+    }
+
+        static ITokenizer ReadTokenizer(GgufFile file, string[] tokens)
     {
         if (file.Get<string>(TokenizerKey) is string json)
         {
@@ -352,6 +370,10 @@ public static class GgufCheckpoint
         }
         string model = file.Get<string>("tokenizer.ggml.model") ?? "";
         if (model != "gpt2") throw InvalidInputException.ForFile(file.Path, $"tokenizer.ggml.model '{model}' is not supported (supported: gpt2, byte-level BPE)");
+        // Llama-3's and Qwen2's files name their pre-tokenizer regex; reading them with GPT-2's would give other ids.
+        string pre = file.Get<string>("tokenizer.ggml.pre") ?? "default";
+        if (pre is not ("gpt-2" or "default"))
+            throw InvalidInputException.ForFile(file.Path, $"tokenizer.ggml.pre '{pre}' is not supported (supported: gpt-2, default); load the model's Hugging Face folder for its tokenizer.json");
         var types = file.Get<long[]>("tokenizer.ggml.token_type") ?? Enumerable.Repeat(Normal, tokens.Length).ToArray();
         var merges = (file.Get<string[]>("tokenizer.ggml.merges") ?? []).Select((m, i) =>
         {

@@ -106,7 +106,7 @@ public abstract class HfModelFamily
     protected static double Number(JsonElement config, string field, string path, double fallback)
     {
         if (!config.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
-        return v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new InvalidInputException($"{path}: {field} must be a number, not {v}");
+        return v.ValueKind == JsonValueKind.Number && double.IsFinite(v.GetDouble()) ? v.GetDouble() : throw new InvalidInputException($"{path}: {field} must be a finite number, not {v}");
     }
 
     /// <summary>A boolean field, or <paramref name="fallback"/> when absent.</summary>

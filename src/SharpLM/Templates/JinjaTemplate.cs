@@ -35,6 +35,10 @@ public sealed class JinjaTemplate
     /// </summary>
     public IReadOnlyList<string> Variables { get; }
 
+    /// <summary>A Jinja string literal of <paramref name="text"/>: single-quoted, with Python's escapes for what cannot stand in it.</summary>
+    public static string Quote(string text) =>
+        "'" + text.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t") + "'";
+
     /// <summary>Parses <paramref name="source"/> as a chat template; <paramref name="sourceName"/> is how errors will name it.</summary>
     /// <exception cref="InvalidInputException">A syntax error, or an unknown filter or test: "{sourceName} line N: problem".</exception>
     public static JinjaTemplate Parse(string source, string sourceName) => Parse(source, sourceName, TemplateDialect.HuggingFace);

@@ -586,6 +586,9 @@ internal static class TemplateBuiltins
                     case "**":
                         if (integral && y >= 0)
                         {
+                            // 0, 1 and -1 never overflow: answer at once rather than loop up to 2^63 times.
+                            if (x is 0 or 1) return y == 0 ? 1L : x;
+                            if (x == -1) return y % 2 == 0 ? 1L : -1L;
                             long result = 1;
                             for (long i = 0; i < y; i++) result = checked(result * x);
                             return result;
@@ -612,6 +615,8 @@ internal static class TemplateBuiltins
     static object Repeat(object? sequence, long times)
     {
         int n = (int)Math.Clamp(times, 0, 100_000);
+        long length = sequence is string text ? text.Length : ((List<object?>)sequence!).Count;
+        if (length * n > 10_000_000) throw new TemplateRuntimeException($"repeating {length} items {times} times is more than a template may produce");
         return sequence is string s ? string.Concat(Enumerable.Repeat(s, n)) : Enumerable.Repeat((List<object?>)sequence!, n).SelectMany(x => x).ToList();
     }
 

@@ -17,6 +17,22 @@ internal sealed class TemplateParser
     readonly List<Token> tokens;
     readonly TemplateDialect dialect;
     int at;
+    // Nesting of expressions and blocks: a template from a stranger must not exhaust the stack (a stack overflow
+    // cannot be caught); jinja2 itself stops at Python's recursion limit.
+    int depth;
+    const int MaxDepth = 200;
+
+    /// <summary>Counts one level of nesting until the returned scope is disposed.</summary>
+    DepthGuard Nested()
+    {
+        if (++depth > MaxDepth) throw new TemplateSyntaxException($"the template nests more than {MaxDepth} levels deep", Current.Line);
+        return new DepthGuard(this);
+    }
+
+    readonly struct DepthGuard(TemplateParser parser) : IDisposable
+    {
+        public void Dispose() => parser.depth--;
+    }
 
     TemplateParser(List<Token> tokens, TemplateDialect dialect) => (this.tokens, this.dialect) = (tokens, dialect);
 
@@ -93,6 +109,7 @@ internal sealed class TemplateParser
 
     Stmt ParseStatement()
     {
+        using var _ = Nested();
         int line = Current.Line;
         string tag = Current.Kind == TokenKind.Name ? Next().Value : throw Error($"expected a tag name, got {Current.Describe()}");
         switch (tag)
@@ -298,6 +315,7 @@ internal sealed class TemplateParser
 
     Expr ParseUnary(bool withFilter)
     {
+        using var _ = Nested();
         Expr node;
         if (Current.IsOperator("-") || Current.IsOperator("+"))
         {

@@ -165,8 +165,13 @@ internal sealed class TemplateRenderer
         return loop;
     }
 
+    // Macro calls in progress: a macro that calls itself must fail, not exhaust the stack.
+    int macroDepth;
+    const int MaxMacroDepth = 100;
+
     TemplateFunction DefineMacro(MacroStmt macro, Scope definedIn) => new(macro.Name, (positional, keywords) =>
     {
+        if (macroDepth >= MaxMacroDepth) throw new TemplateRuntimeException($"macro '{macro.Name}': more than {MaxMacroDepth} macro calls in progress (runaway recursion)");
         if (positional.Count > macro.Parameters.Count)
             throw new TemplateRuntimeException($"macro '{macro.Name}' takes not more than {macro.Parameters.Count} argument(s)");
         var scope = new Scope(definedIn);
@@ -183,7 +188,15 @@ internal sealed class TemplateRenderer
             if (!macro.Parameters.Any(p => p.Name == name))
                 throw new TemplateRuntimeException($"macro '{macro.Name}' takes no keyword argument '{name}'");
         var output = new StringBuilder();
-        Execute(macro.Body, scope, output);
+        macroDepth++;
+        try
+        {
+            Execute(macro.Body, scope, output);
+        }
+        finally
+        {
+            macroDepth--;
+        }
         return output.ToString();
     });
 

@@ -43,6 +43,9 @@ public static class SpecialTokens
                 }
                 return new BpeTokenizer(vocab, bpe.Merges, specials);
             }
+            case HuggingFace.HuggingFaceTokenizer hf:
+                // Its own file has an added_tokens list of objects: the tokens go there, not into a wrapper.
+                return hf.WithAddedSpecialTokens(tokens);
             case AddedTokensTokenizer wrapped:
                 return new AddedTokensTokenizer(wrapped.Base, wrapped.AddedTokens.Concat(tokens.Where(t => !wrapped.AddedTokens.Contains(t, StringComparer.Ordinal))).ToArray());
             default:

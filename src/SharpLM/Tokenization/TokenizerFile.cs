@@ -24,7 +24,8 @@ public static class TokenizerFile
         try
         {
             bytes = File.ReadAllBytes(path);
-            return JsonDocument.Parse(bytes);
+            // A UTF-8 byte-order mark, which some editors write, is not JSON; JsonDocument.Parse(Stream) skipped it.
+            return JsonDocument.Parse(bytes.AsMemory(bytes.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0));
         }
         catch (JsonException e)
         {

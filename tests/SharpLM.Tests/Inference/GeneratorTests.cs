@@ -31,6 +31,20 @@ public class GeneratorTests
     }
 
     [Fact]
+    public void A_kv_cache_that_grows_past_its_first_allocation_gives_the_uncached_tokens()
+    {
+        // The cache starts at 256 positions and doubles: a 600-token context is crossed at 256 and 512.
+        var tokenizer = CharTokenizer.FromText(TinyRuns.Corpus);
+        torch.manual_seed(4);
+        var model = new Gpt(TinyRuns.Model(tokenizer.VocabSize) with { BlockSize = 600, NLayer = 1, PositionEncoding = "rope" });
+        var generator = new Generator(model, tokenizer, torch.CPU);
+        var options = new SamplingOptions { MaxNewTokens = 560, Temperature = 1.0, Seed = 2 };
+        var cached = generator.GenerateTokens(tokenizer.Encode("the quick"), options).ToList();
+        Assert.Equal(560, cached.Count);
+        Assert.Equal(generator.GenerateTokens(tokenizer.Encode("the quick"), options with { UseKvCache = false }).ToList(), cached);
+    }
+
+    [Fact]
     public void Same_seed_same_text_different_seed_different_text()
     {
         var (model, tokenizer) = Model();

@@ -295,4 +295,23 @@ public class HuggingFaceTokenizerTests
 
     static string Escape(string text) =>
         string.Concat(text.Take(300).Select(c => c < 32 || char.IsSurrogate(c) || c > 126 ? $"\\u{(int)c:X4}" : c.ToString()));
+
+    [Fact]
+    public void Special_tokens_added_for_fine_tuning_go_into_the_files_own_added_tokens_and_hugging_face_reads_them()
+    {
+        using var directory = new TempDirectory();
+        var tokenizer = HuggingFaceTokenizer.Load(HfFixtures.Write("llama3", directory.Path));
+        var grown = (HuggingFaceTokenizer)tokenizer.WithSpecialTokens(["<|im_start|>", "<|im_end|>"]);
+        Assert.Equal(tokenizer.VocabSize + 2, grown.VocabSize);
+        string saved = directory.File("saved");
+        Directory.CreateDirectory(saved);
+        grown.Save(saved);
+        var reloaded = TokenizerFactory.Load(saved);
+        string text = "<|im_start|>user\nhi there<|im_end|>";
+        Assert.Equal(grown.Encode(text), reloaded.Encode(text));
+        Assert.Equal(tokenizer.VocabSize, reloaded.Encode("<|im_start|>")[0]);
+        // Hugging Face's own library reads the file and gives the same ids (with its default BOS).
+        using var oracle = new HfOracle(TokenizerFile.PathIn(saved));
+        Assert.Equal(grown.Encode(text, addSpecialTokens: true), oracle.Encode(text).Select(i => (int)i).ToArray());
+    }
 }

@@ -103,7 +103,7 @@ public sealed class AlignmentPolicy : IDisposable
             }
             head.to(device);
         }
-        return new AlignmentPolicy(checkpointDir, model, tuning, reference, head, tokenizer, template, baseSha, TokenizerSha256Of(checkpointDir));
+        return new AlignmentPolicy(checkpointDir, model, tuning, reference, head, tokenizer, template, baseSha, TokenizerSha256Of(ModelLocation.Parse(checkpointDir).Path));
     }
 
     /// <summary>A checkpoint's decoder, tokenizer and chat template, checked to be usable for chat alignment.</summary>
@@ -116,7 +116,7 @@ public sealed class AlignmentPolicy : IDisposable
         var (tokenizer, template) = (bundle.Tokenizer, bundle.ChatTemplate);
         foreach (string token in template.RequiredSpecialTokens)
             if (tokenizer.IdOf(token) is null)
-                throw InvalidInputException.ForFile(TokenizerFile.PathIn(checkpointDir), $"has no chat token {token}: align an instruction-tuned checkpoint (sharplm sft)");
+                throw InvalidInputException.ForFile(bundle.Location.Path, $"the tokenizer has no chat token {token}: align an instruction-tuned checkpoint (sharplm sft)");
         gpt.eval();
         return (gpt, tokenizer, template);
     }
@@ -124,6 +124,8 @@ public sealed class AlignmentPolicy : IDisposable
     /// <summary>SHA-256 of <paramref name="checkpointDir"/>/tokenizer.json: two models read the same token ids only if these agree.</summary>
     public static string TokenizerSha256Of(string checkpointDir)
     {
+        // A GGUF file carries its tokenizer inside: alignment starts from a run or a Hugging Face folder.
+        if (File.Exists(checkpointDir)) throw InvalidInputException.ForFile(checkpointDir, "alignment needs a run directory or a Hugging Face folder, with its tokenizer.json; convert the GGUF file first (sharplm convert)");
         string path = TokenizerFile.PathIn(checkpointDir);
         if (!File.Exists(path)) throw InvalidInputException.ForFile(path, "missing: the checkpoint has no tokenizer");
         using var s = File.OpenRead(path);

@@ -34,9 +34,13 @@ public sealed record ChatTemplate
 
     /// <summary>The template of a Hugging Face tokenizer_config.json; its eos_token ends a turn.</summary>
     /// <exception cref="InvalidInputException">The template declares no eos_token.</exception>
-    public static ChatTemplate FromHuggingFace(HfChatTemplate jinja) =>
-        jinja.SpecialTokens.ContainsKey("eos_token") ? new ChatTemplate { Jinja = jinja }
+    public static ChatTemplate FromHuggingFace(HfChatTemplate jinja)
+    {
+        if (jinja.SpecialTokens.FirstOrDefault(t => string.IsNullOrEmpty(t.Value)) is { Key: not null } empty)
+            throw new InvalidInputException($"{jinja.Template.SourceName}: {empty.Key} is empty");
+        return jinja.SpecialTokens.ContainsKey("eos_token") ? new ChatTemplate { Jinja = jinja }
             : throw new InvalidInputException($"{jinja.Template.SourceName}: no eos_token, so the end of an assistant turn is unknown");
+    }
 
     /// <summary>ChatML with no default system message.</summary>
     public static ChatTemplate Default { get; } = new();
@@ -193,13 +197,10 @@ public sealed record ChatTemplate
     {
         if (Jinja is not null) return Jinja.Template.Source;
         string system = DefaultSystemMessage is null ? ""
-            : "{% if messages | length == 0 or messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\n' + " + Quote(DefaultSystemMessage) + " + '<|im_end|>\\n' }}{% endif %}";
+            : "{% if messages | length == 0 or messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\n' + " + JinjaTemplate.Quote(DefaultSystemMessage) + " + '<|im_end|>\\n' }}{% endif %}";
         return system + "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
             + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
     }
-
-    /// <summary>A Jinja single-quoted string literal of <paramref name="text"/>.</summary>
-    static string Quote(string text) => "'" + text.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n").Replace("\r", "\\r") + "'";
 
     /// <summary>The template saved in <paramref name="directory"/>, or <see cref="Default"/> when there is none.</summary>
     /// <exception cref="InvalidInputException">The file exists but is malformed; names the file and field.</exception>

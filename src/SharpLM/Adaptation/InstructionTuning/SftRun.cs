@@ -145,7 +145,7 @@ public static class SftRun
             if (options.Method != SftRunOptions.Full)
                 throw InvalidInputException.ForFile(options.Base, $"tokenizer lacks the chat tokens {string.Join(" ", missing)}, and --method {options.Method} cannot train new embedding rows; use --method full, or pretrain the base with --tokenizer char-chat");
             tokenizer = tokenizer.WithSpecialTokens(missing);
-            model.ResizeVocabulary(tokenizer.VocabSize);
+            if (tokenizer.VocabSize > model.Config.VocabSize) model.ResizeVocabulary(tokenizer.VocabSize); // a padded vocabulary may have the rows already
         }
 
         var data = SftData.Load(options.Data, options.Format, suite: options.Suite);

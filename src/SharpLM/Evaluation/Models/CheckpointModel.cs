@@ -42,10 +42,10 @@ public sealed class CheckpointModel : IEvaluationModel, IEmbeddingModel
     /// <exception cref="InvalidInputException">The model is not a decoder with readable hidden states.</exception>
     public float[] Embed(string text) => (embedder ??= new TextEmbedder(model, tokenizer, device)).Embed(text);
 
-    /// <summary>Loads a model in any format <see cref="Adaptation.ModelBundle"/> reads (a run directory, hf:DIR, gguf:FILE), with an optional adapter.</summary>
-    public static CheckpointModel Load(string spec, Device device, int batchSize = 16, string? adapter = null)
+    /// <summary>Loads a model in any format <see cref="Adaptation.ModelBundle"/> reads (a run directory, hf:DIR, gguf:FILE).</summary>
+    public static CheckpointModel Load(string spec, Device device, int batchSize = 16)
     {
-        var bundle = Adaptation.ModelBundle.Load(spec, device, adapter);
+        var bundle = Adaptation.ModelBundle.Load(spec, device);
         return new CheckpointModel(bundle.Model, bundle.Tokenizer, device, $"checkpoint:{spec}", batchSize);
     }
 

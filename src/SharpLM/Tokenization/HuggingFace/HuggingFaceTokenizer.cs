@@ -147,6 +147,30 @@ public sealed class HuggingFaceTokenizer : ITokenizer
     /// <summary>Writes the file this tokenizer was read from, byte for byte, to <c>directory/tokenizer.json</c>.</summary>
     public void Save(string directory) => AtomicFile.Write(TokenizerFile.PathIn(directory), stream => stream.Write(file));
 
+    /// <summary>
+    /// This tokenizer with <paramref name="tokens"/> added as special tokens after its last id, written into the file's
+    /// own added_tokens list as Hugging Face's <c>add_special_tokens</c> does, so the saved file stays one Hugging Face
+    /// reads. Tokens it already has keep their ids.
+    /// </summary>
+    public HuggingFaceTokenizer WithAddedSpecialTokens(IReadOnlyList<string> tokens)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(file)!.AsObject();
+        var added = root["added_tokens"] as System.Text.Json.Nodes.JsonArray ?? [];
+        root["added_tokens"] = added;
+        int next = VocabSize;
+        foreach (string token in tokens.Where(t => SpecialId(t) is null))
+            added.Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = next++, ["content"] = token, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
+                ["normalized"] = false, ["special"] = true,
+            });
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        using var document = JsonDocument.Parse(bytes);
+        return FromJson("tokenizer.json with added special tokens", document.RootElement, bytes);
+    }
+
+    int? SpecialId(string token) => SpecialTokenIds.TryGetValue(token, out int id) ? id : null;
+
     /// <summary>Reads a Hugging Face BPE <c>tokenizer.json</c>.</summary>
     /// <exception cref="InvalidInputException">The file is missing, not JSON, malformed, or uses something unsupported.</exception>
     public static HuggingFaceTokenizer Load(string path)

@@ -88,7 +88,7 @@ public static partial class PromptTemplate
         foreach (string part in parts.Skip(1))
         {
             var legacy = LegacyFilter().Match(part);
-            jinja.Append(" | ").Append(legacy.Success ? $"{legacy.Groups[1].Value}({Quote(legacy.Groups[2].Value.Replace("\\n", "\n").Replace("\\t", "\t"))})" : part.Trim());
+            jinja.Append(" | ").Append(legacy.Success ? $"{legacy.Groups[1].Value}({JinjaTemplate.Quote(legacy.Groups[2].Value.Replace("\\n", "\n").Replace("\\t", "\t"))})" : part.Trim());
         }
         return jinja.Append(" }}").ToString();
     });
@@ -98,10 +98,6 @@ public static partial class PromptTemplate
 
     [GeneratedRegex(@"^\s*([A-Za-z_]\w*)\s*:(.*)$", RegexOptions.Singleline)]
     private static partial Regex LegacyFilter();
-
-    // A Jinja string literal: single-quoted, with Python's escapes for what cannot stand in it.
-    static string Quote(string s) =>
-        "'" + s.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t") + "'";
 
     static JinjaTemplate Parse(string template, string sourceName)
     {

@@ -93,7 +93,7 @@ public static class HfPeftLora
         if (c.ValueKind != JsonValueKind.Object) throw InvalidInputException.ForFile(path, "must be a JSON object");
         RefuseUnsupported(c, path);
         int rank = Field(c, "r", path, 8, v => v.TryGetInt32(out int r) && r >= 1 ? r : null, "a positive integer");
-        double alpha = Field(c, "lora_alpha", path, 8.0, v => v.ValueKind == JsonValueKind.Number && v.GetDouble() > 0 ? v.GetDouble() : null, "a positive number");
+        double alpha = Field(c, "lora_alpha", path, 8.0, v => v.ValueKind == JsonValueKind.Number && v.GetDouble() is > 0 and var a && double.IsFinite(a) ? a : null, "a positive number");
         double dropout = Field(c, "lora_dropout", path, 0.0, v => v.ValueKind == JsonValueKind.Number && v.GetDouble() is >= 0 and < 1 ? v.GetDouble() : null, "a number in [0, 1)");
         var family = Family(model, path);
         var modules = Modules(model, family);
@@ -191,8 +191,13 @@ public static class HfPeftLora
             string pattern = t.GetString()!;
             try
             {
-                var regex = new Regex($"^(?:{pattern})$", RegexOptions.CultureInvariant);
-                matches = regex.IsMatch;
+                // A stranger's pattern: a time limit keeps a catastrophic one from hanging the load.
+                var regex = new Regex($"^(?:{pattern})$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+                matches = name =>
+                {
+                    try { return regex.IsMatch(name); }
+                    catch (RegexMatchTimeoutException) { throw InvalidInputException.ForFile(path, $"target_modules '{pattern}' takes too long to match (over 1 s)"); }
+                };
             }
             catch (ArgumentException e)
             {
