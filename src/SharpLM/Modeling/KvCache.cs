@@ -80,6 +80,18 @@ public sealed class KvCache : DecodingState
     /// <summary>Called once per forward pass, after every layer has appended its <paramref name="t"/> new positions.</summary>
     internal void Advance(int t) => Length += t;
 
+    /// <summary>
+    /// Forgets every position from <paramref name="length"/> on (speculative decoding drops the draft tokens the target
+    /// rejected); the buffers are overwritten by what is fed next.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The cache holds token-shift embeddings, which cannot be rewound.</exception>
+    public void Truncate(int length)
+    {
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"cannot truncate a {Length}-position cache to {length}");
+        if (lastEmbeddings is not null && length != Length) throw new InvalidOperationException("a token-shift model's cache cannot be rewound");
+        Length = length;
+    }
+
     /// <summary>Frees the key and value buffers.</summary>
     public override void Dispose()
     {
