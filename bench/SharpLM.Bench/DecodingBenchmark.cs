@@ -24,6 +24,7 @@ static class DecodingBenchmark
 {
     public static int Run(string[] args)
     {
+        if (args.Length > 0 && args[0] == "int8") return Int8(Args.Parse(args[1..]));
         var opts = Args.Parse(args);
         int targetIters = int.Parse(opts.Get("target-iters", "1500"), CultureInfo.InvariantCulture);
         int draftIters = int.Parse(opts.Get("draft-iters", "1500"), CultureInfo.InvariantCulture);
@@ -80,6 +81,45 @@ static class DecodingBenchmark
             rows.Add(new { lookahead = k, acceptance_rate = acceptance, target_passes_per_token = (double)passes / produced, tokens_per_s = rate, speedup = rate / plainRate, identical });
         }
         AtomicFile.WriteAllText(Path.Combine(outDir, "speculative.json"), JsonSerializer.Serialize(new { plain_tokens_per_s = plainRate, threads, rows }, Json.Options));
+        return 0;
+    }
+
+    /// <summary>
+    /// `decoding int8 --checkpoint RUN [--tokens 200] [--threads 1]`: a trained run (the baby shakespeare-char model) in
+    /// float32 and with int8 weights (<see cref="Int8Weights"/>): perplexity on its data's validation split (non-overlapping
+    /// windows), weight memory, and greedy decode tokens/s (best of three), side by side.
+    /// </summary>
+    static int Int8(Args opts)
+    {
+        string run = opts.Get("checkpoint", "");
+        int tokens = int.Parse(opts.Get("tokens", "200"), CultureInfo.InvariantCulture);
+        TorchRuntime.SetThreads(int.Parse(opts.Get("threads", "1"), CultureInfo.InvariantCulture));
+        string data = Path.Combine(run, "data");
+        var rows = new List<object>();
+        Console.WriteLine("| weights | weight MB (all parameters) | val perplexity | decode tokens/s |");
+        Console.WriteLine("|---|---|---|---|");
+        double? reference = null;
+        foreach (bool quantise in new[] { false, true })
+        {
+            var bundle = SharpLM.Adaptation.ModelBundle.Load(run);
+            var model = bundle.Decoder("int8 quantisation");
+            long bytes = model.parameters().Sum(p => p.numel() * p.ElementSize) + model.buffers().Sum(b => b.numel() * b.ElementSize);
+            if (quantise) bytes = Int8Weights.Quantize(model).After;
+            string val = NGramTrainer.DecodeShard(data, PreparedData.ValShard, bundle.Tokenizer);
+            double ppl = SharpLM.Evaluation.Perplexity.Evaluate(model, bundle.Tokenizer, val, CPU, batchSize: 32).Perplexity;
+            reference ??= ppl;
+            double rate = 0;
+            var options = new SamplingOptions { Temperature = 0, MaxNewTokens = Math.Min(tokens, model.Config.BlockSize - 8) };
+            for (int round = 0; round < 4; round++)
+            {
+                var watch = Stopwatch.StartNew();
+                int made = new Generator(model, bundle.Tokenizer, CPU).GenerateTokens(bundle.Tokenizer.Encode("ROMEO:\n"), options).Count();
+                if (round > 0) rate = Math.Max(rate, made / watch.Elapsed.TotalSeconds); // round 0 warms up
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {(quantise ? "int8 (per-channel absmax)" : "float32")} | {bytes / 1e6:F3} | {ppl:F4} ({(ppl / reference.Value - 1) * 100:+0.00;-0.00} %) | {rate:F0} |"));
+            rows.Add(new { weights = quantise ? "int8" : "float32", bytes, perplexity = ppl, change_percent = (ppl / reference.Value - 1) * 100, decode_tokens_per_s = rate });
+        }
+        AtomicFile.WriteAllText(Path.Combine(run, "int8.json"), JsonSerializer.Serialize(rows, Json.Options));
         return 0;
     }
 

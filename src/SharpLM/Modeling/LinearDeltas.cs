@@ -19,13 +19,16 @@ public interface ILinearDelta
     Tensor Apply(Tensor input, Tensor output);
 }
 
-/// <summary>The one way modules call their Linear layers, so that deltas attached to a layer take part.</summary>
+/// <summary>The one way modules call their Linear layers, so that deltas attached to a layer (and an int8 copy of its weight, <see cref="Int8Weights"/>) take part.</summary>
 public static class LinearDeltas
 {
     /// <summary><paramref name="layer"/>'s output for <paramref name="x"/>, plus the delta of every <see cref="ILinearDelta"/> attached to it.</summary>
     public static Tensor Forward(Linear layer, Tensor x)
     {
-        Tensor y = layer.forward(x);
+        Tensor? y = null;
+        foreach (var child in layer.children())
+            if (child is Int8Weights int8) y = int8.Forward(x, layer.bias); // a quantised layer computes through its int8 copy
+        y ??= layer.forward(x);
         foreach (var child in layer.children())
             if (child is ILinearDelta delta) y = delta.Apply(x, y);
         return y;
