@@ -11,6 +11,7 @@ public sealed class CheckpointOptions
     public readonly Option<string?> Adapter = new("--adapter") { Description = "Adapter directory to apply (SharpLM's or a Hugging Face PEFT folder)." };
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
     public readonly Option<int> Threads = new("--threads") { Description = "Intra-op threads (default: all cores).", DefaultValueFactory = _ => 0 };
+    public readonly Option<string> Quantize = new("--quantize") { Description = "none, or int8: weight-only int8 Linear layers (a quarter of their memory; slower on CPU).", DefaultValueFactory = _ => "none" };
 
     public void AddTo(Command command)
     {
@@ -18,12 +19,21 @@ public sealed class CheckpointOptions
         command.Options.Add(Adapter);
         command.Options.Add(Device);
         command.Options.Add(Threads);
+        command.Options.Add(Quantize);
     }
 
     /// <summary>The model bundle the options name (<see cref="ModelBundle.Load"/>: every consistency check is there).</summary>
     public ModelBundle Load(ParseResult parse)
     {
         TorchRuntime.SetThreads(parse.GetValue(Threads));
-        return ModelBundle.Load(parse.GetValue(Checkpoint)!, TorchRuntime.ParseDevice(parse.GetValue(Device)!), parse.GetValue(Adapter));
+        string quantize = parse.GetValue(Quantize)!;
+        if (quantize is not ("none" or "int8")) throw new InvalidInputException($"--quantize '{quantize}': expected none or int8");
+        var bundle = ModelBundle.Load(parse.GetValue(Checkpoint)!, TorchRuntime.ParseDevice(parse.GetValue(Device)!), parse.GetValue(Adapter));
+        if (quantize == "int8")
+        {
+            if (bundle.Adapter is not null) throw new InvalidInputException("--quantize int8: merge the adapter first (sharplm lora merge), then quantise the merged model");
+            Modeling.Int8Weights.Quantize(bundle.Decoder("--quantize int8"));
+        }
+        return bundle;
     }
 }

@@ -53,13 +53,14 @@ public sealed class SpeculativeDecoder
     /// <paramref name="endOfText"/> or when the shorter context of the two models is full. Greedy at temperature 0,
     /// else sampled at <see cref="SamplingOptions.Temperature"/> with <see cref="SamplingOptions.Seed"/>.
     /// </summary>
-    /// <exception cref="InvalidInputException">Top-k, top-p or a repetition penalty is set: the acceptance rule is
-    /// defined on the plain (tempered) distributions here.</exception>
+    /// <exception cref="InvalidInputException">A repetition penalty, or top-k / top-p when sampling: the acceptance rule
+    /// is defined on the plain (tempered) distributions here.</exception>
     public IEnumerable<int> GenerateTokens(IReadOnlyList<int> prompt, SamplingOptions options, int? endOfText = null, CancellationToken cancellation = default)
     {
         options.Validate();
-        if (options.TopK != 0 || options.TopP < 1 || options.RepetitionPenalty != 1)
-            throw new InvalidInputException("speculative decoding samples from the tempered distribution only: leave top-k, top-p and the repetition penalty unset");
+        // Greedy decoding ignores top-k and top-p; sampling uses the plain tempered distributions of both models.
+        if (options.RepetitionPenalty != 1 || options.Temperature > 0 && (options.TopK != 0 || options.TopP < 1))
+            throw new InvalidInputException("speculative decoding samples from the tempered distribution only: set --top-k 0 and --top-p 1 (or --temperature 0), and no repetition penalty");
         if (prompt.Count == 0) throw new InvalidInputException("prompt: must encode to at least one token");
         int context = Math.Min(target.Config.BlockSize, draft.Config.BlockSize);
         if (prompt.Count > context) throw new InvalidInputException($"prompt: {prompt.Count} tokens do not fit the {context}-token context");
