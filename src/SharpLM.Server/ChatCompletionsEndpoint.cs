@@ -33,7 +33,8 @@ internal sealed class ChatCompletionsEndpoint(ModelAccess access, OpenAiServerOp
             int max = RequestReader.MaxTokens(requested, null, lengths, model.ContextLength, limits);
             return (prompt, RequestReader.Sampling(max, body.Temperature, body.TopP, body.N, body.Stop, body.Seed, limits), tools);
         });
-        string[] stops = [.. sampling.Stop, model.ChatTemplate?.EndOfTurn ?? NextTurn];
+        // A reply ends at the end of its turn and at any special token (a model that starts the next turn itself).
+        string[] stops = [.. sampling.Stop, model.ChatTemplate?.EndOfTurn ?? NextTurn, .. model.SpecialTokens];
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string finish = sampling.MaxTokens == 0 ? "length" : "stop"; // as for completions: the model does not say why it stopped

@@ -15,6 +15,9 @@ public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, De
 {
     readonly Generator generator = new(model, tokenizer, device);
 
+    /// <inheritdoc/>
+    public IReadOnlyCollection<string> SpecialTokens => [.. tokenizer.SpecialTokenIds.Keys];
+
     public string Id => id;
 
     public int ContextLength => model.ContextLength;

@@ -42,6 +42,9 @@ public interface IServedModel
     /// chat requests become a plain "User: …" transcript. Tools need a template: calls and results are written in it.
     /// </summary>
     Adaptation.Formatting.ChatTemplate? ChatTemplate => null;
+
+    /// <summary>The tokenizer's special tokens as text: a chat reply stops at any of them (it never contains one).</summary>
+    IReadOnlyCollection<string> SpecialTokens => [];
 }
 
 /// <param name="Text">The token's characters (empty for a partial character or a token added in front of the text).</param>

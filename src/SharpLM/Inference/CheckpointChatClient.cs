@@ -24,6 +24,9 @@ public sealed class CheckpointChatClient : IChatClient
     readonly ITokenizer tokenizer;
     readonly ChatTemplate template;
     readonly int? endOfTurnId;
+    // Every special token ends a reply: a reply never contains one, and a sampled <|im_start|> (a model starting the
+    // next turn itself) must not reach the user.
+    readonly HashSet<int> specialIds;
     readonly ChatClientMetadata metadata;
 
     /// <summary>A client for a model already loaded; <see cref="Load"/> builds one from a run directory.</summary>
@@ -38,6 +41,7 @@ public sealed class CheckpointChatClient : IChatClient
         this.tokenizer = tokenizer;
         this.template = template;
         endOfTurnId = tokenizer.IdOf(template.EndOfTurn);
+        specialIds = [.. tokenizer.SpecialTokenIds.Values];
         metadata = new ChatClientMetadata("sharplm", null, modelId);
     }
 
@@ -123,7 +127,7 @@ public sealed class CheckpointChatClient : IChatClient
         foreach (int id in generator.GenerateTokens(prompt, sampling))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (id == endOfTurnId) break;
+            if (id == endOfTurnId || specialIds.Contains(id)) break;
             generated.Add(id);
             string text = tokenizer.Decode(generated.ToArray());
             int stop = Generator.FirstStop(text, stops, emitted);

@@ -85,4 +85,32 @@ public class CheckpointChatClientTests
         // A random model rarely proposes anything usable; whatever it keeps passed the filter.
         Assert.All(result.Generated, t => Assert.False(string.IsNullOrWhiteSpace(t.Instruction)));
     }
+
+    [Fact]
+    public async Task A_reply_ends_at_any_special_token_so_a_model_starting_the_next_turn_is_cut_off()
+    {
+        // A model that, after a few letters, always wants <|im_start|>: the final norm outputs a fixed vector, and the
+        // untied head maps it to that token (and, at first, to "o"). Sampling at 0.7 as chat does.
+        string alphabet = new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray()) + "\n";
+        var tokenizer = CharTokenizer.FromText(alphabet).WithSpecialTokens(SpecialTokens.ChatMl);
+        torch.manual_seed(4);
+        var model = new Gpt(TinyRuns.Model(tokenizer.VocabSize) with { TieEmbeddings = false });
+        int imStart = tokenizer.IdOf(SpecialTokens.ImStart)!.Value;
+        using (torch.no_grad())
+        {
+            var p = model.state_dict();
+            var e = torch.ones(model.Config.NEmbd);
+            p["ln_f.weight"].zero_();
+            p["ln_f.bias"].copy_(e);
+            p["lm_head.weight"].zero_();
+            p["lm_head.weight"][imStart].copy_(e * 0.5);
+        }
+        using var client = new CheckpointChatClient(model, tokenizer, ChatTemplate.Default, torch.CPU);
+        for (ulong seed = 1; seed <= 5; seed++)
+        {
+            var reply = await client.GetResponseAsync(Question, new ChatOptions { Temperature = 0.7f, MaxOutputTokens = 40, Seed = (long)seed });
+            Assert.DoesNotContain("<|im_start|>", reply.Text);
+            Assert.DoesNotContain("<|", reply.Text);
+        }
+    }
 }
