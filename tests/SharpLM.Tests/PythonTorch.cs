@@ -4,39 +4,26 @@ using System.Text.Json.Nodes;
 namespace SharpLM.Tests;
 
 /// <summary>
-/// A Python interpreter that can import torch and numpy, for tests that compare the C# against a reference written
-/// in PyTorch (such as TRL's formulas). Tried: SHARPLM_PYTHON alone where set, else python3 on PATH, then
-/// /usr/bin/python3 (Debian's python3-torch lives there even where PATH leads to another Python, e.g. pyenv's).
-/// Where none can, tests that need it are reported as skipped with <see cref="SkipReason"/>
-/// (<see cref="PythonTorchFactAttribute"/>).
+/// A Python interpreter that imports what a family of reference tests needs, found once: SHARPLM_PYTHON alone where
+/// set (so SHARPLM_PYTHON=none shows the skips), else the candidates in order. Where none imports the modules, the
+/// tests are reported as skipped with <see cref="SkipReason"/>.
 /// </summary>
-internal static class PythonTorch
+/// <param name="imports">The import statement that must succeed ("import torch, numpy").</param>
+/// <param name="install">What to install where it fails, for the skip reason.</param>
+/// <param name="candidates">Interpreters tried in order when SHARPLM_PYTHON is not set.</param>
+internal sealed class PythonWith(string imports, string install, string[] candidates)
 {
     /// <summary>The environment variable naming the Python interpreter to use.</summary>
     public const string Variable = "SHARPLM_PYTHON";
 
-    static readonly Lazy<string?> interpreter = new(Probe);
-
-    /// <summary>The first interpreter that imports torch and numpy, or null.</summary>
-    public static string? Interpreter => interpreter.Value;
-
-    /// <summary>Null when an interpreter with torch and numpy is at hand, else why the test is skipped.</summary>
-    public static string? SkipReason => Interpreter is null
-        ? $"needs python3 with torch and numpy — none found (apt-get install python3-torch python3-numpy, or set {Variable} to such an interpreter)"
-        : null;
-
-    static string? Probe()
+    readonly Lazy<string?> interpreter = new(() =>
     {
-        // A configured interpreter is the only one tried (so SHARPLM_PYTHON=none shows the skip).
-        string[] candidates = Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } configured
-            ? [configured]
-            : ["python3", "/usr/bin/python3"];
-        foreach (string candidate in candidates)
+        string[] tried = Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } configured ? [configured] : candidates;
+        foreach (string candidate in tried)
         {
             try
             {
-                var (code, _, _) = Run(candidate, ["-c", "import torch, numpy"], null, TimeSpan.FromSeconds(60));
-                if (code == 0) return candidate;
+                if (Run(candidate, ["-c", imports], null, TimeSpan.FromSeconds(60)).Code == 0) return candidate;
             }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or TimeoutException)
             {
@@ -44,14 +31,23 @@ internal static class PythonTorch
             }
         }
         return null;
-    }
+    });
 
-    /// <summary>Runs <paramref name="script"/> with <paramref name="request"/> as JSON on stdin and parses the JSON it prints.</summary>
+    /// <summary>The first interpreter that imports the modules, or null.</summary>
+    public string? Interpreter => interpreter.Value;
+
+    /// <summary>Null when an interpreter is at hand, else why the test is skipped.</summary>
+    public string? SkipReason => Interpreter is null
+        ? $"needs python3 where `{imports}` works — none found ({install}, or set {Variable} to such an interpreter)"
+        : null;
+
+    /// <summary>Runs <paramref name="script"/> with <paramref name="arguments"/> and <paramref name="request"/> as JSON on
+    /// stdin, and parses the JSON it prints.</summary>
     /// <exception cref="InvalidOperationException">No interpreter, or the script failed.</exception>
-    public static JsonNode RunJson(string script, JsonNode request)
+    public JsonNode RunJson(string script, string[] arguments, JsonNode request)
     {
         string python = Interpreter ?? throw new InvalidOperationException(SkipReason);
-        var (code, stdout, stderr) = Run(python, [script], request.ToJsonString(), TimeSpan.FromMinutes(2));
+        var (code, stdout, stderr) = Run(python, [script, .. arguments], request.ToJsonString(), TimeSpan.FromMinutes(2));
         if (code != 0) throw new InvalidOperationException($"{python} {script} exited with {code}: {stderr}");
         return JsonNode.Parse(stdout) ?? throw new InvalidOperationException($"{script} printed no JSON");
     }
@@ -64,7 +60,10 @@ internal static class PythonTorch
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            StandardInputEncoding = new System.Text.UTF8Encoding(false),
+            StandardOutputEncoding = System.Text.Encoding.UTF8,
         };
+        start.Environment["PYTHONIOENCODING"] = "utf-8";
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
@@ -79,6 +78,25 @@ internal static class PythonTorch
         process.WaitForExit();
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
+}
+
+/// <summary>
+/// Python with torch and numpy, for tests that compare the C# against a reference written in PyTorch (TRL's formulas,
+/// transcriptions of transformers' modeling code). python3 on PATH first, then /usr/bin/python3 (Debian's
+/// python3-torch lives there even where PATH leads to another Python, e.g. pyenv's).
+/// </summary>
+internal static class PythonTorch
+{
+    static readonly PythonWith python = new("import torch, numpy", "apt-get install python3-torch python3-numpy", ["python3", "/usr/bin/python3"]);
+
+    /// <summary>The environment variable naming the Python interpreter to use.</summary>
+    public const string Variable = PythonWith.Variable;
+
+    /// <summary>Null when an interpreter with torch and numpy is at hand, else why the test is skipped.</summary>
+    public static string? SkipReason => python.SkipReason;
+
+    /// <summary>Runs <paramref name="script"/> with <paramref name="request"/> as JSON on stdin and parses the JSON it prints.</summary>
+    public static JsonNode RunJson(string script, JsonNode request) => python.RunJson(script, [], request);
 }
 
 /// <summary>A fact that needs Python with torch and numpy (<see cref="PythonTorch"/>); skipped with the reason where there is none.</summary>

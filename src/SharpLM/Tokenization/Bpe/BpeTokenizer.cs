@@ -26,7 +26,7 @@ public sealed class BpeTokenizer : ITokenizer
     readonly (string Left, string Right)[] merges;
     readonly string[] specialTokens;
     readonly Dictionary<string, int> idOfToken;
-    readonly Dictionary<(int Left, int Right), (int Rank, int Merged)> mergeOf = new();
+    readonly Dictionary<long, (int Rank, int Merged)> mergeOf = new(); // BpeMerges.Key(left, right) → rank, merged id
     readonly int[] byteToId = new int[256];
     readonly byte[][] idToBytes;
     readonly Dictionary<string, int> specialIds = new(StringComparer.Ordinal);
@@ -81,7 +81,7 @@ public sealed class BpeTokenizer : ITokenizer
             if (!ids.TryGetValue(left, out int leftId) || !ids.TryGetValue(right, out int rightId) || !ids.TryGetValue(left + right, out int mergedId))
                 throw new ArgumentException($"merge {rank} ('{left}' '{right}') uses or makes a token that is not in the vocab");
             // A pair listed twice takes its last rank, as in Hugging Face and GPT-2's reference encoder.
-            mergeOf[(leftId, rightId)] = (rank, mergedId);
+            mergeOf[BpeMerges.Key(leftId, rightId)] = (rank, mergedId);
         }
 
         EndOfTextId = specialIds.TryGetValue(EndOfText, out int endOfText) ? endOfText : null;
@@ -183,54 +183,9 @@ public sealed class BpeTokenizer : ITokenizer
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
-        int[] result = ApplyMerges(symbols);
+        int[] result = BpeMerges.Apply(symbols, mergeOf);
 
         if (word.Length <= MaxCachedWordLength && cachedWords < MaxCachedWords && cacheBySpan.TryAdd(word, result)) Interlocked.Increment(ref cachedWords);
         return result;
-    }
-
-    /// <summary>
-    /// Repeatedly merges the adjacent pair with the best (lowest) rank, leftmost first among equals — Hugging Face's
-    /// algorithm. Symbols sit in a linked list (merging unlinks the right one) and candidate merges in a priority
-    /// queue, so a word of n bytes costs O(n log n) rather than a rescan after every merge.
-    /// </summary>
-    int[] ApplyMerges(int[] symbols)
-    {
-        int n = symbols.Length;
-        if (n < 2) return symbols;
-
-        const int Removed = -1;
-        var next = new int[n];
-        var prev = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            next[i] = i + 1; // n means "no next symbol"
-            prev[i] = i - 1;
-        }
-
-        var queue = new PriorityQueue<(int Position, int Merged), (int Rank, int Position)>();
-        void Consider(int position)
-        {
-            if (next[position] < n && mergeOf.TryGetValue((symbols[position], symbols[next[position]]), out var merge))
-                queue.Enqueue((position, merge.Merged), (merge.Rank, position));
-        }
-        for (int i = 0; i < n - 1; i++) Consider(i);
-
-        while (queue.TryDequeue(out var candidate, out _))
-        {
-            int left = candidate.Position;
-            if (symbols[left] == Removed || next[left] == n) continue;
-            int right = next[left];
-            // Entries go stale when a neighbour merges first; skip unless the pair here still makes this token.
-            if (!mergeOf.TryGetValue((symbols[left], symbols[right]), out var merge) || merge.Merged != candidate.Merged) continue;
-
-            symbols[left] = merge.Merged;
-            symbols[right] = Removed;
-            next[left] = next[right];
-            if (next[left] < n) prev[next[left]] = left;
-            if (prev[left] >= 0) Consider(prev[left]);
-            Consider(left);
-        }
-        return Array.FindAll(symbols, s => s != Removed);
     }
 }

@@ -22,11 +22,6 @@ public static class GptPreTokenizer
 
     static readonly string[] contractions = ["s", "t", "re", "ve", "m", "ll", "d"];
 
-    enum Category { Letter, Number, Space, Other }
-
-    // Most text is mostly ASCII; a table lookup makes the common case cheap.
-    static readonly Category[] asciiCategories = Enumerable.Range(0, 128).Select(c => CategoryOf(new Rune(c))).ToArray();
-
     /// <summary>The pieces of <paramref name="text"/>, in order; together they cover it exactly.</summary>
     public static Enumerator Split(ReadOnlySpan<char> text) => new(text);
 
@@ -39,48 +34,29 @@ public static class GptPreTokenizer
                 if (text[1..].StartsWith(contraction, StringComparison.Ordinal)) return 1 + contraction.Length;
 
         // " ?\p{L}+", " ?\p{N}+", " ?[^\s\p{L}\p{N}]+": one optional space, then a run of one category.
-        Category first = CategoryAt(text, 0, out int width);
+        CharCategory first = CharCategories.At(text, 0, out int width);
         int start = 0;
-        if (text[0] == ' ' && width < text.Length && CategoryAt(text, 1, out _) is var next && next != Category.Space)
+        if (text[0] == ' ' && width < text.Length && CharCategories.At(text, 1, out _) is var next && next != CharCategory.Space)
         {
             start = 1;
             first = next;
         }
-        if (first != Category.Space)
+        if (first != CharCategory.Space)
         {
             int end = start;
-            while (end < text.Length && CategoryAt(text, end, out int w) == first) end += w;
+            while (end < text.Length && CharCategories.At(text, end, out int w) == first) end += w;
             return end;
         }
 
         // "\s+(?!\S)|\s+": a whitespace run, less its last character when text follows, unless that is all there is.
         int runEnd = 0, lastStart = 0;
-        while (runEnd < text.Length && CategoryAt(text, runEnd, out int w) == Category.Space)
+        while (runEnd < text.Length && CharCategories.At(text, runEnd, out int w) == CharCategory.Space)
         {
             lastStart = runEnd;
             runEnd += w;
         }
         return runEnd == text.Length || lastStart == 0 ? runEnd : lastStart;
     }
-
-    static Category CategoryAt(ReadOnlySpan<char> text, int index, out int width)
-    {
-        char c = text[index];
-        if (!char.IsSurrogate(c))
-        {
-            width = 1;
-            return c < 128 ? asciiCategories[c] : CategoryOf(new Rune(c));
-        }
-        // A surrogate pair is one code point; an unpaired surrogate decodes as U+FFFD (a symbol), one unit wide.
-        Rune.DecodeFromUtf16(text[index..], out Rune rune, out width);
-        return CategoryOf(rune);
-    }
-
-    static Category CategoryOf(Rune c) =>
-        Rune.IsLetter(c) ? Category.Letter
-        : Rune.IsNumber(c) ? Category.Number
-        : Rune.IsWhiteSpace(c) ? Category.Space
-        : Category.Other;
 
     /// <summary>Enumerates pieces as spans of the input, without allocating.</summary>
     public ref struct Enumerator

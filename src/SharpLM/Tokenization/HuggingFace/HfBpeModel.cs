@@ -151,49 +151,6 @@ internal sealed class HfBpeModel
             }
         }
         if (pendingUnk) symbols.Add(unkId);
-        return ApplyMerges(symbols.ToArray());
+        return BpeMerges.Apply(symbols.ToArray(), merges);
     }
-
-    /// <summary>
-    /// Hugging Face's <c>Word::merge_all</c>: candidate merges in a priority queue by (rank, position), symbols in a
-    /// linked list; a popped candidate is skipped when its pair no longer yields the token it was queued for.
-    /// </summary>
-    int[] ApplyMerges(int[] symbols)
-    {
-        int n = symbols.Length;
-        if (n < 2) return symbols;
-        const int Removed = -1;
-        var next = new int[n];
-        var prev = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            next[i] = i + 1;
-            prev[i] = i - 1;
-        }
-        var queue = new PriorityQueue<(int Position, int Merged), (int Rank, int Position)>(n);
-        void Consider(int position)
-        {
-            if (next[position] < n && merges.TryGetValue(Key(symbols[position], symbols[next[position]]), out var merge))
-                queue.Enqueue((position, merge.Merged), (merge.Rank, position));
-        }
-        for (int i = 0; i < n - 1; i++) Consider(i);
-
-        while (queue.TryDequeue(out var candidate, out _))
-        {
-            int left = candidate.Position;
-            if (symbols[left] == Removed || next[left] == n) continue;
-            int right = next[left];
-            if (!merges.TryGetValue(Key(symbols[left], symbols[right]), out var merge) || merge.Merged != candidate.Merged) continue;
-            symbols[left] = candidate.Merged;
-            symbols[right] = Removed;
-            next[left] = next[right];
-            if (next[left] < n) prev[next[left]] = left;
-            if (prev[left] >= 0) Consider(prev[left]);
-            Consider(left);
-        }
-        return Array.FindAll(symbols, s => s != Removed);
-    }
-
-    /// <summary>The key of a merge pair in the rank table.</summary>
-    public static long Key(int left, int right) => ((long)left << 32) | (uint)right;
 }

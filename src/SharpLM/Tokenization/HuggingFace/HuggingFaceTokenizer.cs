@@ -267,7 +267,7 @@ public sealed class HuggingFaceTokenizer : ITokenizer
             if (!vocab.TryGetValue(left, out int leftId)) throw json.Invalid($"{field}: '{HfJson.Show(left)}' is not in model.vocab");
             if (!vocab.TryGetValue(right, out int rightId)) throw json.Invalid($"{field}: '{HfJson.Show(right)}' is not in model.vocab");
             if (!vocab.TryGetValue(left + right, out int mergedId)) throw json.Invalid($"{field}: the merged token '{HfJson.Show(left + right)}' is not in model.vocab");
-            merges[HfBpeModel.Key(leftId, rightId)] = (rank, mergedId); // a repeated pair keeps its last rank, as in Hugging Face
+            merges[BpeMerges.Key(leftId, rightId)] = (rank, mergedId); // a repeated pair keeps its last rank, as in Hugging Face
             rank++;
         }
 

@@ -18,10 +18,6 @@ internal static class Llama3PreTokenizer
     /// <summary>Qwen2's pattern: Llama-3's with single digits.</summary>
     public const string Qwen2Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
-    enum Category : byte { Letter, Number, Space, Other }
-
-    static readonly Category[] asciiCategories = Enumerable.Range(0, 128).Select(c => CategoryOf(new Rune(c))).ToArray();
-
     /// <summary>Length in UTF-16 units of the piece at the start of <paramref name="text"/> (not empty, well-formed).</summary>
     public static int FirstPieceLength(ReadOnlySpan<char> text, int maxDigits)
     {
@@ -40,26 +36,26 @@ internal static class Llama3PreTokenizer
             }
         }
 
-        Category first = CategoryAt(text, 0, out int w0);
+        CharCategory first = CharCategories.At(text, 0, out int w0);
         // [^\r\n\p{L}\p{N}]?\p{L}+
-        if (first == Category.Letter) return Run(text, 0, Category.Letter, int.MaxValue);
-        if (first != Category.Number && c0 is not ('\r' or '\n') && w0 < text.Length && CategoryAt(text, w0, out _) == Category.Letter)
-            return Run(text, w0, Category.Letter, int.MaxValue);
+        if (first == CharCategory.Letter) return Run(text, 0, CharCategory.Letter, int.MaxValue);
+        if (first != CharCategory.Number && c0 is not ('\r' or '\n') && w0 < text.Length && CharCategories.At(text, w0, out _) == CharCategory.Letter)
+            return Run(text, w0, CharCategory.Letter, int.MaxValue);
         // \p{N}{1,3}
-        if (first == Category.Number) return Run(text, 0, Category.Number, maxDigits);
+        if (first == CharCategory.Number) return Run(text, 0, CharCategory.Number, maxDigits);
         // " ?[^\s\p{L}\p{N}]+[\r\n]*"
-        int otherStart = first == Category.Other ? 0
-            : c0 == ' ' && text.Length > 1 && CategoryAt(text, 1, out _) == Category.Other ? 1 : -1;
+        int otherStart = first == CharCategory.Other ? 0
+            : c0 == ' ' && text.Length > 1 && CharCategories.At(text, 1, out _) == CharCategory.Other ? 1 : -1;
         if (otherStart >= 0)
         {
-            int end = Run(text, otherStart, Category.Other, int.MaxValue);
+            int end = Run(text, otherStart, CharCategory.Other, int.MaxValue);
             while (end < text.Length && text[end] is '\r' or '\n') end++;
             return end;
         }
 
         // What is left starts with whitespace. \s*[\r\n]+ : through the last CR/LF of the whitespace run.
         int runEnd = 0, lastStart = 0, lastNewline = -1;
-        while (runEnd < text.Length && CategoryAt(text, runEnd, out int w) == Category.Space)
+        while (runEnd < text.Length && CharCategories.At(text, runEnd, out int w) == CharCategory.Space)
         {
             if (text[runEnd] is '\r' or '\n') lastNewline = runEnd;
             lastStart = runEnd;
@@ -70,33 +66,14 @@ internal static class Llama3PreTokenizer
         return runEnd == text.Length || lastStart == 0 ? runEnd : lastStart;
     }
 
-    static int Run(ReadOnlySpan<char> text, int start, Category category, int maxCount)
+    static int Run(ReadOnlySpan<char> text, int start, CharCategory category, int maxCount)
     {
         int end = start, count = 0;
-        while (end < text.Length && count < maxCount && CategoryAt(text, end, out int w) == category)
+        while (end < text.Length && count < maxCount && CharCategories.At(text, end, out int w) == category)
         {
             end += w;
             count++;
         }
         return end;
     }
-
-    static Category CategoryAt(ReadOnlySpan<char> text, int index, out int width)
-    {
-        char c = text[index];
-        if (c < 128)
-        {
-            width = 1;
-            return asciiCategories[c];
-        }
-        Rune.DecodeFromUtf16(text[index..], out Rune rune, out width);
-        return CategoryOf(rune);
-    }
-
-    // Oniguruma's \p{L} is L*, \p{N} is Nd/Nl/No, \s is Unicode White_Space: the same sets as these Rune tests.
-    static Category CategoryOf(Rune c) =>
-        Rune.IsLetter(c) ? Category.Letter
-        : Rune.IsNumber(c) ? Category.Number
-        : Rune.IsWhiteSpace(c) ? Category.Space
-        : Category.Other;
 }
