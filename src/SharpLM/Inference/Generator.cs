@@ -92,27 +92,15 @@ public sealed class Generator
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
     public IEnumerable<string> Stream(string prompt, SamplingOptions options, CancellationToken cancellation = default)
     {
-        var generated = new List<int>();
-        int emitted = 0;
+        var text = new StreamedText(tokenizer, options.StopStrings);
         foreach (int id in GenerateTokens(tokenizer.Encode(prompt), options, cancellation))
         {
-            generated.Add(id);
-            string text = tokenizer.Decode(generated.ToArray());
-            int stop = FirstStop(text, options.StopStrings, emitted);
-            if (stop >= 0)
-            {
-                if (stop > emitted) yield return text[emitted..stop];
-                yield break;
-            }
-            int safe = text.Length - HeldBack(text, options.StopStrings);
-            if (safe > emitted)
-            {
-                yield return text[emitted..safe];
-                emitted = safe;
-            }
+            string piece = text.Add(id);
+            if (piece.Length > 0) yield return piece;
+            if (text.Stopped) yield break;
         }
-        string rest = tokenizer.Decode(generated.ToArray());
-        if (rest.Length > emitted) yield return rest[emitted..];
+        string rest = text.Flush();
+        if (rest.Length > 0) yield return rest;
     }
 
     /// <summary>The whole generated text of <see cref="Stream"/>, stop string excluded.</summary>

@@ -68,6 +68,24 @@ internal sealed class AttentionInputs
     }
 
     /// <summary>
+    /// Inputs for a batched decoding pass over the slots of a <see cref="SlotKvCache"/>: every row has its own
+    /// positions, and its mask (causal by absolute position, sliding window included) hides the other rows' lengths.
+    /// Position biases (ALiBi, T5) are not built per row; <see cref="Gpt.SlotDecodingRefusal"/> keeps such models out.
+    /// </summary>
+    internal static AttentionInputs ForRows(ModelConfig config, SlotKvCache.Pass pass, Device device)
+    {
+        Tensor? cos = null, sin = null;
+        if (config.PositionEncoding == "rope")
+        {
+            (cos, sin) = RotaryEmbedding.Angles(0, pass.KeyLength, config, device);
+            long b = pass.Positions.shape[0], t = pass.Positions.shape[1];
+            cos = cos.index_select(0, pass.Positions.reshape(-1)).view(b, 1, t, config.HeadDim);
+            sin = sin.index_select(0, pass.Positions.reshape(-1)).view(b, 1, t, config.HeadDim);
+        }
+        return new AttentionInputs { Mask = pass.Visible, RopeCos = cos, RopeSin = sin };
+    }
+
+    /// <summary>
     /// The same inputs with prefix tuning's keys and values before every layer's own: every query sees them, so the
     /// mask gains that many leading columns that are visible (boolean) or unbiased (additive).
     /// </summary>

@@ -51,7 +51,7 @@ public sealed class CausalSelfAttention : nn.Module
     internal Tensor ValueWeight => c_attn.weight!.narrow(0, (nHead + nKvHead) * headDim, nKvHead * headDim);
 
     /// <summary>Attention over <paramref name="x"/> ([B, T, C]); with a cache, x holds only the new positions.</summary>
-    internal Tensor Forward(Tensor x, KvCache? cache, int layer, AttentionInputs inputs)
+    internal Tensor Forward(Tensor x, IKeyValueCache? cache, int layer, AttentionInputs inputs)
     {
         long b = x.shape[0], t = x.shape[1], c = x.shape[2];
         long kvWidth = nKvHead * headDim;

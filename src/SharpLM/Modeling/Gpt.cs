@@ -106,10 +106,14 @@ public class Gpt : LanguageModel
     /// <param name="visible">A mask replacing the causal rule, or null.</param>
     /// <param name="positions">Per-token positions [B, T] (packed rows); null = start … start+T−1.</param>
     /// <param name="headless">Return the final hidden states instead of logits.</param>
-    Tensor Run(Tensor idx, KvCache? cache, Tensor? visible, Tensor? positions, bool headless = false)
+    /// <param name="rows">A batched pass over a <see cref="SlotKvCache"/> instead of <paramref name="cache"/>: it gives the positions and mask.</param>
+    Tensor Run(Tensor idx, KvCache? cache, Tensor? visible, Tensor? positions, bool headless = false, SlotKvCache.Pass? rows = null)
     {
         long t = idx.shape[1];
         int start = cache?.Length ?? 0;
+        positions ??= rows?.Positions;
+        // Position tables are indexed by absolute position: up to t for packed rows, up to the longest slot for a batch.
+        long span = rows?.KeyLength ?? t;
 
         Tensor x = wte.forward(idx);
         if (token_shift is not null)
@@ -137,7 +141,7 @@ public class Gpt : LanguageModel
         // enter at the same scale; at full size the fixed table would drown GPT-2's N(0, 0.02) token embeddings.
         else if (Config.PositionEncoding == "sinusoidal")
         {
-            Tensor table = SinusoidalPositions.Table(positions is null ? start : 0, t, Config.NEmbd, idx.device);
+            Tensor table = SinusoidalPositions.Table(positions is null ? start : 0, positions is null ? t : span, Config.NEmbd, idx.device);
             if (positions is not null) table = table.index_select(0, positions.reshape(-1)).view(positions.shape[0], t, Config.NEmbd);
             x = x + (table * Config.InitStd).to(x.dtype);
         }
@@ -150,13 +154,16 @@ public class Gpt : LanguageModel
             "t5" => relative_bias!.Bias(start, t, idx.device),
             _ => null,
         };
-        var inputs = AttentionInputs.Create(Config, start, t, bias, idx.device, x.dtype, visible, positions);
+        var inputs = rows is null
+            ? AttentionInputs.Create(Config, start, t, bias, idx.device, x.dtype, visible, positions)
+            : AttentionInputs.ForRows(Config, rows, idx.device);
         if (keyValuePrefix is not null)
         {
             var (keys, values) = keyValuePrefix.Compute();
             inputs = inputs.WithKeyValuePrefix(keys, values, t);
         }
-        for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, cache, i, inputs);
+        IKeyValueCache? keyValues = rows is not null ? rows : cache;
+        for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, keyValues, i, inputs);
         cache?.Advance((int)t);
         if (prompt > 0) x = x[.., prompt..];
         if (ln_f is not null) x = ln_f.forward(x);
@@ -253,6 +260,34 @@ public class Gpt : LanguageModel
 
     /// <summary>Runs <paramref name="tokens"/> through the model, extending the <see cref="KvCache"/> <paramref name="state"/>; logits [B, n, V].</summary>
     public override Tensor Decode(Tensor tokens, DecodingState state) => Forward(tokens, (KvCache)state);
+
+    /// <summary>
+    /// Why this model cannot decode through a <see cref="SlotKvCache"/>, or null when it can: token shift carries
+    /// per-sequence embeddings, ALiBi and T5 biases are built for one start position, and prompt tuning puts its soft
+    /// prompt in front of a fresh sequence only.
+    /// </summary>
+    public string? SlotDecodingRefusal =>
+        token_shift is not null ? "token shift keeps per-sequence embeddings"
+        : Config.PositionEncoding is "alibi" or "t5" ? $"{Config.PositionEncoding} position biases are built for one start position"
+        : inputPrefix is not null ? "prompt tuning's soft prompt"
+        : null;
+
+    /// <summary>
+    /// One pass of batched decoding: <paramref name="tokens"/> [B, T] are the next T tokens of the sequences in
+    /// <paramref name="slots"/> (one row each), which continue from their own lengths in <paramref name="cache"/> and
+    /// are stored there. Returns the logits [B, V] that follow each row's last token: the output head runs on those
+    /// positions only, so a long prefill chunk does not pay for a vocabulary-wide projection per token.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model cannot decode in slots (<see cref="SlotDecodingRefusal"/>), or a slot would outgrow the context.</exception>
+    public Tensor DecodeSlots(Tensor tokens, SlotKvCache cache, IReadOnlyList<int> slots)
+    {
+        if (SlotDecodingRefusal is { } reason) throw new InvalidOperationException($"batched decoding is not available: {reason}");
+        if (tokens.shape[0] != slots.Count) throw new ArgumentException($"{tokens.shape[0]} rows of tokens for {slots.Count} slots");
+        var pass = cache.Begin(slots, (int)tokens.shape[1]);
+        Tensor hidden = Run(tokens, null, null, null, headless: true, rows: pass);
+        cache.Advance(pass);
+        return OutputLogits(hidden[.., -1]);
+    }
 
     /// <summary>
     /// Training FLOPs per token (PaLM appendix B, as nanoGPT): 6·N for the weights (N without position

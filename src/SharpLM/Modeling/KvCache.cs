@@ -9,7 +9,7 @@ namespace SharpLM.Modeling;
 /// context length (an imported Llama 3.1 has a 131,072-token context: preallocating it would take gigabytes for a
 /// short chat); <see cref="DecodingState.Length"/> says how many positions are valid.
 /// </summary>
-public sealed class KvCache : DecodingState
+public sealed class KvCache : DecodingState, IKeyValueCache
 {
     readonly Tensor[] keys, values;
 
@@ -38,7 +38,7 @@ public sealed class KvCache : DecodingState
     public int Capacity { get; }
 
     /// <summary>Makes room for <paramref name="needed"/> positions in one layer's buffers: double (at most to <see cref="Capacity"/>) and copy.</summary>
-    static Tensor Grown(Tensor buffer, long needed, long capacity, long valid)
+    internal static Tensor Grown(Tensor buffer, long needed, long capacity, long valid)
     {
         long size = buffer.shape[2];
         if (needed <= size) return buffer;
@@ -50,7 +50,7 @@ public sealed class KvCache : DecodingState
     }
 
     /// <summary>Appends <paramref name="k"/>/<paramref name="v"/> ([B, H, T, D]) at the current length for one layer and returns all cached keys and values.</summary>
-    internal (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
+    (Tensor Keys, Tensor Values) IKeyValueCache.Append(int layer, Tensor k, Tensor v)
     {
         long t = k.shape[2];
         if (Length + t > Capacity) throw new InvalidOperationException($"KV cache overflow: {Length} + {t} > {Capacity}");
@@ -99,4 +99,14 @@ public sealed class KvCache : DecodingState
         foreach (var t in values) t.Dispose();
         lastEmbeddings?.Dispose();
     }
+}
+
+/// <summary>
+/// Where attention keeps the keys and values of earlier positions during one forward pass: a sequence's own
+/// <see cref="KvCache"/>, or the rows of a <see cref="SlotKvCache"/> that a batched decoding step advances.
+/// </summary>
+internal interface IKeyValueCache
+{
+    /// <summary>Stores <paramref name="k"/>/<paramref name="v"/> ([B, kv_heads, T, D]) for <paramref name="layer"/> and returns every key and value the new queries may attend to.</summary>
+    (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v);
 }

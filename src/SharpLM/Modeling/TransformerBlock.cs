@@ -52,7 +52,7 @@ public sealed class TransformerBlock : nn.Module
         register_module("adapter_mlp", afterFeedForward);
     }
 
-    Tensor AttentionSublayer(Tensor x, KvCache? cache, int layer, AttentionInputs inputs)
+    Tensor AttentionSublayer(Tensor x, IKeyValueCache? cache, int layer, AttentionInputs inputs)
     {
         Tensor y = attn.Forward(x, cache, layer, inputs);
         return adapter_attn is null ? y : adapter_attn.forward(y);
@@ -64,7 +64,7 @@ public sealed class TransformerBlock : nn.Module
         return adapter_mlp is null ? y : adapter_mlp.forward(y);
     }
 
-    internal Tensor Forward(Tensor x, KvCache? cache, int layer, AttentionInputs inputs)
+    internal Tensor Forward(Tensor x, IKeyValueCache? cache, int layer, AttentionInputs inputs)
     {
         switch (placement)
         {
