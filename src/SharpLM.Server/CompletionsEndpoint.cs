@@ -1,20 +1,25 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using SharpLM.Inference.Batching;
 
 namespace SharpLM.Server;
 
 /// <summary>
-/// POST /v1/completions: text for one or more prompts; with <c>echo</c> and <c>logprobs</c> the prompt's own
-/// tokens are scored, which is how evaluation harnesses get log-likelihoods (<c>max_tokens: 0</c> scores only).
+/// POST /v1/completions: text for one or more prompts, <c>n</c> choices each, all generated side by side in the
+/// model's batch. With <c>echo</c> and <c>logprobs</c> the prompt's own tokens are scored, which is how evaluation
+/// harnesses get log-likelihoods (<c>max_tokens: 0</c> scores only); generated tokens carry the log probabilities
+/// they were sampled with.
 /// </summary>
-internal sealed class CompletionsEndpoint(ModelAccess access, OpenAiServerOptions limits)
+internal sealed class CompletionsEndpoint(ModelAccess access, OpenAiServerOptions limits, ServerMetrics metrics)
 {
     const int DefaultMaxTokens = 16; // OpenAI's default for this endpoint
 
     /// <param name="cancellation">The client leaving, the request's time budget or the server stopping.</param>
     public async Task HandleAsync(HttpContext context, CancellationToken cancellation)
     {
+        var clock = Stopwatch.StartNew();
         var body = await RequestReader.ReadAsync<CompletionBody>(context.Request, limits.MaxRequestBodyBytes, cancellation);
-        IServedModel model = access.Model;
+        IServedModel model = access.Find(body.Model);
         var (prompts, sampling) = RequestReader.Checked(() =>
         {
             var prompts = RequestReader.Prompts(body.Prompt, limits);
@@ -23,86 +28,125 @@ internal sealed class CompletionsEndpoint(ModelAccess access, OpenAiServerOption
             int max = RequestReader.MaxTokens(body.MaxTokens, DefaultMaxTokens, lengths, model.ContextLength, limits);
             return (prompts, RequestReader.Sampling(max, body.Temperature, body.TopP, body.N, body.Stop, body.Seed, limits));
         });
-        if (body.Logprobs is < 0 or > 1)
-            throw new BadRequestException($"logprobs {body.Logprobs}: this server gives at most the top 1 alternative per token", "logprobs");
+        int? logprobs = RequestReader.TopLogprobs(body.Logprobs, "logprobs");
         bool echo = body.Echo ?? false;
+        if (body.Stream == true && echo) throw new BadRequestException("stream: echo is not supported when streaming", "echo");
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        // Choice i·n + j is the j-th choice for prompt i, as OpenAI numbers them.
+        var requests = prompts.SelectMany((prompt, i) => Enumerable.Range(0, sampling.N).Select(j => sampling.For(prompt, j) with { TopLogprobs = logprobs })).ToArray();
+        bool firstToken = false;
+        void FirstToken()
+        {
+            if (firstToken) return;
+            firstToken = true;
+            metrics.FirstToken(clock.Elapsed);
+        }
 
+        using var lease = access.Enter();
         if (body.Stream == true)
         {
-            if (echo || body.Logprobs is not null)
-                throw new BadRequestException("stream: echo and logprobs are not supported when streaming", "stream");
             var events = new EventStream(context.Response);
-            using (await access.EnterAsync(cancellation))
+            // Offsets count from the prompt's start, as OpenAI's do.
+            var offsets = requests.Select(r => CodePointOffsets(r.Prompt)[^1]).ToArray();
+            int promptTokens = prompts.Sum(model.CountTokens), completionTokens = 0;
+            var generations = requests.Select(r => Generation(model, r)).ToArray();
+            // The first piece is read before the stream starts, so a prompt the model rejects gets a 400.
+            await foreach (var (index, piece) in Choices.Merge(generations, cancellation))
             {
-                for (int i = 0; i < prompts.Count; i++)
+                LogprobsResult? scores = null;
+                if (piece.Token is { } token)
                 {
-                    string prompt = prompts[i];
-                    // The first piece is awaited before the stream starts, so a prompt the model rejects gets a 400.
-                    await using (var pieces = new GenerationPump(token => Generate(model, prompt, sampling, token), cancellation))
-                        while (await pieces.MoveNextAsync())
-                            await events.SendAsync(Chunk(i, pieces.Current, null), cancellation);
-                    await events.SendAsync(Chunk(i, "", FinishReason(sampling)), cancellation);
+                    FirstToken();
+                    completionTokens++;
+                    if (logprobs is int top)
+                    {
+                        var built = new LogprobsBuilder(top);
+                        offsets[index] = built.AddGenerated(token, offsets[index]);
+                        scores = built.Build();
+                    }
                 }
+                if (piece.Text.Length > 0 || scores is not null || piece.End is not null)
+                    await events.SendAsync(Chunk(index, piece.Text, scores, piece.End?.Reason), cancellation);
             }
+            if (body.StreamOptions?.IncludeUsage == true)
+                await events.SendAsync(new CompletionResult(id, "text_completion", created, model.Id, [], Usage(promptTokens, completionTokens)), cancellation);
             await events.DoneAsync(cancellation);
             return;
         }
 
-        List<CompletionChoiceResult> choices;
-        using (await access.EnterAsync(cancellation))
-            choices = await GenerationThread.Run(() =>
-            {
-                var results = new List<CompletionChoiceResult>();
-                for (int i = 0; i < prompts.Count; i++)
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    results.Add(Complete(model, i, prompts[i], sampling, echo, body.Logprobs, cancellation));
-                }
-                return results;
-            });
-        await context.Response.WriteAsJsonAsync(new CompletionResult(id, "text_completion", created, model.Id, choices), ServerJson.Options, cancellation);
-
-        CompletionResult Chunk(int index, string text, string? finish) =>
-            new(id, "text_completion", created, model.Id, [new CompletionChoiceResult(index, text, null, finish)]);
-    }
-
-    static IEnumerable<string> Generate(IServedModel model, string prompt, Sampling s, CancellationToken cancellation) =>
-        s.MaxTokens == 0 ? [] : model.Generate(prompt, s.MaxTokens, s.Temperature, s.Seed, s.Stop, cancellation);
-
-    /// <summary>
-    /// The model reports text, not why it stopped, so a length cut cannot be told from a stop string or the end of
-    /// text; only max_tokens 0 is certainly "length".
-    /// </summary>
-    static string FinishReason(Sampling s) => s.MaxTokens == 0 ? "length" : "stop";
-
-    static CompletionChoiceResult Complete(IServedModel model, int index, string prompt, Sampling sampling, bool echo, int? logprobs, CancellationToken cancellation)
-    {
-        string completion = string.Concat(Generate(model, prompt, sampling, cancellation));
-        cancellation.ThrowIfCancellationRequested();
-        LogprobsResult? scores = null;
-        if (logprobs is int top)
+        var completed = await Task.WhenAll(requests.Select(r => Choices.CollectAsync(Generation(model, r)(cancellation), FirstToken)));
+        var choices = new List<CompletionChoiceResult>();
+        for (int c = 0; c < requests.Length; c++)
         {
-            // Generated tokens are scored by re-reading prompt + completion: one forward pass gives them all.
-            string full = prompt + completion;
-            scores = echo || completion.Length > 0
-                ? Logprobs(model.Score(full), full, echo ? 0 : prompt.Length, top)
-                : new LogprobsResult([], [], [], []);
+            string prompt = requests[c].Prompt;
+            var done = completed[c];
+            LogprobsResult? scores = null;
+            if (logprobs is int top)
+            {
+                var built = new LogprobsBuilder(top);
+                // Offsets count from the prompt's start, echoed or not, as OpenAI's do.
+                int offset = CodePointOffsets(prompt)[^1];
+                if (echo) built.AddScored(await model.ScoreAsync(prompt, Math.Max(1, top), cancellation), prompt);
+                foreach (var token in done.Tokens) offset = built.AddGenerated(token, offset);
+                scores = built.Build();
+            }
+            choices.Add(new CompletionChoiceResult(c, echo ? prompt + done.Text : done.Text, scores, done.End.Reason));
         }
-        return new CompletionChoiceResult(index, echo ? prompt + completion : completion, scores, FinishReason(sampling));
+        // The prompt counts once however many choices it has.
+        int promptTotal = completed.Where((_, c) => c % sampling.N == 0).Sum(d => d.End.PromptTokens);
+        await context.Response.WriteAsJsonAsync(new CompletionResult(id, "text_completion", created, model.Id, choices,
+            Usage(promptTotal, completed.Sum(d => d.End.GeneratedTokens))), ServerJson.Options, cancellation);
+
+        CompletionResult Chunk(int index, string text, LogprobsResult? scores, string? finish) =>
+            new(id, "text_completion", created, model.Id, [new CompletionChoiceResult(index, text, scores, finish)]);
     }
 
-    /// <summary>OpenAI's logprobs object for the tokens from UTF-16 offset <paramref name="from"/> on.</summary>
-    static LogprobsResult Logprobs(IReadOnlyList<ScoredToken> scored, string text, int from, int top)
+    internal static UsageResult Usage(int prompt, int completion) => new(prompt, completion, prompt + completion);
+
+    /// <summary>A choice's generation; max_tokens 0 generates nothing and ends at once ("length"), without the model.</summary>
+    static Func<CancellationToken, IAsyncEnumerable<GeneratedPiece>> Generation(IServedModel model, GenerationRequest request) => token =>
+        request.MaxTokens == 0 ? Choices.Empty(model.CountTokens(request.Prompt)) : model.GenerateAsync(request, token);
+
+    /// <summary>OpenAI's logprobs object, built from scored prompt tokens and generated tokens.</summary>
+    sealed class LogprobsBuilder(int top)
     {
-        var tokens = scored.Where(t => t.Offset >= from).ToArray();
-        int[] codePoints = CodePointOffsets(text);
-        return new LogprobsResult(
-            tokens.Select(t => t.Text).ToArray(),
-            tokens.Select(t => t.LogProbability).ToArray(),
-            tokens.Select(t => t.Top is not { } alt ? null : top == 0 ? [] : new Dictionary<string, double> { [alt.Text] = alt.LogProbability }).ToArray(),
-            tokens.Select(t => codePoints[t.Offset]).ToArray());
+        readonly List<string> tokens = [];
+        readonly List<double?> logprobs = [];
+        readonly List<Dictionary<string, double>?> tops = [];
+        readonly List<int> offsets = [];
+
+        public void AddScored(IReadOnlyList<ScoredToken> scored, string text)
+        {
+            int[] codePoints = CodePointOffsets(text);
+            foreach (var t in scored)
+            {
+                tokens.Add(t.Text);
+                logprobs.Add(t.LogProbability);
+                tops.Add(t.Top is null ? null : Top(t.Top));
+                offsets.Add(codePoints[t.Offset]);
+            }
+        }
+
+        /// <summary>Adds a generated token at code point <paramref name="offset"/>; returns the offset after it.</summary>
+        public int AddGenerated(GeneratedToken token, int offset)
+        {
+            tokens.Add(token.Text);
+            logprobs.Add(token.LogProbability);
+            tops.Add(Top(token.Top ?? []));
+            offsets.Add(offset);
+            return offset + token.Text.EnumerateRunes().Count();
+        }
+
+        // Two alternatives can share a text (partial characters): the likelier, listed first, is kept.
+        Dictionary<string, double> Top(IReadOnlyList<TokenAlternative> alternatives)
+        {
+            var result = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var a in alternatives.Take(top)) result.TryAdd(a.Text, a.LogProbability);
+            return result;
+        }
+
+        public LogprobsResult Build() => new(tokens, logprobs, tops, offsets);
     }
 
     /// <summary>

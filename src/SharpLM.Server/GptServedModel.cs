@@ -1,35 +1,87 @@
+using System.Runtime.CompilerServices;
 using SharpLM.Inference;
+using SharpLM.Inference.Batching;
 using SharpLM.Modeling;
 using SharpLM.Tokenization;
 using static TorchSharp.torch;
-using Generator = SharpLM.Inference.Generator;
 
 namespace SharpLM.Server;
 
-/// <summary>
-/// A SharpLM checkpoint (a <see cref="LanguageModel"/> and its tokenizer) as a served model. Scoring is <see cref="Evaluation.Perplexity.Score"/>; when
-/// the tokenizer has an end-of-text token it goes in front (as <see cref="Evaluation.Perplexity"/> does), so the
-/// text's first token is predicted too. Generation is <see cref="Generator"/> with the KV cache.
-/// </summary>
-public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, Device device, string id, Adaptation.Formatting.ChatTemplate? chatTemplate = null) : IServedModel
+/// <summary>How a <see cref="GptServedModel"/> batches its requests.</summary>
+public sealed record ServingOptions
 {
-    readonly Generator generator = new(model, tokenizer, device);
+    /// <summary>Generations advanced together (the KV-cache slots); more requests wait for a slot.</summary>
+    public int MaxBatch { get; init; } = 16;
 
-    /// <inheritdoc/>
-    public IReadOnlyCollection<string> SpecialTokens => [.. tokenizer.SpecialTokenIds.Keys];
+    /// <summary>Prompt tokens fed per step, shared by the requests still reading their prompts.</summary>
+    public int PrefillChunk { get; init; } = 256;
+}
 
-    public string Id => id;
+/// <summary>
+/// A SharpLM checkpoint (a <see cref="LanguageModel"/> and its tokenizer) as a served model. Every request's
+/// generation joins one <see cref="ContinuousBatcher"/>; scoring is <see cref="Evaluation.Perplexity.Score"/>, run on
+/// the batcher's thread between steps. When the tokenizer has an end-of-text token it goes in front of a scored
+/// text (as <see cref="Evaluation.Perplexity"/> does), so the text's first token is predicted too, and it ends every
+/// generation.
+/// </summary>
+public sealed class GptServedModel : IServedModel, IDisposable
+{
+    readonly LanguageModel model;
+    readonly ITokenizer tokenizer;
+    readonly Device device;
+    readonly ContinuousBatcher batcher;
+    readonly int[] endOfText, specialTokens;
+
+    /// <summary>Serves <paramref name="model"/> as <paramref name="id"/>, batching up to <see cref="ServingOptions.MaxBatch"/> generations.</summary>
+    public GptServedModel(LanguageModel model, ITokenizer tokenizer, Device device, string id, Adaptation.Formatting.ChatTemplate? chatTemplate = null, ServingOptions? serving = null)
+    {
+        serving ??= new ServingOptions();
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.device = device;
+        Id = id;
+        ChatTemplate = chatTemplate;
+        batcher = new ContinuousBatcher(BatchDecoder.For(model, serving.MaxBatch, device, serving.PrefillChunk), tokenizer);
+        endOfText = tokenizer.EndOfTextId is int eot ? [eot] : [];
+        specialTokens = [.. endOfText.Concat(tokenizer.SpecialTokenIds.Values).Distinct()];
+    }
+
+    public string Id { get; }
 
     public int ContextLength => model.ContextLength;
 
-    public Adaptation.Formatting.ChatTemplate? ChatTemplate => chatTemplate;
+    public Adaptation.Formatting.ChatTemplate? ChatTemplate { get; }
 
-    public IReadOnlyList<ScoredToken> Score(string text)
+    public int Concurrency => batcher.MaxBatch;
+
+    public BatcherMetrics? Metrics => batcher.Metrics;
+
+    public async IAsyncEnumerable<GeneratedPiece> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        var batch = new BatchRequest
+        {
+            Prompt = tokenizer.Encode(request.Prompt),
+            Sampling = new SamplingOptions
+            {
+                MaxNewTokens = request.MaxTokens, Temperature = request.Temperature, TopK = 0, TopP = request.TopP, StopStrings = request.Stop,
+                Seed = request.Seed ?? (ulong)Random.Shared.NextInt64(),
+            },
+            StopTokens = request.StopAtSpecialTokens ? specialTokens : endOfText,
+            TopLogprobs = request.TopLogprobs,
+        };
+        await foreach (var piece in batcher.GenerateAsync(batch, cancellation)) yield return piece;
+    }
+
+    public Task<IReadOnlyList<ScoredToken>> ScoreAsync(string text, int top, CancellationToken cancellation) =>
+        batcher.RunExclusiveAsync(() => Score(text, top), cancellation);
+
+    IReadOnlyList<ScoredToken> Score(string text, int top)
     {
         int[] encoded = tokenizer.Encode(text);
         int[] ids = tokenizer.EndOfTextId is int eot ? [eot, .. encoded] : encoded;
+        top = Math.Clamp(top, 1, model.Config.VocabSize);
         // Longer texts than the window are scored in windows, as Perplexity scores them (so rolling scores agree).
-        var (chosen, best, bestIds) = ids.Length > 1 ? Evaluation.Perplexity.Score(model, ids, device) : new([], [], []);
+        var scores = ids.Length > 1 ? Evaluation.Perplexity.Score(model, ids, device, top: top) : new([], [], [], top);
 
         // Row k of the forward pass predicts ids[k + 1]; encoded[j] is ids[j + shift].
         int shift = ids.Length - encoded.Length;
@@ -42,11 +94,11 @@ public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, De
             string tokenText = text[starts[j]..(j + 1 < encoded.Length ? starts[j + 1] : text.Length)];
             tokens.Add(k == 0
                 ? new ScoredToken(tokenText, starts[j], null, null)
-                : new ScoredToken(tokenText, starts[j], chosen[k - 1], new TokenAlternative(tokenizer.Decode([(int)bestIds[k - 1]]), best[k - 1])));
+                : new ScoredToken(tokenText, starts[j], scores.LogProbabilities[k - 1], Enumerable.Range((k - 1) * top, top)
+                    .Select(i => new TokenAlternative(tokenizer.Decode([(int)scores.BestIds[i]]), scores.BestLogProbabilities[i])).ToArray()));
         }
         return tokens;
     }
-
 
     /// <summary>
     /// Where each token starts in <paramref name="text"/>: the length of the text that the tokens before it decode
@@ -69,13 +121,9 @@ public sealed class GptServedModel(LanguageModel model, ITokenizer tokenizer, De
         return starts;
     }
 
-    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop, CancellationToken cancellation) =>
-        generator.Stream(prompt, new SamplingOptions
-        {
-            MaxNewTokens = maxTokens, Temperature = temperature, TopK = 0, TopP = 1, StopStrings = stop,
-            Seed = seed ?? (ulong)Random.Shared.NextInt64(),
-        }, cancellation);
-
     /// <summary>The tokenizer's count (its encoders are immutable, so safe beside a running generation).</summary>
     public int CountTokens(string text) => tokenizer.Encode(text).Length;
+
+    /// <summary>Stops the batcher: generations still running end as cancelled.</summary>
+    public void Dispose() => batcher.Dispose();
 }

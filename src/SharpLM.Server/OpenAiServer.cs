@@ -29,7 +29,7 @@ public sealed record OpenAiServerOptions
     /// <summary>Largest request body accepted; larger ones get 413 without being read.</summary>
     public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
 
-    /// <summary>Requests that may wait for the model while it serves another; more get 429 at once.</summary>
+    /// <summary>Requests that may wait beyond those the model is generating for (its batch); more get 429 at once.</summary>
     public int MaxQueuedRequests { get; init; } = 16;
 
     /// <summary>Time a request may take, waiting for the model included; then its generation is stopped (504).</summary>
@@ -76,9 +76,11 @@ public sealed record OpenAiServerOptions
 }
 
 /// <summary>
-/// An OpenAI-compatible HTTP server over one <see cref="IServedModel"/>: GET /v1/models, POST /v1/completions and
-/// POST /v1/chat/completions, streaming included. Refusals get OpenAI's error JSON with a 4xx; anything unexpected
-/// a generic 500 JSON (never an exception's type or text). It logs nothing.
+/// An OpenAI-compatible HTTP server over one or more <see cref="IServedModel"/>s (a request's <c>model</c> picks one):
+/// GET /v1/models, POST /v1/completions and POST /v1/chat/completions, streaming included, and GET /health and
+/// GET /metrics (Prometheus) for operators. Generations from all requests share the model's continuous batch.
+/// Refusals get OpenAI's error JSON with a 4xx; anything unexpected a generic 500 JSON (never an exception's type
+/// or text). It logs nothing.
 /// </summary>
 public sealed class OpenAiServer : IAsyncDisposable
 {
@@ -105,7 +107,12 @@ public sealed class OpenAiServer : IAsyncDisposable
 
     /// <summary>Starts listening; SIGTERM or Ctrl+C stop it (see <see cref="WaitForShutdownAsync"/>).</summary>
     /// <exception cref="InvalidInputException">The host is not an IP address, an option is out of range, or the port is invalid or taken.</exception>
-    public static async Task<OpenAiServer> StartAsync(IServedModel model, OpenAiServerOptions? options = null, CancellationToken cancellation = default)
+    public static Task<OpenAiServer> StartAsync(IServedModel model, OpenAiServerOptions? options = null, CancellationToken cancellation = default) =>
+        StartAsync([model], options, cancellation);
+
+    /// <summary>Starts listening with several models (a base and its adapters); the first answers requests that name none.</summary>
+    /// <exception cref="InvalidInputException">As for one model, or two models share an id.</exception>
+    public static async Task<OpenAiServer> StartAsync(IReadOnlyList<IServedModel> models, OpenAiServerOptions? options = null, CancellationToken cancellation = default)
     {
         options ??= new OpenAiServerOptions();
         IPAddress address = ParseHost(options.Host);
@@ -130,8 +137,8 @@ public sealed class OpenAiServer : IAsyncDisposable
         if (!address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
             allowedHosts.Add(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString());
         Guard(app, options, allowedHosts);
-        var access = new ModelAccess(model, options.MaxQueuedRequests);
-        Map(app, access, options);
+        var access = new ModelAccess(models, options.MaxQueuedRequests);
+        Map(app, access, options, new ServerMetrics());
         try
         {
             await app.StartAsync(cancellation);
@@ -187,7 +194,9 @@ public sealed class OpenAiServer : IAsyncDisposable
                     "Host header not allowed: use localhost, 127.0.0.1 or [::1] with the server's port, or a name given to serve --allowed-hosts");
                 return;
             }
-            if (key is not null && !Authorized(context.Request, key))
+            // A health check reveals nothing and must work for probes that hold no key.
+            bool open = HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/health";
+            if (key is not null && !open && !Authorized(context.Request, key))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
                 await Refuse(context, StatusCodes.Status401Unauthorized, "missing or incorrect API key: send Authorization: Bearer <key>");
@@ -221,25 +230,34 @@ public sealed class OpenAiServer : IAsyncDisposable
         return CryptographicOperations.FixedTimeEquals(given, key);
     }
 
-    static void Map(WebApplication app, ModelAccess access, OpenAiServerOptions options)
+    static void Map(WebApplication app, ModelAccess access, OpenAiServerOptions options, ServerMetrics metrics)
     {
-        var completions = new CompletionsEndpoint(access, options);
-        var chat = new ChatCompletionsEndpoint(access, options);
+        var completions = new CompletionsEndpoint(access, options, metrics);
+        var chat = new ChatCompletionsEndpoint(access, options, metrics);
         var stopping = app.Lifetime.ApplicationStopping;
-        app.MapGet("/v1/models", Guarded((context, cancellation) => context.Response.WriteAsJsonAsync(
-            new ModelListResult("list", [new ModelResult(access.Model.Id, "model", 0, "sharplm", access.Model.ContextLength)]), ServerJson.Options, cancellation), options, stopping));
-        app.MapPost("/v1/completions", Guarded(completions.HandleAsync, options, stopping));
-        app.MapPost("/v1/chat/completions", Guarded(chat.HandleAsync, options, stopping));
+        app.MapGet("/v1/models", Guarded("/v1/models", (context, cancellation) => context.Response.WriteAsJsonAsync(
+            new ModelListResult("list", access.Models.Select(m => new ModelResult(m.Id, "model", 0, "sharplm", m.ContextLength)).ToArray()), ServerJson.Options, cancellation), options, stopping, metrics));
+        app.MapPost("/v1/completions", Guarded("/v1/completions", completions.HandleAsync, options, stopping, metrics));
+        app.MapPost("/v1/chat/completions", Guarded("/v1/chat/completions", chat.HandleAsync, options, stopping, metrics));
+        app.MapGet("/health", Guarded("/health", (context, cancellation) => context.Response.WriteAsJsonAsync(
+            new HealthResult("ok", access.Models.Select(m => m.Id).ToArray(), access.Pending), ServerJson.Options, cancellation), options, stopping, metrics));
+        app.MapGet("/metrics", Guarded("/metrics", (context, cancellation) =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            return context.Response.WriteAsync(metrics.Render(access), cancellation);
+        }, options, stopping, metrics));
         app.MapFallback(context => Refuse(context, StatusCodes.Status404NotFound,
-            $"no route {context.Request.Method} {context.Request.Path}; this server has GET /v1/models, POST /v1/completions and POST /v1/chat/completions"));
+            $"no route {context.Request.Method} {context.Request.Path}; this server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health and GET /metrics"));
     }
 
     /// <summary>
     /// Runs a handler under one token that ends its work when the client leaves, its time is up or the server
     /// stops, and turns failures into OpenAI-style errors: 4xx for what the client can fix, a generic 500 otherwise.
+    /// Every answer is counted and timed under <paramref name="route"/> for /metrics.
     /// </summary>
-    static RequestDelegate Guarded(Func<HttpContext, CancellationToken, Task> handler, OpenAiServerOptions options, CancellationToken stopping) => async context =>
+    static RequestDelegate Guarded(string route, Func<HttpContext, CancellationToken, Task> handler, OpenAiServerOptions options, CancellationToken stopping, ServerMetrics metrics) => async context =>
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         budget.CancelAfter(options.RequestTimeout);
         try
@@ -248,7 +266,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
         catch (ApiException e)
         {
-            await Error(context, e.Status, e.Message, e.Type, e.Param);
+            await Error(context, e.Status, e.Message, e.Type, e.Param, e.Code);
         }
         catch (InvalidInputException e)
         {
@@ -257,6 +275,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; there is nobody to tell.
+            if (!context.Response.HasStarted) context.Response.StatusCode = 499; // counted as nginx does: client closed the request
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -267,11 +286,15 @@ public sealed class OpenAiServer : IAsyncDisposable
             await TryError(context, StatusCodes.Status504GatewayTimeout,
                 $"the request took longer than this server's limit of {options.RequestTimeout.TotalSeconds:0.###} s (serve --request-timeout)", "timeout_error");
         }
+        finally
+        {
+            metrics.Answered(route, context.Response.StatusCode, clock.Elapsed);
+        }
     };
 
-    static async Task Error(HttpContext context, int status, string message, string type, string? param)
+    static async Task Error(HttpContext context, int status, string message, string type, string? param, string? code = null)
     {
-        var error = new ErrorResult(new ErrorDetail(message, type, param));
+        var error = new ErrorResult(new ErrorDetail(message, type, param, code));
         if (context.Response.HasStarted)
         {
             // Mid-stream the status line is gone: report in the stream and end it without [DONE].

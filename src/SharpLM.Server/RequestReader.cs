@@ -6,24 +6,37 @@ using Microsoft.Extensions.AI;
 namespace SharpLM.Server;
 
 /// <summary>A request the server refuses with <paramref name="status"/> and an OpenAI-style error.</summary>
-internal class ApiException(int status, string message, string type = "invalid_request_error", string? param = null) : Exception(message)
+internal class ApiException(int status, string message, string type = "invalid_request_error", string? param = null, string? code = null) : Exception(message)
 {
     public int Status { get; } = status;
     public string Type { get; } = type;
     public string? Param { get; } = param;
+    /// <summary>OpenAI's machine-readable code ("model_not_found"), where it has one.</summary>
+    public string? Code { get; } = code;
 }
 
 /// <summary>A request the server refuses with 400 and an OpenAI-style error naming the offending field.</summary>
 internal sealed class BadRequestException(string message, string? param = null) : ApiException(400, message, "invalid_request_error", param);
 
-/// <summary>The sampling settings both endpoints share, validated.</summary>
-internal sealed record Sampling(int MaxTokens, double Temperature, IReadOnlyList<string> Stop, ulong? Seed);
+/// <summary>The sampling settings both endpoints share, validated; <paramref name="N"/> choices per prompt.</summary>
+internal sealed record Sampling(int MaxTokens, double Temperature, double TopP, int N, IReadOnlyList<string> Stop, ulong? Seed)
+{
+    /// <summary>
+    /// The request for choice <paramref name="choice"/> of <paramref name="prompt"/>. With a seed, choice i samples with
+    /// seed + i: reproducible, and the choices differ.
+    /// </summary>
+    public GenerationRequest For(string prompt, int choice) =>
+        new(prompt, MaxTokens, Temperature, TopP, Seed is ulong s ? unchecked(s + (ulong)choice) : null, Stop);
+}
 
 /// <summary>Reads request bodies and checks them the way OpenAI does, as far as this server supports the API.</summary>
 internal static class RequestReader
 {
     /// <summary>OpenAI's limit; clients that need more cut the rest themselves.</summary>
     public const int MaxStops = 4;
+
+    /// <summary>Most choices per prompt (<c>n</c>): each is a sequence in the batch.</summary>
+    public const int MaxChoices = 16;
 
     /// <summary>
     /// The body, read whole (at most <paramref name="maxBytes"/>: 413 beyond) and checked to be UTF-8 before it is
@@ -98,10 +111,20 @@ internal static class RequestReader
         if (max < 0) throw new BadRequestException($"max_tokens {max}: must not be negative", "max_tokens");
         double t = temperature ?? 1;
         if (t is < 0 or > 2 || double.IsNaN(t)) throw new BadRequestException($"temperature {t}: must be between 0 and 2", "temperature");
-        if (topP is { } p && p != 1) throw new BadRequestException($"top_p {p}: this server samples from the full distribution; only 1 is supported", "top_p");
-        if (n is { } count && count != 1) throw new BadRequestException($"n {count}: this server returns one choice per prompt; only 1 is supported", "n");
+        double p = topP ?? 1;
+        if (p is <= 0 or > 1 || double.IsNaN(p)) throw new BadRequestException($"top_p {p}: must be greater than 0 and at most 1", "top_p");
+        int choices = n ?? 1;
+        if (choices is < 1 or > MaxChoices) throw new BadRequestException($"n {choices}: must be between 1 and {MaxChoices}", "n");
         // Seeds are signed on the wire (OpenAI's int64); the bits are the model's unsigned seed.
-        return new Sampling(max, t, Stops(stop, limits.MaxStopLength), seed is long s ? unchecked((ulong)s) : null);
+        return new Sampling(max, t, p, choices, Stops(stop, limits.MaxStopLength), seed is long s ? unchecked((ulong)s) : null);
+    }
+
+    /// <summary>Alternatives per token: 0 to 20 (<see cref="SharpLM.Inference.Batching.BatchRequest.MaxTopLogprobs"/>).</summary>
+    public static int? TopLogprobs(int? top, string param)
+    {
+        if (top is int k && (k < 0 || k > SharpLM.Inference.Batching.BatchRequest.MaxTopLogprobs))
+            throw new BadRequestException($"{param} {k}: must be between 0 and {SharpLM.Inference.Batching.BatchRequest.MaxTopLogprobs}", param);
+        return top;
     }
 
     /// <summary>

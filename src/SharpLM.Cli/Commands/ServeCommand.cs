@@ -14,7 +14,10 @@ public static class ServeCommand
         var port = new Option<int>("--port") { Description = "TCP port; 0 picks a free one.", DefaultValueFactory = _ => 8080 };
         var name = new Option<string?>("--model-name") { Description = "Model id reported to clients (default: the checkpoint directory's name)." };
         var maxBody = new Option<double>("--max-body-mb") { Description = "Largest request body in MiB; larger ones get 413.", DefaultValueFactory = _ => defaults.MaxRequestBodyBytes / (1024.0 * 1024) };
-        var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait while the model serves another; more get 429.", DefaultValueFactory = _ => defaults.MaxQueuedRequests };
+        var serving = new ServingOptions();
+        var maxBatch = new Option<int>("--max-batch") { Description = "Generations advanced together in one forward pass (continuous batching); more wait for a slot.", DefaultValueFactory = _ => serving.MaxBatch };
+        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens fed per step, so a long prompt does not stall the other generations.", DefaultValueFactory = _ => serving.PrefillChunk };
+        var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait beyond the batch; more get 429.", DefaultValueFactory = _ => defaults.MaxQueuedRequests };
         var timeout = new Option<double>("--request-timeout") { Description = "Seconds a request may take, waiting included; then its generation stops (504).", DefaultValueFactory = _ => defaults.RequestTimeout.TotalSeconds };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most tokens one request may generate (400 beyond), whatever the model's context.", DefaultValueFactory = _ => defaults.MaxCompletionTokens };
         var maxPrompts = new Option<int>("--max-prompts") { Description = "Most prompts in one completions request.", DefaultValueFactory = _ => defaults.MaxPrompts };
@@ -27,9 +30,9 @@ public static class ServeCommand
             AllowMultipleArgumentsPerToken = true,
         };
 
-        var command = new Command("serve", "Serve a checkpoint over an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions).")
+        var command = new Command("serve", "Serve a checkpoint over an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions, /health, /metrics), batching concurrent requests.")
         {
-            host, port, name, maxBody, maxQueue, timeout, maxTokens, maxPrompts, maxMessages, maxChars, apiKey, allowedHosts,
+            host, port, name, maxBatch, prefillChunk, maxBody, maxQueue, timeout, maxTokens, maxPrompts, maxMessages, maxChars, apiKey, allowedHosts,
         };
         ckpt.AddTo(command);
         command.SetAction(parse =>
@@ -49,7 +52,8 @@ public static class ServeCommand
             var bundle = ckpt.Load(parse);
             string id = parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(bundle.Location.Path)));
             // An SFT run has its chat template; a base model's chat requests stay a plain transcript.
-            var served = new GptServedModel(bundle.Model, bundle.Tokenizer, bundle.Device, id, bundle.Template);
+            using var served = new GptServedModel(bundle.Model, bundle.Tokenizer, bundle.Device, id, bundle.Template,
+                new ServingOptions { MaxBatch = parse.GetValue(maxBatch), PrefillChunk = parse.GetValue(prefillChunk) });
             var server = OpenAiServer.StartAsync(served, options).GetAwaiter().GetResult();
             // The one line the server prints: where to point clients (the port is the real one when --port 0).
             Console.WriteLine($"serving {id} at {server.BaseUrl}");

@@ -64,8 +64,11 @@ public static class Perplexity
         };
     }
 
-    /// <summary>Per position k of a scored sequence: log P(ids[k + 1]), and the most likely token there with its log P.</summary>
-    public sealed record TokenScores(float[] LogProbabilities, float[] BestLogProbabilities, long[] BestIds);
+    /// <summary>
+    /// Per position k of a scored sequence: log P(ids[k + 1]), and the <paramref name="Top"/> most likely tokens there with
+    /// their log P, best first, at [k·Top … (k+1)·Top).
+    /// </summary>
+    public sealed record TokenScores(float[] LogProbabilities, float[] BestLogProbabilities, long[] BestIds, int Top = 1);
 
     /// <summary>A window: predictions Start … Start+Length−1, of which those from ScoreFrom on are kept.</summary>
     readonly record struct Window(int Start, int Length, int ScoreFrom);
@@ -76,12 +79,19 @@ public static class Perplexity
     /// batched; only the log-sum-exp, the targets' logits and the argmax leave the device, never the
     /// vocabulary-wide distribution.
     /// </summary>
-    public static TokenScores Score(LanguageModel model, int[] ids, Device device, int batchSize = 8, int? stride = null)
+    /// <param name="model">The model.</param>
+    /// <param name="ids">The token ids; every one but the first is scored.</param>
+    /// <param name="device">Where the model lives.</param>
+    /// <param name="batchSize">Windows per forward pass.</param>
+    /// <param name="stride">Predictions between window starts (block_size: disjoint windows).</param>
+    /// <param name="top">Most likely tokens kept per position (OpenAI's logprobs asks for up to 20).</param>
+    public static TokenScores Score(LanguageModel model, int[] ids, Device device, int batchSize = 8, int? stride = null, int top = 1)
     {
         int t = model.ContextLength, rows = ids.Length - 1;
         int step = stride ?? t;
         if (step < 1 || step > t) throw new InvalidInputException($"perplexity: stride {step} must be between 1 and the context length {t}");
-        var scores = new TokenScores(new float[rows], new float[rows], new long[rows]);
+        if (top < 1) throw new ArgumentOutOfRangeException(nameof(top), "at least the best token is kept");
+        var scores = new TokenScores(new float[rows], new float[rows * top], new long[rows * top], top);
         var windows = new List<Window>();
         for (int start = 0, scoredTo = 0; scoredTo < rows; start += step)
         {
@@ -110,15 +120,15 @@ public static class Perplexity
                 Tensor logits = model.forward(tensor(x, new long[] { batch.Count, len }).to(device)).to(ScalarType.Float32);
                 Tensor lse = logits.logsumexp(-1);
                 float[] chosen = (logits.gather(2, tensor(y, new long[] { batch.Count, len, 1 }).to(device)).squeeze(2) - lse).cpu().data<float>().ToArray();
-                var (best, bestIds) = logits.max(-1);
-                float[] bestLog = (best - lse).cpu().data<float>().ToArray();
+                var (best, bestIds) = logits.topk(top, -1);
+                float[] bestLog = (best - lse.unsqueeze(-1)).cpu().data<float>().ToArray();
                 long[] argmax = bestIds.cpu().data<long>().ToArray();
                 foreach (var (win, b) in batch.Select((win, b) => (win, b)))
                 {
                     int skip = win.ScoreFrom - win.Start, keep = win.Length - skip;
                     Array.Copy(chosen, b * len + skip, scores.LogProbabilities, win.ScoreFrom, keep);
-                    Array.Copy(bestLog, b * len + skip, scores.BestLogProbabilities, win.ScoreFrom, keep);
-                    Array.Copy(argmax, b * len + skip, scores.BestIds, win.ScoreFrom, keep);
+                    Array.Copy(bestLog, (b * len + skip) * top, scores.BestLogProbabilities, win.ScoreFrom * top, keep * top);
+                    Array.Copy(argmax, (b * len + skip) * top, scores.BestIds, win.ScoreFrom * top, keep * top);
                 }
             }
         }

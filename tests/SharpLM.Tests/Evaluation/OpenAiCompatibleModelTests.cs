@@ -71,17 +71,18 @@ internal sealed class StubServer : IAsyncDisposable
 
 public class OpenAiCompatibleModelTests
 {
-    static OpenAiCompatibleOptions Options(Uri url) => new() { BaseUrl = url, Model = "m", RetryDelay = TimeSpan.FromMilliseconds(10) };
+    /// <summary>Options for the server at <paramref name="url"/>, naming the model it serves (an unknown name gets 404).</summary>
+    static OpenAiCompatibleOptions Options(Uri url, string model) => new() { BaseUrl = url, Model = model, RetryDelay = TimeSpan.FromMilliseconds(10) };
 
     static Task<OpenAiServer> Serve(IServedModel model) => OpenAiServer.StartAsync(model, new OpenAiServerOptions { Port = 0 });
 
     /// <summary>What the client should get: the sum over the tokens that overlap the continuation, read straight off the model.</summary>
-    static (double LogProbability, bool Greedy, int Tokens) Direct(IServedModel model, string context, string continuation)
+    static async Task<(double LogProbability, bool Greedy, int Tokens)> Direct(IServedModel model, string context, string continuation)
     {
-        var scored = model.Score(context + continuation);
+        var scored = await model.ScoreAsync(context + continuation, 1, default);
         var counted = scored.Where((t, i) => t.LogProbability is not null
             && (i + 1 < scored.Count ? scored[i + 1].Offset : int.MaxValue) > context.Length).ToList();
-        return (counted.Sum(t => t.LogProbability!.Value), counted.All(t => t.LogProbability >= t.Top!.LogProbability), counted.Count);
+        return (counted.Sum(t => t.LogProbability!.Value), counted.All(t => t.LogProbability >= t.Top![0].LogProbability), counted.Count);
     }
 
     [Fact]
@@ -89,7 +90,7 @@ public class OpenAiCompatibleModelTests
     {
         var served = new AlphabetModel();
         await using var server = await Serve(served);
-        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl, served.Id));
         LoglikelihoodRequest[] requests =
         [
             new("abc", "def"), new("abc", "dxf"), new("a👋b", "c👋d"), new("hello", " world"),
@@ -100,7 +101,7 @@ public class OpenAiCompatibleModelTests
         Assert.Equal(requests.Length, results.Count);
         foreach (var (request, result) in requests.Zip(results))
         {
-            var (logProbability, greedy, tokens) = Direct(served, request.Context, request.Continuation);
+            var (logProbability, greedy, tokens) = await Direct(served, request.Context, request.Continuation);
             Assert.Equal(logProbability, result.LogProbability, 1e-5);
             Assert.Equal(greedy, result.IsGreedy);
             Assert.Equal(tokens, result.Tokens);
@@ -116,7 +117,7 @@ public class OpenAiCompatibleModelTests
     public async Task Rolling_loglikelihood_predicts_every_token_but_the_first()
     {
         await using var server = await Serve(new AlphabetModel());
-        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl, "alphabet"));
         var results = await model.LoglikelihoodRollingAsync(["abcdxyz", "q", ""]);
         Assert.Equal(5 * AlphabetModel.Likely + AlphabetModel.Unlikely, results[0].LogProbability, 1e-9); // x after d is the one unlikely step
         Assert.Equal([6, 0, 0], results.Select(r => r.Tokens));
@@ -129,17 +130,17 @@ public class OpenAiCompatibleModelTests
     {
         var served = TinyServed.Char(out var tokenizer, out var gpt);
         await using var server = await Serve(served);
-        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl, served.Id));
 
         const string context = "the quick ";
         string greedy = new Generator(gpt, tokenizer, torch.CPU).Generate(context, new SamplingOptions { MaxNewTokens = 6, Temperature = 0 });
-        var first = served.Score(context + "b")[^1];
-        string notTop = first.Top!.Text == "b" ? "o" : "b";
+        var first = (await served.ScoreAsync(context + "b", 1, default))[^1];
+        string notTop = first.Top![0].Text == "b" ? "o" : "b";
         LoglikelihoodRequest[] requests = [new(context, "brown fox"), new(context, greedy), new(context, notTop + greedy[1..])];
         var results = await model.LoglikelihoodAsync(requests);
         foreach (var (request, result) in requests.Zip(results))
         {
-            var direct = Direct(served, request.Context, request.Continuation);
+            var direct = await Direct(served, request.Context, request.Continuation);
             Assert.Equal(direct.LogProbability, result.LogProbability, 1e-5);
             Assert.Equal(direct.Greedy, result.IsGreedy);
             Assert.Equal(request.Continuation.Length, result.Tokens);
@@ -149,7 +150,7 @@ public class OpenAiCompatibleModelTests
 
         const string text = "the lazy dog jumps over the fox";
         var rolling = Assert.Single(await model.LoglikelihoodRollingAsync([text]));
-        Assert.Equal(served.Score(text).Sum(t => t.LogProbability ?? 0), rolling.LogProbability, 1e-5);
+        Assert.Equal((await served.ScoreAsync(text, 1, default)).Sum(t => t.LogProbability ?? 0), rolling.LogProbability, 1e-5);
         Assert.Equal(-SharpLM.Evaluation.Perplexity.Evaluate(gpt, tokenizer, text, torch.CPU).NllSum, rolling.LogProbability, 3);
         Assert.Equal(text.Length - 1, rolling.Tokens);
     }
@@ -159,12 +160,12 @@ public class OpenAiCompatibleModelTests
     {
         var served = TinyServed.Gpt2(out var gpt);
         await using var server = await Serve(served);
-        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl, served.Id));
         LoglikelihoodRequest[] requests = [new("naïve café — ", "你好 👋!"), new("👋 hello", " world"), new("Answer: ", "Paris")];
         var results = await model.LoglikelihoodAsync(requests);
         foreach (var (request, result) in requests.Zip(results))
         {
-            var direct = Direct(served, request.Context, request.Continuation);
+            var direct = await Direct(served, request.Context, request.Continuation);
             Assert.Equal(direct.LogProbability, result.LogProbability, 1e-5);
             Assert.Equal(direct.Tokens, result.Tokens);
             Assert.True(result.Tokens > 0);
@@ -183,7 +184,7 @@ public class OpenAiCompatibleModelTests
     {
         var served = new AlphabetModel();
         await using var server = await Serve(served);
-        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl, served.Id));
         var results = await model.GenerateAsync(
         [
             new("abc", [], 5),
@@ -194,7 +195,7 @@ public class OpenAiCompatibleModelTests
         Assert.Equal(["defgh", "de", "d", ""], results);
         // The requests ran concurrently, so check the one whose arguments are distinctive by generating it alone.
         await model.GenerateAsync([new("abc", ["x", "y", "z", "q", "e"], 5, Temperature: 0.7, Seed: 42)]);
-        var last = served.LastGenerate!.Value;
+        var last = served.LastGenerate!;
         Assert.Equal(["x", "y", "z", "q"], last.Stop);
         Assert.Equal((0.7, 42UL), (last.Temperature, last.Seed));
     }
@@ -204,7 +205,7 @@ public class OpenAiCompatibleModelTests
     {
         var served = TinyServed.Char(out var tokenizer, out var gpt);
         await using var server = await Serve(served);
-        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl, served.Id));
         var generator = new Generator(gpt, tokenizer, torch.CPU);
         string unstopped = generator.Generate("the ", new SamplingOptions { MaxNewTokens = 10, Temperature = 0 });
         string stop = unstopped.Substring(4, 2);
@@ -218,10 +219,10 @@ public class OpenAiCompatibleModelTests
     {
         var served = new AlphabetModel();
         await using var server = await Serve(served);
-        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl) with { Chat = true });
-        Assert.Equal($"openai:{server.BaseUrl} model=m chat", model.Name);
+        using var model = new OpenAiCompatibleModel(Options(server.BaseUrl, served.Id) with { Chat = true });
+        Assert.Equal($"openai:{server.BaseUrl} model=alphabet chat", model.Name);
         Assert.Equal(["abc"], await model.GenerateAsync([new("hi", ["x"], 3)]));
-        Assert.Equal("User: hi\nAssistant:", served.LastGenerate!.Value.Prompt);
+        Assert.Equal("User: hi\nAssistant:", served.LastGenerate!.Prompt);
         var e = await Assert.ThrowsAsync<ModelCapabilityException>(() => model.LoglikelihoodAsync([new("a", "b")]));
         Assert.Contains("chat", e.Message);
     }
@@ -230,7 +231,7 @@ public class OpenAiCompatibleModelTests
     public async Task Chat_client_streams_the_same_text_it_returns_whole()
     {
         await using var server = await Serve(new AlphabetModel());
-        using IChatClient client = new OpenAiCompatibleChatClient(Options(server.BaseUrl));
+        using IChatClient client = new OpenAiCompatibleChatClient(Options(server.BaseUrl, "alphabet"));
         var options = new ChatOptions { MaxOutputTokens = 5, Temperature = 0, StopSequences = ["e"] };
         ChatMessage[] messages = [new(ChatRole.User, "hi")];
         var whole = await client.GetResponseAsync(messages, options);
@@ -267,7 +268,7 @@ public class OpenAiCompatibleModelTests
             }
             await context.Response.WriteAsync("""{"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "add", "arguments": "{\"a\": 1, \"b\": 2}"}}, {"id": "c2", "type": "function", "function": {"name": "add", "arguments": "[1, 2"}}]}, "finish_reason": "tool_calls"}]}""");
         });
-        using var client = new OpenAiCompatibleChatClient(Options(stub.BaseUrl));
+        using var client = new OpenAiCompatibleChatClient(Options(stub.BaseUrl, "m"));
         var add = AIFunctionFactory.Create((int a, int b) => a + b, "add", "Adds.");
         List<ChatMessage> history =
         [
@@ -305,7 +306,7 @@ public class OpenAiCompatibleModelTests
     public async Task A_server_slower_than_the_timeout_fails_with_a_timeout_after_the_retries()
     {
         await using var stub = await StubServer.StartAsync((context, _) => Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted));
-        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl) with { RequestTimeout = TimeSpan.FromMilliseconds(300), MaxRetries = 2 });
+        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl, "m") with { RequestTimeout = TimeSpan.FromMilliseconds(300), MaxRetries = 2 });
         var clock = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<TimeoutException>(() => model.GenerateAsync([new("a", [], 3)]));
         Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 10);
@@ -323,7 +324,7 @@ public class OpenAiCompatibleModelTests
             context.Response.StatusCode = hit switch { 1 => 503, 2 => 429, _ => 200 };
             await context.Response.WriteAsync(hit < 3 ? "busy" : """{"choices": [{"text": "ok"}]}""");
         });
-        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl, "m"));
         Assert.Equal(["ok"], await model.GenerateAsync([new("a", [], 3)]));
         Assert.Equal(3, stub.Hits);
     }
@@ -353,7 +354,7 @@ public class OpenAiCompatibleModelTests
     public async Task Failed_and_malformed_responses_raise_one_line_naming_the_url_and_problem(int status, string body, string problem, int attempts)
     {
         await using var stub = await StubServer.Returning(status, body);
-        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl, "m"));
         var e = await Assert.ThrowsAsync<OpenAiCompatibleException>(() => model.LoglikelihoodAsync([new("a", "b")]));
         Assert.StartsWith($"{stub.BaseUrl}/completions: ", e.Message);
         Assert.Contains(problem, e.Message);
@@ -366,14 +367,14 @@ public class OpenAiCompatibleModelTests
     public async Task A_server_without_echoed_logprobs_is_a_capability_error()
     {
         await using var stub = await StubServer.Returning(200, """{"choices": [{"text": "x", "logprobs": null}]}""");
-        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl, "m"));
         var e = await Assert.ThrowsAsync<ModelCapabilityException>(() => model.LoglikelihoodAsync([new("a", "b")]));
         Assert.Contains($"{stub.BaseUrl}/completions", e.Message);
         Assert.Contains("echo", e.Message);
 
         await using var ignoresEcho = await StubServer.Returning(200,
             """{"choices": [{"text": "x", "logprobs": {"tokens": ["x"], "token_logprobs": [-1], "top_logprobs": [{"x": -1}], "text_offset": [2]}}]}""");
-        using var second = new OpenAiCompatibleModel(Options(ignoresEcho.BaseUrl));
+        using var second = new OpenAiCompatibleModel(Options(ignoresEcho.BaseUrl, "m"));
         e = await Assert.ThrowsAsync<ModelCapabilityException>(() => second.LoglikelihoodAsync([new("a", "b")]));
         Assert.Contains("echo: true was ignored", e.Message);
     }
@@ -396,7 +397,7 @@ public class OpenAiCompatibleModelTests
                   "top_logprobs": [null, {"b": -1}, {"z": -0.5}, {"X": -3}], "text_offset": [0, 1, 2, 3]}}]}
                 """);
         });
-        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl));
+        using var model = new OpenAiCompatibleModel(Options(stub.BaseUrl, "m"));
         Assert.Equal([new LoglikelihoodResult(-2, false, 1)], await model.LoglikelihoodAsync([new("ab", "c")]));
         Assert.Equal(2, stub.Hits);
         Assert.Equal([new LoglikelihoodResult(-1, true, 1)], await model.LoglikelihoodAsync([new("a", "b")])); // the token at offset 2 is past "ab"

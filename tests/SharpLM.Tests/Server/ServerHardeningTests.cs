@@ -11,13 +11,15 @@ using SharpLM.Training;
 using TorchSharp;
 using Xunit.Abstractions;
 using SharpLM.Checkpoints;
+using SharpLM.Inference.Batching;
+using System.Runtime.CompilerServices;
 
 namespace SharpLM.Tests.Server;
 
 /// <summary>
-/// A checkpoint model that the server believes has an endless context, so max_tokens 10^8 passes every check and
-/// the generator slides its 64-token window for as long as it is let: only cancellation ends the generation. It
-/// counts the pieces it has produced, so a test can see whether generation really stopped.
+/// A checkpoint model that the server believes has an endless context, so max_tokens 10^8 passes every check; its
+/// RoPE model has a context of millions of positions, so only cancellation ends the generation. It counts the pieces
+/// it has produced, so a test can see whether generation really stopped.
 /// </summary>
 internal sealed class EndlessServed(IServedModel inner) : IServedModel
 {
@@ -29,11 +31,13 @@ internal sealed class EndlessServed(IServedModel inner) : IServedModel
 
     public int ContextLength => int.MaxValue;
 
-    public IReadOnlyList<ScoredToken> Score(string text) => inner.Score(text);
+    public int Concurrency => inner.Concurrency;
 
-    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop, CancellationToken cancellation)
+    public Task<IReadOnlyList<ScoredToken>> ScoreAsync(string text, int top, CancellationToken cancellation) => inner.ScoreAsync(text, top, cancellation);
+
+    public async IAsyncEnumerable<GeneratedPiece> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
     {
-        foreach (string piece in inner.Generate(prompt, maxTokens, temperature, seed, stop, cancellation))
+        await foreach (var piece in inner.GenerateAsync(request, cancellation))
         {
             Interlocked.Increment(ref pieces);
             yield return piece;
@@ -50,9 +54,9 @@ internal sealed class FailingModel : IServedModel
 
     public int ContextLength => 1000;
 
-    public IReadOnlyList<ScoredToken> Score(string text) => throw new IOException($"cannot read {Secret}");
+    public Task<IReadOnlyList<ScoredToken>> ScoreAsync(string text, int top, CancellationToken cancellation) => throw new IOException($"cannot read {Secret}");
 
-    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop, CancellationToken cancellation) =>
+    public IAsyncEnumerable<GeneratedPiece> GenerateAsync(GenerationRequest request, CancellationToken cancellation) =>
         throw new NullReferenceException($"cannot read {Secret}");
 }
 
@@ -325,9 +329,9 @@ public class ServerHardeningTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(Models("Bearer s3cret-key"), "right key")).Status);
     }
 
-    static Task<OpenAiServer> Endless(OpenAiServerOptions options, out EndlessServed model)
+    static Task<OpenAiServer> Endless(OpenAiServerOptions options, out EndlessServed model, int maxBatch = 16)
     {
-        model = new EndlessServed(TinyServed.Char(out _, out _));
+        model = new EndlessServed(TinyServed.Endless(maxBatch));
         return OpenAiServer.StartAsync(model, options with { Port = 0, MaxCompletionTokens = int.MaxValue });
     }
 
@@ -372,7 +376,8 @@ public class ServerHardeningTests(ITestOutputHelper output)
     [Fact]
     public async Task Requests_beyond_the_queue_get_429_and_queued_ones_run_when_the_model_frees()
     {
-        await using var server = await Endless(new OpenAiServerOptions { MaxQueuedRequests = 1 }, out var model);
+        // A batch of one: the second request waits for the first's slot.
+        await using var server = await Endless(new OpenAiServerOptions { MaxQueuedRequests = 1 }, out var model, maxBatch: 1);
         using var leave = new CancellationTokenSource();
         var running = Http.SendAsync(Post(server, "/completions", Json(Forever)), leave.Token);
         await WaitUntil(() => model.Pieces > 0, TimeSpan.FromSeconds(30), "first generation under way");

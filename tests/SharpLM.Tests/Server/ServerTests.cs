@@ -9,6 +9,8 @@ using SharpLM.Tokenization;
 using SharpLM.Training;
 using TorchSharp;
 using SharpLM.Checkpoints;
+using SharpLM.Inference.Batching;
+using System.Runtime.CompilerServices;
 
 namespace SharpLM.Tests.Server;
 
@@ -25,14 +27,14 @@ internal sealed class AlphabetModel : IServedModel
 
     public int ContextLength => 1000;
 
-    public (string Prompt, int MaxTokens, double Temperature, ulong? Seed, IReadOnlyList<string> Stop)? LastGenerate { get; private set; }
+    public GenerationRequest? LastGenerate { get; private set; }
 
     public static string Next(string previous) =>
         previous.Length == 1 && char.IsAsciiLetterLower(previous[0]) ? ((char)('a' + (previous[0] - 'a' + 1) % 26)).ToString() : "a";
 
     public static double LogProbability(string previous, string token) => token == Next(previous) ? Likely : Unlikely;
 
-    public IReadOnlyList<ScoredToken> Score(string text)
+    public Task<IReadOnlyList<ScoredToken>> ScoreAsync(string text, int top, CancellationToken cancellation)
     {
         var tokens = new List<ScoredToken>();
         string? previous = null;
@@ -42,22 +44,32 @@ internal sealed class AlphabetModel : IServedModel
             string token = r.ToString();
             tokens.Add(previous is null
                 ? new ScoredToken(token, offset, null, null)
-                : new ScoredToken(token, offset, LogProbability(previous, token), new TokenAlternative(Next(previous), Likely)));
+                : new ScoredToken(token, offset, LogProbability(previous, token), [new TokenAlternative(Next(previous), Likely)]));
             previous = token;
             offset += token.Length;
         }
-        return tokens;
+        return Task.FromResult<IReadOnlyList<ScoredToken>>(tokens);
     }
 
-    public IEnumerable<string> Generate(string prompt, int maxTokens, double temperature, ulong? seed, IReadOnlyList<string> stop, CancellationToken cancellation)
+    public async IAsyncEnumerable<GeneratedPiece> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
     {
-        LastGenerate = (prompt, maxTokens, temperature, seed, stop);
-        string previous = prompt.Length == 0 ? "" : prompt.EnumerateRunes().Last().ToString();
+        await Task.CompletedTask;
+        LastGenerate = request;
+        string previous = request.Prompt.Length == 0 ? "" : request.Prompt.EnumerateRunes().Last().ToString();
         var text = new StringBuilder();
-        for (int i = 0; i < maxTokens; i++) text.Append(previous = Next(previous));
+        for (int i = 0; i < request.MaxTokens; i++) text.Append(previous = Next(previous));
         string all = text.ToString();
-        int cut = stop.Select(s => all.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(all.Length).Min();
-        foreach (char c in all[..cut]) yield return c.ToString();
+        int cut = request.Stop.Select(s => all.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(all.Length).Min();
+        int promptTokens = request.Prompt.EnumerateRunes().Count();
+        for (int i = 0; i < cut; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            string token = all[i].ToString();
+            var logprob = request.TopLogprobs is int k ? Likely : (double?)null;
+            IReadOnlyList<TokenAlternative>? top = request.TopLogprobs is int n ? [.. new[] { new TokenAlternative(token, Likely) }.Take(n)] : null;
+            yield return new GeneratedPiece(token, new GeneratedToken(token[0], token, logprob, top), null);
+        }
+        yield return new GeneratedPiece("", null, new GenerationEnd(cut < all.Length ? "stop" : "length", promptTokens, cut));
     }
 }
 
@@ -70,6 +82,15 @@ internal static class TinyServed
         torch.manual_seed(3);
         model = new Gpt(TinyRuns.Model(tokenizer.VocabSize) with { BlockSize = 64 });
         return new GptServedModel(model, tokenizer, torch.CPU, "tiny-char");
+    }
+
+    /// <summary>A RoPE model with a context of 2^22 positions (no position table to allocate): generations end only when cancelled.</summary>
+    public static GptServedModel Endless(int maxBatch = 16)
+    {
+        var tokenizer = CharTokenizer.FromText(TinyRuns.Corpus);
+        torch.manual_seed(3);
+        var model = new Gpt(TinyRuns.Model(tokenizer.VocabSize) with { BlockSize = 1 << 22, PositionEncoding = "rope" });
+        return new GptServedModel(model, tokenizer, torch.CPU, "tiny-char", serving: new ServingOptions { MaxBatch = maxBatch });
     }
 
     public static GptServedModel Gpt2(out Gpt model)
@@ -136,9 +157,13 @@ public class ServerTests
     [InlineData("completions", """{"prompt": "a", "temperature": 5}""", "temperature")]
     [InlineData("completions", """{"prompt": "a", "stop": ["a", "b", "c", "d", "e"]}""", "stop")]
     [InlineData("completions", """{"prompt": "a", "stop": [""]}""", "stop")]
-    [InlineData("completions", """{"prompt": "a", "logprobs": 5}""", "logprobs")]
-    [InlineData("completions", """{"prompt": "a", "n": 2}""", "n")]
-    [InlineData("completions", """{"prompt": "a", "stream": true, "echo": true}""", "stream")]
+    [InlineData("completions", """{"prompt": "a", "logprobs": 21}""", "logprobs")]
+    [InlineData("completions", """{"prompt": "a", "n": 17}""", "n")]
+    [InlineData("completions", """{"prompt": "a", "n": 0}""", "n")]
+    [InlineData("completions", """{"prompt": "a", "top_p": 0}""", "top_p")]
+    [InlineData("completions", """{"prompt": "a", "stream": true, "echo": true}""", "echo")]
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "hi"}], "logprobs": true, "top_logprobs": 21}""", "top_logprobs")]
+    [InlineData("chat/completions", """{"messages": [{"role": "user", "content": "hi"}], "top_logprobs": 2}""", "top_logprobs")]
     [InlineData("chat/completions", """{"messages": []}""", "messages")]
     [InlineData("chat/completions", """{"messages": [{"role": "robot", "content": "hi"}]}""", "messages")]
     [InlineData("chat/completions", """{"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}""", "messages")]
@@ -207,7 +232,7 @@ public class ServerTests
         Assert.Equal(["d", "e"], lp.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!));
         Assert.Equal([3, 4], lp.GetProperty("text_offset").EnumerateArray().Select(t => t.GetInt32()));
         Assert.Empty(lp.GetProperty("top_logprobs")[0].EnumerateObject()); // logprobs 0: no alternatives
-        Assert.Equal(ulong.MaxValue, model.LastGenerate!.Value.Seed); // the int64 seed -1 is the unsigned seed's bits
+        Assert.Equal(ulong.MaxValue, model.LastGenerate!.Seed); // the int64 seed -1 is the unsigned seed's bits
     }
 
     [Fact]
@@ -244,13 +269,13 @@ public class ServerTests
     {
         var served = TinyServed.Char(out var tokenizer, out var model);
         string text = "the lazy dog jumps";
-        var scored = served.Score(text);
+        var scored = await served.ScoreAsync(text, 1, default);
         Assert.Equal(text, string.Concat(scored.Select(t => t.Text)));
         Assert.Null(scored[0].LogProbability); // the char tokenizer has no end-of-text token to put in front
         // Independent check: the summed log-probabilities are minus Perplexity's negative log-likelihood.
         var ppl = SharpLM.Evaluation.Perplexity.Evaluate(model, tokenizer, text, torch.CPU);
         Assert.Equal(-ppl.NllSum, scored.Sum(t => t.LogProbability ?? 0), 3);
-        Assert.All(scored.Skip(1), t => Assert.True(t.LogProbability <= t.Top!.LogProbability + 1e-6));
+        Assert.All(scored.Skip(1), t => Assert.True(t.LogProbability <= t.Top![0].LogProbability + 1e-6));
 
         await using var server = await OpenAiServer.StartAsync(served, new OpenAiServerOptions { Port = 0 });
         const string body = """{"prompt": "the ", "max_tokens": 12, "temperature": 0}""";
@@ -272,22 +297,22 @@ public class ServerTests
     }
 
     [Fact]
-    public void Text_longer_than_the_window_is_scored_in_windows_as_perplexity_scores_it()
+    public async Task Text_longer_than_the_window_is_scored_in_windows_as_perplexity_scores_it()
     {
         var served = TinyServed.Char(out var tokenizer, out var model);
         string text = string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog. ", 5)); // 225 characters, window 64
-        var scored = served.Score(text);
+        var scored = await served.ScoreAsync(text, 1, default);
         Assert.Equal(text, string.Concat(scored.Select(t => t.Text)));
         var ppl = SharpLM.Evaluation.Perplexity.Evaluate(model, tokenizer, text, torch.CPU);
         Assert.Equal(-ppl.NllSum, scored.Sum(t => t.LogProbability ?? 0), 3);
     }
 
     [Fact]
-    public void Byte_level_tokens_are_offset_by_whole_characters()
+    public async Task Byte_level_tokens_are_offset_by_whole_characters()
     {
         var served = TinyServed.Gpt2(out var model);
         string text = "naïve café — 你好 👋!";
-        var scored = served.Score(text);
+        var scored = await served.ScoreAsync(text, 1, default);
         Assert.Equal(("", 0, (double?)null), (scored[0].Text, scored[0].Offset, scored[0].LogProbability)); // end-of-text in front
         Assert.Equal(text, string.Concat(scored.Select(t => t.Text)));
         Assert.All(scored.Skip(1), t => Assert.NotNull(t.LogProbability)); // every token of the text is predicted
