@@ -43,11 +43,62 @@ public class ServerFuzzTests(ITestOutputHelper output)
         "application/problem+json", "text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "", "json",
     ];
 
+    static readonly OpenAiServerOptions FuzzLimits = new() { Port = 0, MaxRequestBodyBytes = 64 * 1024, MaxCompletionTokens = 200 };
+
     [Fact]
     public async Task Malformed_requests_never_crash_drop_or_hang_the_server()
     {
+        await using var server = await OpenAiServer.StartAsync(new AlphabetModel(), FuzzLimits);
+        await FuzzAsync(server);
+    }
+
+    /// <summary>
+    /// The same fuzzing against a real batched checkpoint while 16 streamed greedy generations run the whole time (each
+    /// restarted when it ends): the hostile requests share the batch with them, and every stream still ends with
+    /// [DONE] and exactly the text its prompt gets alone.
+    /// </summary>
+    [Fact]
+    public async Task Fuzzing_a_batched_model_beside_sixteen_streams_leaves_every_stream_intact()
+    {
+        using var served = TinyServed.Char(out var tokenizer, out var model);
+        await using var server = await OpenAiServer.StartAsync(served, FuzzLimits);
+        var prompts = Enumerable.Range(0, 16).Select(i => TinyRuns.Corpus[(i * 2)..(i * 2 + 3 + i % 5)]).ToArray();
+        var expected = prompts.Select(p => new SharpLM.Inference.Generator(model, tokenizer, TorchSharp.torch.CPU)
+            .Generate(p, new SharpLM.Inference.SamplingOptions { MaxNewTokens = 40, Temperature = 0 })).ToArray();
+        using var done = new CancellationTokenSource();
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        int streamsCompleted = 0;
+        var streams = prompts.Select((prompt, i) => Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                string body = JsonSerializer.Serialize(new { prompt, max_tokens = 40, temperature = 0, stream = true });
+                using var response = await http.PostAsync(server.BaseUrl + "/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+                string text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"stream {i}: {(int)response.StatusCode} {text}");
+                var lines = text.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).ToArray();
+                Assert.Equal("data: [DONE]", lines[^1]);
+                string generated = string.Concat(lines[..^1].Select(l => JsonDocument.Parse(l["data: ".Length..]).RootElement.GetProperty("choices")[0].GetProperty("text").GetString()));
+                Assert.Equal(expected[i], generated);
+                Interlocked.Increment(ref streamsCompleted);
+            }
+        })).ToArray();
+        try
+        {
+            await FuzzAsync(server);
+        }
+        finally
+        {
+            done.Cancel();
+        }
+        await Task.WhenAll(streams);
+        output.WriteLine($"{streamsCompleted} streams of 40 tokens completed beside the fuzzing, each with its lone text; mean batch {(double)served.Metrics!.BatchedRows / served.Metrics.Steps:0.0}");
+        Assert.True(streamsCompleted >= 16);
+    }
+
+    async Task FuzzAsync(OpenAiServer server)
+    {
         var random = new Random(Seed);
-        await using var server = await OpenAiServer.StartAsync(new AlphabetModel(), new OpenAiServerOptions { Port = 0, MaxRequestBodyBytes = 64 * 1024, MaxCompletionTokens = 200 });
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         var statuses = new SortedDictionary<int, int>();
         var slowest = TimeSpan.Zero;

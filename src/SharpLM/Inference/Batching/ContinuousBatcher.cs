@@ -66,7 +66,7 @@ public sealed class ContinuousBatcher : IDisposable
             throw new InvalidInputException($"top_logprobs {request.TopLogprobs}: must be between 0 and {BatchRequest.MaxTopLogprobs}");
         if (request.Prompt.Count >= decoder.ContextLength && sampling.MaxNewTokens > 0)
             throw new InvalidInputException($"prompt: {request.Prompt.Count} tokens leave no room in the model's {decoder.ContextLength}-token context");
-        var sequence = new Sequence(request, tokenizer, cancellation);
+        var sequence = new Sequence(request, tokenizer, Metrics, cancellation);
         if (sampling.MaxNewTokens == 0)
         {
             sequence.Finish("length", "");
@@ -164,7 +164,6 @@ public sealed class ContinuousBatcher : IDisposable
         {
             waiting.Remove(s);
             s.Cancel();
-            Metrics.Finished(s.EndReason);
         }
         foreach (var s in active.Where(s => s.Cancellation.IsCancellationRequested).ToList())
         {
@@ -177,7 +176,6 @@ public sealed class ContinuousBatcher : IDisposable
     {
         active.Remove(s);
         freeSlots.Push(s.Slot);
-        Metrics.Finished(s.EndReason);
     }
 
     /// <summary>One step: up to a chunk of prompt tokens for the sequences still reading theirs, then one token for every sequence that has one to feed.</summary>
@@ -245,7 +243,8 @@ public sealed class ContinuousBatcher : IDisposable
     }
 
     /// <summary>A request inside the batcher.</summary>
-    sealed class Sequence(BatchRequest request, ITokenizer tokenizer, CancellationToken cancellation)
+    /// <remarks>How a sequence ended is counted before its reader hears of it, so a client that has its answer sees it in the metrics.</remarks>
+    sealed class Sequence(BatchRequest request, ITokenizer tokenizer, BatcherMetrics metrics, CancellationToken cancellation)
     {
         readonly int[] prompt = [.. request.Prompt];
 
@@ -273,6 +272,7 @@ public sealed class ContinuousBatcher : IDisposable
         {
             Ended = true;
             EndReason = reason;
+            metrics.Finished(reason);
             Send(new GeneratedPiece(text, token, new GenerationEnd(reason, prompt.Length, Generated)));
             Output.Writer.TryComplete();
         }
@@ -281,6 +281,7 @@ public sealed class ContinuousBatcher : IDisposable
         {
             Ended = true;
             EndReason = "cancelled";
+            metrics.Finished(EndReason);
             Output.Writer.TryComplete(new OperationCanceledException(cancellation));
         }
 
@@ -289,6 +290,7 @@ public sealed class ContinuousBatcher : IDisposable
             if (Ended) return;
             Ended = true;
             EndReason = "error";
+            metrics.Finished(EndReason);
             Output.Writer.TryComplete(e);
         }
     }
