@@ -77,7 +77,7 @@ public sealed record OpenAiServerOptions
 
 /// <summary>
 /// An OpenAI-compatible HTTP server over one <see cref="IServedModel"/>: GET /v1/models, POST /v1/completions and
-/// POST /v1/chat/completions, streaming included. Refusals get OpenAI's error JSON with a 4xx; anything unexpected
+/// POST /v1/chat/completions, streaming included, and a web chat page over them at GET / (<see cref="WebChatPage"/>). Refusals get OpenAI's error JSON with a 4xx; anything unexpected
 /// a generic 500 JSON (never an exception's type or text). It logs nothing.
 /// </summary>
 public sealed class OpenAiServer : IAsyncDisposable
@@ -187,7 +187,8 @@ public sealed class OpenAiServer : IAsyncDisposable
                     "Host header not allowed: use localhost, 127.0.0.1 or [::1] with the server's port, or a name given to serve --allowed-hosts");
                 return;
             }
-            if (key is not null && !Authorized(context.Request, key))
+            // The chat page's own files carry no data, and the page must load to ask for the key (WebChatPage).
+            if (key is not null && !WebChatPage.IsPageRequest(context.Request) && !Authorized(context.Request, key))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
                 await Refuse(context, StatusCodes.Status401Unauthorized, "missing or incorrect API key: send Authorization: Bearer <key>");
@@ -230,8 +231,11 @@ public sealed class OpenAiServer : IAsyncDisposable
             new ModelListResult("list", [new ModelResult(access.Model.Id, "model", 0, "sharplm", access.Model.ContextLength)]), ServerJson.Options, cancellation), options, stopping));
         app.MapPost("/v1/completions", Guarded(completions.HandleAsync, options, stopping));
         app.MapPost("/v1/chat/completions", Guarded(chat.HandleAsync, options, stopping));
-        app.MapFallback(context => Refuse(context, StatusCodes.Status404NotFound,
-            $"no route {context.Request.Method} {context.Request.Path}; this server has GET /v1/models, POST /v1/completions and POST /v1/chat/completions"));
+        RequestDelegate noRoute = context => Refuse(context, StatusCodes.Status404NotFound,
+            $"no route {context.Request.Method} {context.Request.Path}; this server has GET / (a web chat), GET /v1/models, POST /v1/completions and POST /v1/chat/completions");
+        WebChatPage.Map(app, noRoute);
+        // "{*path}": the default fallback pattern skips paths that look like files (/favicon.ico), which got an empty 404.
+        app.MapFallback("{*path}", noRoute);
     }
 
     /// <summary>
