@@ -123,7 +123,7 @@ static class DecodingBenchmark
         return 0;
     }
 
-    static Gpt Train(string name, string outDir, string data, int iters, Func<ModelConfig, ModelConfig> shape)
+    internal static Gpt Train(string name, string outDir, string data, int iters, Func<ModelConfig, ModelConfig> shape)
     {
         string run = Path.Combine(outDir, name);
         if (!Checkpoint.Exists(run))

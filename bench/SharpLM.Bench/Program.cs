@@ -20,11 +20,14 @@ using SharpLM.Training;
 //   dotnet run -c Release --project bench/SharpLM.Bench -- checkpoints load   (a GPT-2-124M safetensors folder: load time, peak memory)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- checkpoints gguf   (SharpLM vs llama.cpp on exported GGUF: greedy tokens, decode speed)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- decoding   (speculative decoding: acceptance rate and tokens/s vs plain decoding)
+//   dotnet run -c Release --project bench/SharpLM.Bench -- serve [--checkpoint RUN] [--clients 16] [--seconds 60]   (the server under concurrent load)
 if (args.Length > 0 && args[0] == "dedup") return DedupBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "tokenizers") return TokenizerBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "corpus") return CleaningCorpus.Run(args[1..]);
 if (args.Length > 0 && args[0] == "checkpoints") return CheckpointBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "decoding") return DecodingBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "serve") return ServeBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "proftmp") return ProfileTmp.Run();
 var opts = Args.Parse(args);
 string outDir = opts.Get("out", "out/bench");
 int iters = int.Parse(opts.Get("iters", "200"), CultureInfo.InvariantCulture);

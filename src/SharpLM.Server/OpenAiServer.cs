@@ -77,10 +77,10 @@ public sealed record OpenAiServerOptions
 
 /// <summary>
 /// An OpenAI-compatible HTTP server over one or more <see cref="IServedModel"/>s (a request's <c>model</c> picks one):
-/// GET /v1/models, POST /v1/completions and POST /v1/chat/completions, streaming included, and GET /health and
-/// GET /metrics (Prometheus) for operators. Generations from all requests share the model's continuous batch.
-/// Refusals get OpenAI's error JSON with a 4xx; anything unexpected a generic 500 JSON (never an exception's type
-/// or text). It logs nothing.
+/// GET /v1/models, POST /v1/completions and POST /v1/chat/completions, streaming included; a web chat page over them
+/// at GET / (<see cref="WebChatPage"/>); and GET /health and GET /metrics (Prometheus) for operators. Generations from
+/// all requests share the model's continuous batch. Refusals get OpenAI's error JSON with a 4xx; anything unexpected a
+/// generic 500 JSON (never an exception's type or text). It logs nothing.
 /// </summary>
 public sealed class OpenAiServer : IAsyncDisposable
 {
@@ -194,8 +194,9 @@ public sealed class OpenAiServer : IAsyncDisposable
                     "Host header not allowed: use localhost, 127.0.0.1 or [::1] with the server's port, or a name given to serve --allowed-hosts");
                 return;
             }
-            // A health check reveals nothing and must work for probes that hold no key.
-            bool open = HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/health";
+            // The chat page's own files carry no data, and the page must load to ask for the key (WebChatPage); a health
+            // check reveals nothing and must work for probes that hold no key.
+            bool open = WebChatPage.IsPageRequest(context.Request) || (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/health");
             if (key is not null && !open && !Authorized(context.Request, key))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -246,8 +247,11 @@ public sealed class OpenAiServer : IAsyncDisposable
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             return context.Response.WriteAsync(metrics.Render(access), cancellation);
         }, options, stopping, metrics));
-        app.MapFallback(context => Refuse(context, StatusCodes.Status404NotFound,
-            $"no route {context.Request.Method} {context.Request.Path}; this server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health and GET /metrics"));
+        RequestDelegate noRoute = context => Refuse(context, StatusCodes.Status404NotFound,
+            $"no route {context.Request.Method} {context.Request.Path}; this server has GET / (a web chat), GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health and GET /metrics");
+        WebChatPage.Map(app, noRoute);
+        // "{*path}": the default fallback pattern skips paths that look like files (/favicon.ico), which got an empty 404.
+        app.MapFallback("{*path}", noRoute);
     }
 
     /// <summary>

@@ -89,7 +89,7 @@ public sealed class SlotKvCache : IDisposable
     {
         readonly SlotKvCache cache;
         readonly Tensor slotIndex, positionIndex;
-        readonly bool contiguous; // slots are 0 … B−1 in order: rows are a narrow view, not a gathered copy
+        readonly int firstSlot = -1; // slots are a consecutive run first … first+B−1 in order: rows are a narrow view, not a gathered copy
 
         public Pass(SlotKvCache cache, int[] slots, int newTokens, int keyLength)
         {
@@ -97,7 +97,7 @@ public sealed class SlotKvCache : IDisposable
             SlotIds = slots;
             NewTokens = newTokens;
             KeyLength = keyLength;
-            contiguous = slots.Select((s, i) => s == i).All(x => x);
+            if (slots.Select((s, i) => s - i).Distinct().Count() == 1) firstSlot = slots[0];
             var device = cache.device;
             slotIndex = tensor(slots.Select(s => (long)s).ToArray(), ScalarType.Int64, device);
             var starts = slots.Select(s => (long)cache.lengths[s]).ToArray();
@@ -146,6 +146,6 @@ public sealed class SlotKvCache : IDisposable
         }
 
         Tensor Rows(Tensor buffer) =>
-            (contiguous ? buffer.narrow(0, 0, SlotIds.Length) : buffer.index_select(0, slotIndex)).narrow(2, 0, KeyLength);
+            (firstSlot >= 0 ? buffer.narrow(0, firstSlot, SlotIds.Length) : buffer.index_select(0, slotIndex)).narrow(2, 0, KeyLength);
     }
 }

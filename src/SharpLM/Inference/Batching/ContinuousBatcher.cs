@@ -194,7 +194,8 @@ public sealed class ContinuousBatcher : IDisposable
             Metrics.Prefilled(n);
             if (s.Fed == s.Prompt.Count) Next(s, logits);
         }
-        var decoding = active.Where(s => s.Pending is not null && !s.Ended).ToList();
+        // In slot order: when the slots in use are a consecutive run, the cache reads them as one view instead of a gathered copy.
+        var decoding = active.Where(s => s.Pending is not null && !s.Ended).OrderBy(s => s.Slot).ToList();
         if (decoding.Count > 0)
         {
             float[][] rows = decoder.Step(decoding.Select(s => s.Slot).ToArray(), decoding.Select(s => s.Pending!.Value).ToArray());
