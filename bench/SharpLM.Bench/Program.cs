@@ -27,7 +27,6 @@ if (args.Length > 0 && args[0] == "corpus") return CleaningCorpus.Run(args[1..])
 if (args.Length > 0 && args[0] == "checkpoints") return CheckpointBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "decoding") return DecodingBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "serve") return ServeBenchmark.Run(args[1..]);
-if (args.Length > 0 && args[0] == "proftmp") return ProfileTmp.Run();
 var opts = Args.Parse(args);
 string outDir = opts.Get("out", "out/bench");
 int iters = int.Parse(opts.Get("iters", "200"), CultureInfo.InvariantCulture);

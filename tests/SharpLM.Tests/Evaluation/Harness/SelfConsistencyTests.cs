@@ -74,7 +74,7 @@ public class SelfConsistencyTests
     {
         var served = TinyServed.Char(out var tokenizer, out var gpt);
         await using var server = await OpenAiServer.StartAsync(served, new OpenAiServerOptions { Port = 0 });
-        using var remote = new OpenAiCompatibleModel(new OpenAiCompatibleOptions { BaseUrl = server.BaseUrl, Model = "m", RetryDelay = TimeSpan.FromMilliseconds(10) });
+        using var remote = new OpenAiCompatibleModel(new OpenAiCompatibleOptions { BaseUrl = server.BaseUrl, Model = served.Id, RetryDelay = TimeSpan.FromMilliseconds(10) });
         var local = new CheckpointModel(gpt, tokenizer, torch.CPU, "tiny", batchSize: 4);
         using var dir = new TempDirectory();
         var task = QaTask(dir, "[{ strip: true }, { majority_vote: true }]", repeats: 6);
