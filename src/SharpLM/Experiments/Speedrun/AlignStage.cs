@@ -33,7 +33,9 @@ public sealed class AlignStage : SpeedrunStage
     {
         var a = context.Options.Align;
         var (all, _) = SyntheticPreferences.Build(new SyntheticPreferenceOptions { Suite = new SyntheticSuiteOptions(), Kind = "style" });
-        var pairs = a.Pairs > 0 ? all.Take(a.Pairs).ToList() : all;
+        // An even stride through the suite's pairs, so a subset still covers every task.
+        int stride = a.Pairs > 0 ? (all.Count + a.Pairs - 1) / a.Pairs : 1;
+        var pairs = all.Where((_, i) => i % stride == 0).Take(a.Pairs > 0 ? a.Pairs : all.Count).ToList();
         var options = new DpoOptions
         {
             Policy = context.StageDir(SftStage.Folder), MaxIters = a.Steps, LearningRate = a.LearningRate, Beta = a.Beta, BatchSize = a.BatchSize,

@@ -42,10 +42,10 @@ public sealed record SpeedrunOptions
     public static SpeedrunOptions Quick { get; } = new()
     {
         Clean = new SpeedrunClean { SkillStatements = 20_000 },
-        Pretrain = new SpeedrunPretrain { Overrides = new Dictionary<string, string> { ["max_iters"] = "300", ["lr_decay_iters"] = "300", ["warmup_iters"] = "30", ["eval_interval"] = "100" } },
-        Sft = new SpeedrunSft { MaxIters = 150, EvalLimit = 60, EvalInterval = 150 },
-        Align = new SpeedrunAlign { Steps = 10 },
-        Eval = new SpeedrunEval { Limit = 100, ChatPrompts = 30, KlSamples = 2, SampleTokens = 200 },
+        Pretrain = new SpeedrunPretrain { Overrides = new Dictionary<string, string> { ["max_iters"] = "200", ["lr_decay_iters"] = "200", ["warmup_iters"] = "20", ["eval_interval"] = "100" } },
+        Sft = new SpeedrunSft { MaxIters = 100, EvalLimit = 30, EvalInterval = 100 },
+        Align = new SpeedrunAlign { Steps = 10, Pairs = 320 },
+        Eval = new SpeedrunEval { Limit = 50, ChatPrompts = 20, KlSamples = 2, SampleTokens = 150 },
     };
 
     /// <summary>The preset called <paramref name="name"/>.</summary>
@@ -145,7 +145,7 @@ public sealed record SpeedrunAlign
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>DPO's β.</summary>
     public double Beta { get; init; } = 0.1;
-    /// <summary>Preference pairs trained on: the first N of the suite's (0 = all 1,800). Each one costs a reference forward pass before step 1.</summary>
+    /// <summary>Preference pairs trained on: N spread evenly over the suite's (0 = all 1,800). Each one costs a reference forward pass before step 1.</summary>
     public int Pairs { get; init; }
 }
 
