@@ -25,6 +25,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     PromptCommand.Create(),
     AgentCommand.Create(),
     McpCommand.Create(),
+    SpeedrunCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);
 root.Options.Add(CliErrors.Mirror);
