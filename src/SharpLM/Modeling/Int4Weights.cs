@@ -1,0 +1,106 @@
+using static TorchSharp.torch;
+
+namespace SharpLM.Modeling;
+
+/// <summary>
+/// Weight-only int4 quantisation, group-wise and asymmetric (llama.cpp's Q4_1 layout in spirit): each row of a Linear
+/// weight is cut into groups of <see cref="QuantizationSpec.GroupSize"/> input columns, and each group is stored as
+/// 4-bit codes q ∈ 0…15 with a float32 scale and offset, w ≈ offset + q · scale, where offset is the group's minimum
+/// and scale its range / 15 — so every element is within scale / 2 of its original, and no level is spent outside
+/// the group's range (symmetric absmax would waste the codes below −max on groups that are not centred). Two codes
+/// share a byte (<see cref="Pack"/>, llama.cpp's order): the weights take half a byte each plus 8 bytes of scale and offset per group
+/// (0.625 bytes per weight at group 64, against int8's 1 and float32's 4). The scales stay float32 rather than
+/// float16 so the scale / 2 bound holds exactly; at group 64 they are a fifth of the bytes.
+/// <para>When the input width is not a multiple of the group size, the last group of each row is padded with
+/// copies of the row's last value (which leaves its range unchanged); the padding is stored and dropped again by
+/// <see cref="Dequantize"/>.</para>
+/// </summary>
+public sealed class Int4Weights : QuantizedWeights
+{
+    /// <summary>The group size used when none is given.</summary>
+    public const int DefaultGroupSize = 64;
+
+    readonly Tensor qweight, scale, offset;
+
+    /// <summary>Groups per row: the input width over the group size, rounded up.</summary>
+    public long Groups { get; }
+
+    /// <summary>Quantises <paramref name="weight"/> [out, in].</summary>
+    internal Int4Weights(Tensor weight, QuantizationSpec spec) : base(nameof(Int4Weights), weight.shape[0], weight.shape[1], spec)
+    {
+        Groups = GroupsFor(InFeatures, spec.GroupSize);
+        using var scope = NewDisposeScope();
+        var w = weight.detach().to(ScalarType.Float32);
+        long padded = Groups * spec.GroupSize;
+        if (padded > InFeatures) w = cat([w, w.narrow(1, InFeatures - 1, 1).expand(OutFeatures, padded - InFeatures)], 1);
+        var g = w.reshape(OutFeatures, Groups, spec.GroupSize);
+        var lo = g.amin(new long[] { 2 }, keepdim: true);
+        var s = ((g.amax(new long[] { 2 }, keepdim: true) - lo) / 15.0).clamp_min(1e-30);
+        var q = ((g - lo) / s).round().clamp(0, 15).to(ScalarType.Byte).reshape(OutFeatures, padded);
+        qweight = Pack(q, spec.GroupSize).MoveToOuterDisposeScope();
+        scale = s.squeeze(2).MoveToOuterDisposeScope();
+        offset = lo.squeeze(2).MoveToOuterDisposeScope();
+        Register();
+    }
+
+    /// <summary>Uninitialised storage for an [out, in] layer, to be read from a file.</summary>
+    internal Int4Weights(long outFeatures, long inFeatures, QuantizationSpec spec) : base(nameof(Int4Weights), outFeatures, inFeatures, spec)
+    {
+        Groups = GroupsFor(inFeatures, spec.GroupSize);
+        qweight = zeros(outFeatures, Groups * spec.GroupSize / 2, ScalarType.Byte);
+        scale = ones(outFeatures, Groups);
+        offset = zeros(outFeatures, Groups);
+        Register();
+    }
+
+    static long GroupsFor(long inFeatures, int groupSize) => (inFeatures + groupSize - 1) / groupSize;
+
+    void Register()
+    {
+        register_buffer(nameof(qweight), qweight);
+        register_buffer(nameof(scale), scale);
+        register_buffer(nameof(offset), offset);
+    }
+
+    /// <summary>
+    /// Codes [rows, columns] (bytes holding 0…15; columns a multiple of <paramref name="groupSize"/>) packed two to a
+    /// byte, [rows, columns / 2], as llama.cpp packs a Q4 block: within each group, byte j holds code j in its low
+    /// nibble and code j + groupSize / 2 in its high nibble — so unpacking is two whole half-groups side by side,
+    /// not an interleave.
+    /// </summary>
+    public static Tensor Pack(Tensor codes, int groupSize)
+    {
+        if (codes.dtype != ScalarType.Byte || codes.dim() != 2 || groupSize < 2 || groupSize % 2 != 0 || codes.shape[1] % groupSize != 0)
+            throw new ArgumentException($"int4 codes must be a [rows, columns] byte tensor with columns a multiple of the (even) group size {groupSize}, not {codes.dtype} [{string.Join(", ", codes.shape)}]");
+        using var scope = NewDisposeScope();
+        var groups = codes.reshape(codes.shape[0], codes.shape[1] / groupSize, groupSize);
+        var low = groups.narrow(2, 0, groupSize / 2);
+        var high = groups.narrow(2, groupSize / 2, groupSize / 2);
+        return (low + high * 16).reshape(codes.shape[0], codes.shape[1] / 2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The inverse of <see cref="Pack"/>: bytes [rows, n] to codes [rows, 2n].</summary>
+    public static Tensor Unpack(Tensor packed, int groupSize)
+    {
+        using var scope = NewDisposeScope();
+        var halves = packed.view(packed.shape[0], packed.shape[1] * 2 / groupSize, groupSize / 2);
+        return cat([halves.bitwise_and(15), halves.bitwise_right_shift(4)], 2).view(packed.shape[0], packed.shape[1] * 2).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Dequantize(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        // The float codes are a fresh tensor, so the scale and offset are applied in place (a third fewer passes).
+        var w = Unpack(qweight, Spec.GroupSize).to(dtype).view(OutFeatures, Groups, Spec.GroupSize)
+            .mul_(scale.to(dtype).unsqueeze(2)).add_(offset.to(dtype).unsqueeze(2)).view(OutFeatures, Groups * Spec.GroupSize);
+        if (Groups * Spec.GroupSize > InFeatures) w = w.narrow(1, 0, InFeatures);
+        return w.MoveToOuterDisposeScope();
+    }
+
+    internal override void Validate(string file, string prefix)
+    {
+        RequireFinite(file, $"{prefix}.{nameof(scale)}", scale, positive: true);
+        RequireFinite(file, $"{prefix}.{nameof(offset)}", offset, positive: false);
+    }
+}
