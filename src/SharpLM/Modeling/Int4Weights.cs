@@ -7,10 +7,11 @@ namespace SharpLM.Modeling;
 /// weight is cut into groups of <see cref="QuantizationSpec.GroupSize"/> input columns, and each group is stored as
 /// 4-bit codes q ∈ 0…15 with a float32 scale and offset, w ≈ offset + q · scale, where offset is the group's minimum
 /// and scale its range / 15 — so every element is within scale / 2 of its original, and no level is spent outside
-/// the group's range (symmetric absmax would waste the codes below −max on groups that are not centred). Two codes
-/// share a byte (<see cref="Pack"/>, llama.cpp's order): the weights take half a byte each plus 8 bytes of scale and offset per group
-/// (0.625 bytes per weight at group 64, against int8's 1 and float32's 4). The scales stay float32 rather than
-/// float16 so the scale / 2 bound holds exactly; at group 64 they are a fifth of the bytes.
+/// the group's range (symmetric absmax spends levels on values a lopsided group never takes). Two codes share a byte
+/// (<see cref="Pack"/>): the weights take half a byte each plus 8 bytes of scale and offset per group (0.625 bytes
+/// per weight at group 64, against int8's 1 and float32's 4). The scales stay float32 rather than float16 so the
+/// scale / 2 bound holds exactly; at group 64 they are a fifth of the bytes. Each product dequantises the whole
+/// weight first (no int4 × float kernel reaches TorchSharp), so on CPU this saves memory, not time.
 /// <para>When the input width is not a multiple of the group size, the last group of each row is padded with
 /// copies of the row's last value (which leaves its range unchanged); the padding is stored and dropped again by
 /// <see cref="Dequantize"/>.</para>
@@ -37,7 +38,7 @@ public sealed class Int4Weights : QuantizedWeights
         var lo = g.amin(new long[] { 2 }, keepdim: true);
         var s = ((g.amax(new long[] { 2 }, keepdim: true) - lo) / 15.0).clamp_min(1e-30);
         var q = ((g - lo) / s).round().clamp(0, 15).to(ScalarType.Byte).reshape(OutFeatures, padded);
-        qweight = Pack(q, spec.GroupSize).MoveToOuterDisposeScope();
+        qweight = Pack(q).MoveToOuterDisposeScope();
         scale = s.squeeze(2).MoveToOuterDisposeScope();
         offset = lo.squeeze(2).MoveToOuterDisposeScope();
         Register();
@@ -63,28 +64,27 @@ public sealed class Int4Weights : QuantizedWeights
     }
 
     /// <summary>
-    /// Codes [rows, columns] (bytes holding 0…15; columns a multiple of <paramref name="groupSize"/>) packed two to a
-    /// byte, [rows, columns / 2], as llama.cpp packs a Q4 block: within each group, byte j holds code j in its low
-    /// nibble and code j + groupSize / 2 in its high nibble — so unpacking is two whole half-groups side by side,
-    /// not an interleave.
+    /// Codes [rows, 2n] (bytes holding 0…15) packed two to a byte, [rows, n]: byte j of a row holds code j in its low
+    /// nibble and code j + n in its high nibble, so unpacking is two contiguous half-rows side by side rather than an
+    /// interleave (libtorch's interleaving copy cost more than the rest of a small layer's dequantisation).
     /// </summary>
-    public static Tensor Pack(Tensor codes, int groupSize)
+    public static Tensor Pack(Tensor codes)
     {
-        if (codes.dtype != ScalarType.Byte || codes.dim() != 2 || groupSize < 2 || groupSize % 2 != 0 || codes.shape[1] % groupSize != 0)
-            throw new ArgumentException($"int4 codes must be a [rows, columns] byte tensor with columns a multiple of the (even) group size {groupSize}, not {codes.dtype} [{string.Join(", ", codes.shape)}]");
-        using var scope = NewDisposeScope();
-        var groups = codes.reshape(codes.shape[0], codes.shape[1] / groupSize, groupSize);
-        var low = groups.narrow(2, 0, groupSize / 2);
-        var high = groups.narrow(2, groupSize / 2, groupSize / 2);
-        return (low + high * 16).reshape(codes.shape[0], codes.shape[1] / 2).MoveToOuterDisposeScope();
+        if (codes.dtype != ScalarType.Byte || codes.dim() != 2 || codes.shape[1] % 2 != 0)
+            throw new ArgumentException($"int4 codes must be a [rows, even columns] byte tensor, not {codes.dtype} [{string.Join(", ", codes.shape)}]");
+        long half = codes.shape[1] / 2;
+        using var low = codes.narrow(1, 0, half);
+        using var high = codes.narrow(1, half, half);
+        using var shifted = high * 16;
+        return low + shifted;
     }
 
     /// <summary>The inverse of <see cref="Pack"/>: bytes [rows, n] to codes [rows, 2n].</summary>
-    public static Tensor Unpack(Tensor packed, int groupSize)
+    public static Tensor Unpack(Tensor packed)
     {
-        using var scope = NewDisposeScope();
-        var halves = packed.view(packed.shape[0], packed.shape[1] * 2 / groupSize, groupSize / 2);
-        return cat([halves.bitwise_and(15), halves.bitwise_right_shift(4)], 2).view(packed.shape[0], packed.shape[1] * 2).MoveToOuterDisposeScope();
+        using var low = packed.bitwise_and(15);
+        using var high = packed.bitwise_right_shift(4);
+        return cat([low, high], 1);
     }
 
     /// <inheritdoc/>
@@ -92,7 +92,7 @@ public sealed class Int4Weights : QuantizedWeights
     {
         using var scope = NewDisposeScope();
         // The float codes are a fresh tensor, so the scale and offset are applied in place (a third fewer passes).
-        var w = Unpack(qweight, Spec.GroupSize).to(dtype).view(OutFeatures, Groups, Spec.GroupSize)
+        var w = Unpack(qweight).to(dtype).view(OutFeatures, Groups, Spec.GroupSize)
             .mul_(scale.to(dtype).unsqueeze(2)).add_(offset.to(dtype).unsqueeze(2)).view(OutFeatures, Groups * Spec.GroupSize);
         if (Groups * Spec.GroupSize > InFeatures) w = w.narrow(1, 0, InFeatures);
         return w.MoveToOuterDisposeScope();

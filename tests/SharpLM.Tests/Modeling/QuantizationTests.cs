@@ -80,18 +80,19 @@ public class QuantizationTests
     [Fact]
     public void Packing_holds_every_pair_of_nibble_values_exactly_and_unpacks_to_the_same_codes()
     {
-        // Group size 2: byte r packs (low, high) = (r % 16, r / 16), so all 256 byte values and all 16 codes in both nibbles occur.
+        // Byte r of a [256, 2] code matrix packs (low, high) = (r % 16, r / 16): all 256 byte values, all 16 codes in both nibbles.
         var codes = tensor(Enumerable.Range(0, 256).SelectMany(r => new[] { (byte)(r % 16), (byte)(r / 16) }).ToArray()).reshape(256, 2);
-        var packed = Int4Weights.Pack(codes, 2);
+        var packed = Int4Weights.Pack(codes);
+        Assert.Equal(new long[] { 256, 1 }, packed.shape);
         Assert.Equal(Enumerable.Range(0, 256).Select(r => (byte)r).ToArray(), packed.data<byte>().ToArray());
-        Assert.Equal(codes.data<byte>().ToArray(), Int4Weights.Unpack(packed, 2).data<byte>().ToArray());
-        // Larger groups: code j and j + G/2 share a byte (llama.cpp's order); odd row counts round-trip too.
+        Assert.Equal(codes.data<byte>().ToArray(), Int4Weights.Unpack(packed).data<byte>().ToArray());
+        // Wider rows: code j and code j + n share byte j; odd row counts round-trip too.
         var many = randint(0, 16, new long[] { 3, 48 }, dtype: ScalarType.Byte);
-        var packed8 = Int4Weights.Pack(many, 8);
-        Assert.Equal(new long[] { 3, 24 }, packed8.shape);
-        Assert.Equal(many[0, 1].item<byte>() + 16 * many[0, 5].item<byte>(), packed8[0, 1].item<byte>());
-        Assert.Equal(many.data<byte>().ToArray(), Int4Weights.Unpack(packed8, 8).data<byte>().ToArray());
-        Assert.Throws<ArgumentException>(() => Int4Weights.Pack(many, 5));
+        var packedMany = Int4Weights.Pack(many);
+        Assert.Equal(new long[] { 3, 24 }, packedMany.shape);
+        Assert.Equal(many[2, 5].item<byte>() + 16 * many[2, 29].item<byte>(), packedMany[2, 5].item<byte>());
+        Assert.Equal(many.data<byte>().ToArray(), Int4Weights.Unpack(packedMany).data<byte>().ToArray());
+        Assert.Throws<ArgumentException>(() => Int4Weights.Pack(many.narrow(1, 0, 47)));
     }
 
     [Theory]
