@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using SharpLM.Checkpoints;
 using SharpLM.Data;
+using SharpLM.Evaluation;
 using SharpLM.Inference;
 using SharpLM.IO;
 using SharpLM.Modeling;
@@ -24,7 +25,7 @@ static class DecodingBenchmark
 {
     public static int Run(string[] args)
     {
-        if (args.Length > 0 && args[0] == "int8") return Int8(Args.Parse(args[1..]));
+        if (args.Length > 0 && args[0] == "quantized") return Quantized(Args.Parse(args[1..]));
         var opts = Args.Parse(args);
         int targetIters = int.Parse(opts.Get("target-iters", "1500"), CultureInfo.InvariantCulture);
         int draftIters = int.Parse(opts.Get("draft-iters", "1500"), CultureInfo.InvariantCulture);
@@ -85,41 +86,32 @@ static class DecodingBenchmark
     }
 
     /// <summary>
-    /// `decoding int8 --checkpoint RUN [--tokens 200] [--threads 1]`: a trained run (the baby shakespeare-char model) in
-    /// float32 and with int8 weights (<see cref="Int8Weights"/>): perplexity on its data's validation split (non-overlapping
-    /// windows), weight memory, and greedy decode tokens/s (best of three), side by side.
+    /// `decoding quantized --checkpoint RUN [--schemes int8,int4] [--tokens 200] [--seconds 2] [--threads 1] [--out DIR]`:
+    /// a trained run (the baby shakespeare-char model) in float32 and quantised with each scheme (int8 per channel, int4
+    /// group-wise; "int4:32" picks the group size): perplexity on its data's validation split (non-overlapping windows),
+    /// Linear-weight and total memory, and greedy decode tokens/s, side by side (<see cref="QuantizationComparison"/>,
+    /// the figures `sharplm quantize` shows). The model is loaded afresh for each row.
     /// </summary>
-    static int Int8(Args opts)
+    static int Quantized(Args opts)
     {
         string run = opts.Get("checkpoint", "");
         int tokens = int.Parse(opts.Get("tokens", "200"), CultureInfo.InvariantCulture);
+        double seconds = double.Parse(opts.Get("seconds", "2"), CultureInfo.InvariantCulture);
+        string outDir = opts.Get("out", "out/bench/decoding");
+        var schemes = opts.Get("schemes", "int8,int4").Split(',').Select(s => QuantizationSpec.Parse(s, "--schemes")).Prepend(null).ToList();
         TorchRuntime.SetThreads(int.Parse(opts.Get("threads", "1"), CultureInfo.InvariantCulture));
-        string data = Path.Combine(run, "data");
-        var rows = new List<object>();
-        Console.WriteLine("| weights | weight MB (all parameters) | val perplexity | decode tokens/s |");
-        Console.WriteLine("|---|---|---|---|");
-        double? reference = null;
-        foreach (bool quantise in new[] { false, true })
+        var rows = new List<QuantizationFigures>();
+        foreach (var spec in schemes)
         {
             var bundle = SharpLM.Adaptation.ModelBundle.Load(run);
-            var model = bundle.Decoder("int8 quantisation");
-            long bytes = model.parameters().Sum(p => p.numel() * p.ElementSize) + model.buffers().Sum(b => b.numel() * b.ElementSize);
-            if (quantise) bytes = Int8Weights.Quantize(model).After;
-            string val = NGramTrainer.DecodeShard(data, PreparedData.ValShard, bundle.Tokenizer);
-            double ppl = SharpLM.Evaluation.Perplexity.Evaluate(model, bundle.Tokenizer, val, CPU, batchSize: 32).Perplexity;
-            reference ??= ppl;
-            double rate = 0;
-            var options = new SamplingOptions { Temperature = 0, MaxNewTokens = Math.Min(tokens, model.Config.BlockSize - 8) };
-            for (int round = 0; round < 4; round++)
-            {
-                var watch = Stopwatch.StartNew();
-                int made = new Generator(model, bundle.Tokenizer, CPU).GenerateTokens(bundle.Tokenizer.Encode("ROMEO:\n"), options).Count();
-                if (round > 0) rate = Math.Max(rate, made / watch.Elapsed.TotalSeconds); // round 0 warms up
-            }
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {(quantise ? "int8 (per-channel absmax)" : "float32")} | {bytes / 1e6:F3} | {ppl:F4} ({(ppl / reference.Value - 1) * 100:+0.00;-0.00} %) | {rate:F0} |"));
-            rows.Add(new { weights = quantise ? "int8" : "float32", bytes, perplexity = ppl, change_percent = (ppl / reference.Value - 1) * 100, decode_tokens_per_s = rate });
+            if (spec is not null) Quantization.Quantize(bundle.Decoder("quantisation"), spec);
+            string val = NGramTrainer.DecodeShard(Path.Combine(run, "data"), PreparedData.ValShard, bundle.Tokenizer);
+            rows.Add(QuantizationComparison.Measure(bundle.Model, bundle.Tokenizer, val, CPU, tokens, seconds));
+            Console.Error.WriteLine($"{rows[^1].Weights}: perplexity {rows[^1].Perplexity:F4}, {rows[^1].DecodeTokensPerSecond:F0} tokens/s");
         }
-        AtomicFile.WriteAllText(Path.Combine(run, "int8.json"), JsonSerializer.Serialize(rows, Json.Options));
+        Console.Write(QuantizationComparison.MarkdownTable(rows));
+        Directory.CreateDirectory(outDir);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "quantized.json"), JsonSerializer.Serialize(new { checkpoint = run, rows }, Json.Options));
         return 0;
     }
 

@@ -20,6 +20,7 @@ using SharpLM.Training;
 //   dotnet run -c Release --project bench/SharpLM.Bench -- checkpoints load   (a GPT-2-124M safetensors folder: load time, peak memory)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- checkpoints gguf   (SharpLM vs llama.cpp on exported GGUF: greedy tokens, decode speed)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- decoding   (speculative decoding: acceptance rate and tokens/s vs plain decoding)
+//   dotnet run -c Release --project bench/SharpLM.Bench -- decoding quantized --checkpoint RUN   (float32 vs int8 vs int4: perplexity, weight memory, decode tokens/s)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- serve [--checkpoint RUN] [--clients 16] [--seconds 60]   (the server under concurrent load)
 if (args.Length > 0 && args[0] == "dedup") return DedupBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "tokenizers") return TokenizerBenchmark.Run(args[1..]);

@@ -19,6 +19,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     AlignCommand.Create(),
     LoraCommand.Create(),
     ConvertCommand.Create(),
+    QuantizeCommand.Create(),
     ChatCommand.Create(),
     ServeCommand.Create(),
     RagCommand.Create(),

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SharpLM.Adaptation;
+using SharpLM.Modeling;
 using SharpLM.Runtime;
 
 namespace SharpLM.Cli.Commands;
@@ -11,7 +12,11 @@ public sealed class CheckpointOptions
     public readonly Option<string?> Adapter = new("--adapter") { Description = "Adapter directory to apply (SharpLM's or a Hugging Face PEFT folder)." };
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
     public readonly Option<int> Threads = new("--threads") { Description = "Intra-op threads (default: all cores).", DefaultValueFactory = _ => 0 };
-    public readonly Option<string> Quantize = new("--quantize") { Description = "none, or int8: weight-only int8 Linear layers (a quarter of their memory; slower on CPU).", DefaultValueFactory = _ => "none" };
+    public readonly Option<string> Quantize = new("--quantize")
+    {
+        Description = "none, int8 (weight-only int8 Linear layers: a quarter of their memory), int4 or int4:GROUP (group-wise int4: about a sixth; default group 64). Slower on CPU.",
+        DefaultValueFactory = _ => "none",
+    };
 
     public void AddTo(Command command)
     {
@@ -26,13 +31,13 @@ public sealed class CheckpointOptions
     public ModelBundle Load(ParseResult parse)
     {
         TorchRuntime.SetThreads(parse.GetValue(Threads));
-        string quantize = parse.GetValue(Quantize)!;
-        if (quantize is not ("none" or "int8")) throw new InvalidInputException($"--quantize '{quantize}': expected none or int8");
+        var spec = QuantizationSpec.Parse(parse.GetValue(Quantize)!, "--quantize");
         var bundle = ModelBundle.Load(parse.GetValue(Checkpoint)!, TorchRuntime.ParseDevice(parse.GetValue(Device)!), parse.GetValue(Adapter));
-        if (quantize == "int8")
+        if (spec is not null)
         {
-            if (bundle.Adapter is not null) throw new InvalidInputException("--quantize int8: merge the adapter first (sharplm lora merge), then quantise the merged model");
-            Modeling.Int8Weights.Quantize(bundle.Decoder("--quantize int8"));
+            if (bundle.Adapter is not null) throw new InvalidInputException($"--quantize {spec.Scheme}: merge the adapter first (sharplm lora merge), then quantise the merged model");
+            if (Quantization.Of(bundle.Model) is { } stored) throw InvalidInputException.ForFile(bundle.Location.Path, $"is already quantised ({stored}, by sharplm quantize); drop --quantize");
+            Quantization.Quantize(bundle.Decoder($"--quantize {spec.Scheme}"), spec);
         }
         return bundle;
     }

@@ -133,6 +133,7 @@ public sealed class ModelBundle
         if (adapter is not null)
         {
             if (model is not Gpt gpt) throw InvalidInputException.ForFile(location.Path, $"adapters apply to decoder-only Transformers, not a {model.Config.Type} {model.Config.Architecture}");
+            if (Quantization.Of(gpt) is { } q) throw InvalidInputException.ForFile(location.Path, $"holds quantised weights ({q}); an adapter applies to the float model (merge it there, then quantise)");
             method = PeftMethod.Load(adapter, gpt, location.ToString());
             // SFT saves the tokenizer and template it trained with beside the adapter (chat tokens included).
             if (File.Exists(TokenizerFile.PathIn(adapter))) tokenizer = TokenizerFactory.Load(adapter);
@@ -164,6 +165,8 @@ public sealed class ModelBundle
     public string Save(ModelLocation destination, ScalarType dtype = ScalarType.Float32, string? family = null)
     {
         if (Adapter is not null) throw new InvalidInputException("a model with an adapter applied is saved by merging the adapter first (sharplm lora merge)");
+        if (destination.Format != ModelFormat.SharpLM && Quantization.Of(Model) is { } q)
+            throw new InvalidInputException($"the model holds quantised weights ({q}), which only a SharpLM run directory stores; convert the float model");
         switch (destination.Format)
         {
             case ModelFormat.HuggingFace:
@@ -185,7 +188,8 @@ public sealed class ModelBundle
                 if (Checkpoint.Exists(destination.Path)) throw InvalidInputException.ForFile(destination.Path, "already holds a checkpoint; choose another destination");
                 if (dtype != ScalarType.Float32) throw new InvalidInputException("--dtype: SharpLM run directories hold float32 weights");
                 Directory.CreateDirectory(destination.Path);
-                // SharpLM's checkpoints are float32; a model loaded in bf16 is widened (in place: saving is its last use).
+                // SharpLM's checkpoints are float32 (or quantised, Checkpoint.Save writes either); a model loaded in bf16
+                // is widened (in place: saving is its last use).
                 if (Model.parameters().Any(p => p.dtype != ScalarType.Float32)) Model.to(ScalarType.Float32);
                 Checkpoint.Save(destination.Path, Model, null, new CheckpointManifest { Step = 0, Model = Model.Config, ModelFile = "", ModelSha256 = "" });
                 Tokenizer.Save(destination.Path);

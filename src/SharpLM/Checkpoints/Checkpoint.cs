@@ -44,6 +44,11 @@ public sealed record CheckpointManifest
     public double? ValLoss { get; init; }
     /// <summary>When the checkpoint was written, in UTC.</summary>
     public DateTime SavedAtUtc { get; init; }
+    /// <summary>
+    /// The scheme the weights are quantised with (<see cref="QuantizedCheckpoint"/>: a safetensors file of packed
+    /// values and scales, for inference only); null for float weights.
+    /// </summary>
+    public QuantizationSpec? Quantization { get; init; }
 }
 
 /// <summary>
@@ -72,12 +77,16 @@ public static class Checkpoint
     /// <returns>The manifest as written.</returns>
     public static CheckpointManifest Save(string dir, LanguageModel model, IOptimizerState? optimizer, CheckpointManifest state)
     {
-        string modelFile = $"model-{state.Step:D6}.bin";
-        string modelHash = WriteHashed(Path.Combine(dir, modelFile), s =>
-        {
-            using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-            model.save(w);
-        });
+        var quantization = Modeling.Quantization.Of(model);
+        if (quantization is not null && optimizer is not null) throw new InvalidOperationException("a quantised model is for inference: it has no optimizer state to save");
+        string modelFile = $"model-{state.Step:D6}.{(quantization is null ? "bin" : "safetensors")}";
+        string modelHash = quantization is not null
+            ? WriteHashed(Path.Combine(dir, modelFile), s => QuantizedCheckpoint.Write(s, (Gpt)model, quantization))
+            : WriteHashed(Path.Combine(dir, modelFile), s =>
+            {
+                using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+                model.save(w);
+            });
         string? optFile = null, optHash = null;
         if (optimizer is not null)
         {
@@ -92,10 +101,10 @@ public static class Checkpoint
         var manifest = state with
         {
             Model = model.Config, ModelFile = modelFile, ModelSha256 = modelHash, OptimizerFile = optFile,
-            OptimizerSha256 = optHash, SavedAtUtc = DateTime.UtcNow,
+            OptimizerSha256 = optHash, SavedAtUtc = DateTime.UtcNow, Quantization = quantization,
         };
         AtomicFile.WriteAllText(Path.Combine(dir, ManifestFile), JsonSerializer.Serialize(manifest, Json.Options));
-        foreach (string stale in Directory.EnumerateFiles(dir, "*.bin").Where(f => IsWeightFile(f) && Path.GetFileName(f) != modelFile && Path.GetFileName(f) != optFile))
+        foreach (string stale in Directory.EnumerateFiles(dir, "model-*").Concat(Directory.EnumerateFiles(dir, "optimizer-*")).Where(f => IsWeightFile(f) && Path.GetFileName(f) != modelFile && Path.GetFileName(f) != optFile))
             File.Delete(stale);
         return manifest;
     }
@@ -103,7 +112,8 @@ public static class Checkpoint
     static bool IsWeightFile(string path)
     {
         string name = Path.GetFileName(path);
-        return name.StartsWith("model-", StringComparison.Ordinal) || name.StartsWith("optimizer-", StringComparison.Ordinal);
+        return (name.StartsWith("model-", StringComparison.Ordinal) || name.StartsWith("optimizer-", StringComparison.Ordinal))
+            && (name.EndsWith(".bin", StringComparison.Ordinal) || name.EndsWith(".safetensors", StringComparison.Ordinal));
     }
 
     /// <summary>The manifest in <paramref name="dir"/>, checked: a known format version and a valid model config.</summary>
@@ -123,7 +133,20 @@ public static class Checkpoint
         string weights = Path.Combine(dir, manifest.ModelFile);
         if (!File.Exists(weights)) throw InvalidInputException.ForFile(weights, "missing (named by checkpoint.json)");
         var m = manifest.Model;
-        DeclaredSizes.RequireRoom(path, $"model (vocab_size {m.VocabSize}, n_embd {m.NEmbd}, n_layer {m.NLayer}, block_size {m.BlockSize})", m.MinimumParameters(), weights);
+        if (manifest.Quantization is { } q)
+        {
+            try
+            {
+                if (Modeling.Quantization.Spec(q.Scheme, q.GroupSize, "quantization.scheme") != q) throw new InvalidInputException($"quantization {q}: group_size does not fit the scheme");
+            }
+            catch (InvalidInputException e)
+            {
+                throw InvalidInputException.ForFile(path, e.Message, e);
+            }
+            if (m.Type != "transformer") throw InvalidInputException.ForFile(path, $"quantization: only Transformer weights are quantised, not a {m.Type}");
+        }
+        DeclaredSizes.RequireRoom(path, $"model (vocab_size {m.VocabSize}, n_embd {m.NEmbd}, n_layer {m.NLayer}, block_size {m.BlockSize})", m.MinimumParameters(), weights,
+            manifest.Quantization is null ? DeclaredSizes.MinBytesPerParameter : QuantizedCheckpoint.MinBytesPerParameter);
         return manifest;
     }
 
@@ -131,6 +154,7 @@ public static class Checkpoint
     public static (LanguageModel Model, CheckpointManifest Manifest) LoadModel(string dir, Device device)
     {
         var manifest = ReadManifest(dir);
+        if (manifest.Quantization is not null) return (QuantizedCheckpoint.Load(dir, manifest, device), manifest);
         var model = LanguageModel.Create(manifest.Model);
         LoadWeights(dir, manifest, model, null);
         model.to(device);
@@ -140,6 +164,8 @@ public static class Checkpoint
     /// <summary>Loads weights (and optimizer state when given) into existing objects of the same shape.</summary>
     public static void LoadWeights(string dir, CheckpointManifest manifest, LanguageModel model, IOptimizerState? optimizer)
     {
+        if (manifest.Quantization is { } quantised)
+            throw InvalidInputException.ForFile(Path.Combine(dir, ManifestFile), $"holds quantised weights ({quantised}), which are for inference only; train from the float model");
         if (manifest.Model with { Dropout = model.Config.Dropout } != model.Config with { Dropout = model.Config.Dropout })
             throw InvalidInputException.ForFile(Path.Combine(dir, ManifestFile), "checkpoint is for a different model configuration");
         string modelPath = Verified(dir, manifest.ModelFile, manifest.ModelSha256);
@@ -176,7 +202,7 @@ public static class Checkpoint
         }
     }
 
-    static string Verified(string dir, string file, string sha256)
+    internal static string Verified(string dir, string file, string sha256)
     {
         // ReadManifest checks this already; a manifest built elsewhere must not reach outside the run directory either.
         DeclaredSizes.RequireBareName(Path.Combine(dir, ManifestFile), "file", file);

@@ -278,12 +278,16 @@ public static class SafetensorsWriter
     /// Writes <paramref name="tensors"/> (CPU or not; each copied to CPU, contiguous) with optional string
     /// <paramref name="metadata"/> to <paramref name="path"/> atomically (temporary file, then rename).
     /// </summary>
-    public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        IO.AtomicFile.Write(path, stream => Write(stream, tensors, metadata, path));
+
+    /// <summary>Writes the file's bytes to <paramref name="stream"/> (a caller that writes atomically and hashes, as a checkpoint does).</summary>
+    public static void Write(Stream stream, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null, string? path = null)
     {
         var list = tensors.ToList();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, _) in list)
-            if (name == "__metadata__" || !names.Add(name)) throw new InvalidInputException($"{path}: tensor name '{name}' is reserved or repeated");
+            if (name == "__metadata__" || !names.Add(name)) throw new InvalidInputException($"{path ?? "safetensors"}: tensor name '{name}' is reserved or repeated");
         var header = new Dictionary<string, object>(StringComparer.Ordinal);
         if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
         long offset = 0;
@@ -295,25 +299,22 @@ public static class SafetensorsWriter
         }
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
         int padded = (json.Length + 7) / 8 * 8;
-        IO.AtomicFile.Write(path, stream =>
+        Span<byte> length = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+        stream.Write(length);
+        stream.Write(json);
+        for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+        foreach (var (_, t) in list)
         {
-            Span<byte> length = stackalloc byte[8];
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
-            stream.Write(length);
-            stream.Write(json);
-            for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
-            foreach (var (_, t) in list)
-            {
-                using var scope = NewDisposeScope();
-                var cpu = t.detach().to(CPU).contiguous();
-                long bytes = cpu.numel() * cpu.ElementSize;
-                if (bytes == 0) continue;
-                // In slices: a span's length is an int, and a tensor may hold more than 2 GB.
-                var flat = cpu.view(-1);
-                long size = cpu.ElementSize, chunk = Math.Max(1, (1L << 30) / size);
-                for (long at = 0; at < flat.numel(); at += chunk)
-                    stream.Write(flat.narrow(0, at, Math.Min(chunk, flat.numel() - at)).bytes);
-            }
-        });
+            using var scope = NewDisposeScope();
+            var cpu = t.detach().to(CPU).contiguous();
+            long bytes = cpu.numel() * cpu.ElementSize;
+            if (bytes == 0) continue;
+            // In slices: a span's length is an int, and a tensor may hold more than 2 GB.
+            var flat = cpu.view(-1);
+            long size = cpu.ElementSize, chunk = Math.Max(1, (1L << 30) / size);
+            for (long at = 0; at < flat.numel(); at += chunk)
+                stream.Write(flat.narrow(0, at, Math.Min(chunk, flat.numel() - at)).bytes);
+        }
     }
 }

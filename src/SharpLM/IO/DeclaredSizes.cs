@@ -23,13 +23,14 @@ internal static class DeclaredSizes
     /// Refuses a config whose <paramref name="field"/> declares at least <paramref name="parameters"/> parameters
     /// when <paramref name="weightPath"/> is too small to hold them.
     /// </summary>
-    public static void RequireRoom(string configPath, string field, double parameters, string weightPath) =>
-        RequireRoom(configPath, field, parameters, new FileInfo(weightPath).Length, Path.GetFileName(weightPath));
+    /// <remarks>Quantised weights pass their own <paramref name="bytesPerParameter"/> (half a byte for int4).</remarks>
+    public static void RequireRoom(string configPath, string field, double parameters, string weightPath, double bytesPerParameter = MinBytesPerParameter) =>
+        RequireRoom(configPath, field, parameters, new FileInfo(weightPath).Length, Path.GetFileName(weightPath), bytesPerParameter);
 
     /// <summary>As above, for weights of <paramref name="length"/> bytes in total, described as <paramref name="weights"/>.</summary>
-    public static void RequireRoom(string configPath, string field, double parameters, long length, string weights)
+    public static void RequireRoom(string configPath, string field, double parameters, long length, string weights, double bytesPerParameter = MinBytesPerParameter)
     {
-        if (parameters * MinBytesPerParameter > length)
+        if (parameters * bytesPerParameter > length)
             throw InvalidInputException.ForFile(configPath,
                 $"{field}: declares at least {parameters:N0} parameters, more than {weights} ({length:N0} bytes) can hold");
     }

@@ -19,7 +19,7 @@ public interface ILinearDelta
     Tensor Apply(Tensor input, Tensor output);
 }
 
-/// <summary>The one way modules call their Linear layers, so that deltas attached to a layer (and an int8 copy of its weight, <see cref="Int8Weights"/>) take part.</summary>
+/// <summary>The one way modules call their Linear layers, so that deltas attached to a layer (and a quantised copy of its weight, <see cref="QuantizedWeights"/>) take part.</summary>
 public static class LinearDeltas
 {
     /// <summary><paramref name="layer"/>'s output for <paramref name="x"/>, plus the delta of every <see cref="ILinearDelta"/> attached to it.</summary>
@@ -27,7 +27,7 @@ public static class LinearDeltas
     {
         Tensor? y = null;
         foreach (var child in layer.children())
-            if (child is Int8Weights int8) y = int8.Forward(x, layer.bias); // a quantised layer computes through its int8 copy
+            if (child is QuantizedWeights quantised) y = quantised.Forward(x, layer.bias); // a quantised layer computes through its stored copy
         y ??= layer.forward(x);
         foreach (var child in layer.children())
             if (child is ILinearDelta delta) y = delta.Apply(x, y);

@@ -6,10 +6,7 @@ public class CliDecodingAndFormatsTests
     public void Sample_decodes_by_beam_speculation_and_int8_and_reads_a_converted_hugging_face_folder()
     {
         using var dir = new TempDirectory();
-        File.WriteAllText(dir.File("corpus.txt"), string.Concat(Enumerable.Repeat(TinyRuns.Corpus, 80)));
-        var train = CliProcess.Run("pretrain", "--preset", "shakespeare-char", "--data", dir.File("corpus.txt"), "--out", dir.File("run"),
-            "--max-iters", "40", "--eval-interval", "40", "--eval_iters", "1", "--n_layer", "1", "--n_embd", "32", "--block_size", "32", "--threads", "1");
-        Assert.True(train.ExitCode == 0, train.Stderr + train.Stdout);
+        CliProcess.PretrainTiny(dir);
         string[] greedy = ["--prompt", "the ", "--max-new-tokens", "12", "--temperature", "0"];
         var plain = CliProcess.Run(["sample", "--checkpoint", dir.File("run"), .. greedy]);
         Assert.True(plain.ExitCode == 0, plain.Stderr);
