@@ -11,11 +11,12 @@ using SharpLM.Server;
 
 /// <summary>
 /// `dotnet run -c Release --project bench/SharpLM.Bench -- serve [--checkpoint RUN] [--clients 16] [--seconds 60]
-/// [--max-tokens 128] [--threads 2] [--out out/bench/serve]`: the OpenAI server under load, on loopback, in this
+/// [--max-tokens 128] [--threads 2] [--soak 3] [--out out/bench/serve]`: the OpenAI server under load, on loopback, in this
 /// process. One streaming client, then <c>--clients</c> concurrent streaming clients, each sending requests back to
 /// back for <c>--seconds</c>: prompts are slices of tinyshakespeare's validation text, sampled at temperature 0.8
 /// with a seed per request. Reports aggregate generated tokens/s, time to first token (p50, p99), failed requests,
-/// the batcher's mean batch, and resident memory before and after. Without --checkpoint it uses (training it once)
+/// the batcher's mean batch and step time, and resident memory before, between and after --soak more concurrent
+/// phases of half the time each. Without --checkpoint it uses (training it once)
 /// the decoding benchmark's target: the shakespeare-char preset with a 256-token context. Not a test: nothing is
 /// asserted.
 /// </summary>
@@ -28,6 +29,7 @@ static class ServeBenchmark
         double seconds = double.Parse(opts.Get("seconds", "60"), CultureInfo.InvariantCulture);
         int maxTokens = int.Parse(opts.Get("max-tokens", "128"), CultureInfo.InvariantCulture);
         int threads = int.Parse(opts.Get("threads", "2"), CultureInfo.InvariantCulture);
+        int soak = int.Parse(opts.Get("soak", "3"), CultureInfo.InvariantCulture);
         string outDir = opts.Get("out", "out/bench/serve");
         string corpus = Corpora.TinyShakespeare(Console.Error.WriteLine);
         string run = opts.Get("checkpoint", "");
@@ -71,28 +73,42 @@ static class ServeBenchmark
                 }
             }
             double rssStart = Rss();
+            var metrics = served.Metrics!;
+            // The batcher's own time per step (forward pass, sampling, handing tokens over), apart from the HTTP work around it.
+            (long Steps, TimeSpan Time, long Rows) Mark() => (metrics.Steps, metrics.StepTime, metrics.BatchedRows);
+            var mark0 = Mark();
             var single = bench.RunAsync(1, seconds).GetAwaiter().GetResult();
+            var mark1 = Mark();
             double rssSingle = Rss();
-            long steps0 = served.Metrics!.Steps, rows0 = served.Metrics.BatchedRows;
+            var mark2 = Mark();
             var many = bench.RunAsync(clients, seconds).GetAwaiter().GetResult();
-            double meanBatch = (double)(served.Metrics.BatchedRows - rows0) / Math.Max(1, served.Metrics.Steps - steps0);
+            var mark3 = Mark();
+            double StepMs((long Steps, TimeSpan Time, long Rows) a, (long Steps, TimeSpan Time, long Rows) b) => (b.Time - a.Time).TotalMilliseconds / Math.Max(1, b.Steps - a.Steps);
+            double stepSingle = StepMs(mark0, mark1), stepMany = StepMs(mark2, mark3);
+            double busyMany = (mark3.Time - mark2.Time).TotalSeconds / many.Seconds;
+            double meanBatch = (double)(mark3.Rows - mark2.Rows) / Math.Max(1, mark3.Steps - mark2.Steps);
             double rssMany = Rss();
-            var again = bench.RunAsync(clients, seconds / 2).GetAwaiter().GetResult();
-            double rssEnd = Rss();
+            // More concurrent phases, resident memory after each: it should level off (the KV cache grows to the
+            // context once; after that nothing a request leaves behind may accumulate).
+            var soaked = new List<(PhaseResult Phase, double Rss)>();
+            for (int i = 0; i < soak; i++) soaked.Add((bench.RunAsync(clients, seconds / 2).GetAwaiter().GetResult(), Rss()));
 
             Console.WriteLine($"{bundle.Model.ParameterCount:N0}-parameter model, context {bundle.Model.ContextLength}, up to {maxTokens} tokens per request at temperature 0.8, {threads} threads, {seconds:0} s per phase");
             Console.WriteLine("| clients | requests | failed | generated tokens/s | TTFT p50 (ms) | TTFT p99 (ms) | mean tokens per request |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
-            foreach (var (n, r) in new[] { (1, single), (clients, many), (clients, again) })
+            foreach (var (n, r) in new[] { (1, single), (clients, many) }.Concat(soaked.Select(x => (clients, x.Phase))))
                 Console.WriteLine($"| {n} | {r.Requests} | {r.Failed} | {r.TokensPerSecond:N0} | {r.TtftP50 * 1000:F0} | {r.TtftP99 * 1000:F0} | {r.MeanTokens:F1} |");
             Console.WriteLine($"aggregate speed-up with {clients} clients: {many.TokensPerSecond / single.TokensPerSecond:F2}× (mean batch {meanBatch:F1})");
-            Console.WriteLine($"resident memory: {rssStart:F0} MB after warm-up, {rssSingle:F0} MB after the single client, {rssMany:F0} MB after {clients} clients, {rssEnd:F0} MB after a second {clients}-client phase");
+            Console.WriteLine($"batcher step: {stepSingle:F2} ms with 1 client, {stepMany:F2} ms with {clients} (busy {busyMany:P0} of the {clients}-client phase; the rest of the 2 cores went to HTTP and the clients)");
+            Console.WriteLine($"resident memory: {rssStart:F0} MB after warm-up, {rssSingle:F0} MB after the single client, {rssMany:F0} MB after {clients} clients" +
+                string.Concat(soaked.Select((x, i) => $", {x.Rss:F0} MB after soak phase {i + 1}")));
             Directory.CreateDirectory(outDir);
             var report = new
             {
                 checkpoint = Path.GetFullPath(run), parameters = bundle.Model.ParameterCount, context = bundle.Model.ContextLength, max_tokens = maxTokens, threads, seconds, clients,
-                single, concurrent = many, concurrent_again = again, speedup = many.TokensPerSecond / single.TokensPerSecond, mean_batch = meanBatch,
-                rss_mb = new { after_warmup = rssStart, after_single = rssSingle, after_concurrent = rssMany, after_second_concurrent = rssEnd },
+                single, concurrent = many, soak = soaked.Select(x => x.Phase).ToList(), speedup = many.TokensPerSecond / single.TokensPerSecond, mean_batch = meanBatch,
+                step_ms = new { single = stepSingle, concurrent = stepMany }, batcher_busy_concurrent = busyMany,
+                rss_mb = new { after_warmup = rssStart, after_single = rssSingle, after_concurrent = rssMany, after_soak_phases = soaked.Select(x => x.Rss).ToList() },
             };
             string path = Path.Combine(outDir, "serve.json");
             AtomicFile.WriteAllText(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
