@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SharpLM.Adaptation.Peft.Lora;
 using SharpLM.Inference;
 using SharpLM.Inference.Batching;
 using SharpLM.Modeling;
@@ -22,7 +23,8 @@ public sealed record ServingOptions
 /// generation joins one <see cref="ContinuousBatcher"/>; scoring is <see cref="Evaluation.Perplexity.Score"/>, run on
 /// the batcher's thread between steps. When the tokenizer has an end-of-text token it goes in front of a scored
 /// text (as <see cref="Evaluation.Perplexity"/> does), so the text's first token is predicted too, and it ends every
-/// generation.
+/// generation. With a <see cref="LoraSet"/>, <see cref="ForAdapter"/> serves each adapter under its own name in the
+/// same batch: one copy of the base weights, each request's rows computed with its adapter.
 /// </summary>
 public sealed class GptServedModel : IServedModel, IDisposable
 {
@@ -30,18 +32,21 @@ public sealed class GptServedModel : IServedModel, IDisposable
     readonly ITokenizer tokenizer;
     readonly Device device;
     readonly ContinuousBatcher batcher;
+    readonly LoraSet? adapters;
     readonly int[] endOfText, specialTokens;
 
     /// <summary>Serves <paramref name="model"/> as <paramref name="id"/>, batching up to <see cref="ServingOptions.MaxBatch"/> generations.</summary>
-    public GptServedModel(LanguageModel model, ITokenizer tokenizer, Device device, string id, Adaptation.Formatting.ChatTemplate? chatTemplate = null, ServingOptions? serving = null)
+    /// <param name="adapters">LoRA adapters attached to <paramref name="model"/>, served by <see cref="ForAdapter"/>; this model serves the base.</param>
+    public GptServedModel(LanguageModel model, ITokenizer tokenizer, Device device, string id, Adaptation.Formatting.ChatTemplate? chatTemplate = null, ServingOptions? serving = null, LoraSet? adapters = null)
     {
         serving ??= new ServingOptions();
         this.model = model;
         this.tokenizer = tokenizer;
         this.device = device;
+        this.adapters = adapters;
         Id = id;
         ChatTemplate = chatTemplate;
-        batcher = new ContinuousBatcher(BatchDecoder.For(model, serving.MaxBatch, device, serving.PrefillChunk), tokenizer);
+        batcher = new ContinuousBatcher(BatchDecoder.For(model, serving.MaxBatch, device, serving.PrefillChunk, adapters), tokenizer);
         endOfText = tokenizer.EndOfTextId is int eot ? [eot] : [];
         specialTokens = [.. endOfText.Concat(tokenizer.SpecialTokenIds.Values).Distinct()];
     }
@@ -56,7 +61,22 @@ public sealed class GptServedModel : IServedModel, IDisposable
 
     public BatcherMetrics? Metrics => batcher.Metrics;
 
-    public async IAsyncEnumerable<GeneratedPiece> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
+    public IAsyncEnumerable<GeneratedPiece> GenerateAsync(GenerationRequest request, CancellationToken cancellation) => Generate(request, -1, cancellation);
+
+    public Task<IReadOnlyList<ScoredToken>> ScoreAsync(string text, int top, CancellationToken cancellation) => Score(text, top, -1, cancellation);
+
+    /// <summary>
+    /// Adapter <paramref name="adapter"/> of the set as a served model called <paramref name="id"/> with
+    /// <paramref name="chatTemplate"/>: its generations join this model's batch, its rows computed with the adapter.
+    /// It shares this model's tokenizer, limits and metrics (counted under this model's name); dispose this model only.
+    /// </summary>
+    public IServedModel ForAdapter(int adapter, string id, Adaptation.Formatting.ChatTemplate? chatTemplate)
+    {
+        if (adapters is null || adapter < 0 || adapter >= adapters.Count) throw new ArgumentOutOfRangeException(nameof(adapter), $"adapter {adapter}: the model serves {adapters?.Count ?? 0}");
+        return new AdapterView(this, adapter, id, chatTemplate);
+    }
+
+    async IAsyncEnumerable<GeneratedPiece> Generate(GenerationRequest request, int adapter, [EnumeratorCancellation] CancellationToken cancellation)
     {
         var batch = new BatchRequest
         {
@@ -68,12 +88,18 @@ public sealed class GptServedModel : IServedModel, IDisposable
             },
             StopTokens = request.StopAtSpecialTokens ? specialTokens : endOfText,
             TopLogprobs = request.TopLogprobs,
+            Adapter = adapter,
         };
         await foreach (var piece in batcher.GenerateAsync(batch, cancellation)) yield return piece;
     }
 
-    public Task<IReadOnlyList<ScoredToken>> ScoreAsync(string text, int top, CancellationToken cancellation) =>
-        batcher.RunExclusiveAsync(() => Score(text, top), cancellation);
+    Task<IReadOnlyList<ScoredToken>> Score(string text, int top, int adapter, CancellationToken cancellation) =>
+        batcher.RunExclusiveAsync(() =>
+        {
+            // Between steps on the batcher's thread: every row of the scoring passes uses the one adapter.
+            adapters?.RouteAll(adapter);
+            return Score(text, top);
+        }, cancellation);
 
     IReadOnlyList<ScoredToken> Score(string text, int top)
     {
@@ -126,4 +152,17 @@ public sealed class GptServedModel : IServedModel, IDisposable
 
     /// <summary>Stops the batcher: generations still running end as cancelled.</summary>
     public void Dispose() => batcher.Dispose();
+
+    /// <summary>One adapter of the set, served beside the base.</summary>
+    sealed class AdapterView(GptServedModel owner, int adapter, string id, Adaptation.Formatting.ChatTemplate? chatTemplate) : IServedModel
+    {
+        public string Id => id;
+        public int ContextLength => owner.ContextLength;
+        public Adaptation.Formatting.ChatTemplate? ChatTemplate => chatTemplate;
+        public int Concurrency => owner.Concurrency;
+        public BatcherMetrics? Metrics => owner.Metrics;
+        public int CountTokens(string text) => owner.CountTokens(text);
+        public IAsyncEnumerable<GeneratedPiece> GenerateAsync(GenerationRequest request, CancellationToken cancellation) => owner.Generate(request, adapter, cancellation);
+        public Task<IReadOnlyList<ScoredToken>> ScoreAsync(string text, int top, CancellationToken cancellation) => owner.Score(text, top, adapter, cancellation);
+    }
 }

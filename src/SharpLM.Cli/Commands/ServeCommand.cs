@@ -30,9 +30,15 @@ public static class ServeCommand
             AllowMultipleArgumentsPerToken = true,
         };
 
+        var loras = new Option<string[]>("--lora")
+        {
+            Description = "NAME=DIR: a LoRA adapter served beside the base as model NAME, over the same weights and in the same batch (repeat for several; requests pick one by their model field).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+
         var command = new Command("serve", "Serve a checkpoint over an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions, /health, /metrics), batching concurrent requests.")
         {
-            host, port, name, maxBatch, prefillChunk, maxBody, maxQueue, timeout, maxTokens, maxPrompts, maxMessages, maxChars, apiKey, allowedHosts,
+            host, port, name, loras, maxBatch, prefillChunk, maxBody, maxQueue, timeout, maxTokens, maxPrompts, maxMessages, maxChars, apiKey, allowedHosts,
         };
         ckpt.AddTo(command);
         command.SetAction(parse =>
@@ -49,14 +55,22 @@ public static class ServeCommand
                 ApiKey = parse.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("SHARPLM_API_KEY") is { Length: > 0 } env ? env : null),
                 AllowedHosts = (parse.GetValue(allowedHosts) ?? []).SelectMany(h => h.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
             };
+            var named = (parse.GetValue(loras) ?? []).Select(ParseLora).ToList();
             var bundle = ckpt.Load(parse);
             string id = parse.GetValue(name) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(bundle.Location.Path)));
+            if (named.Select(l => l.Name).Append(id).GroupBy(n => n).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                throw new InvalidInputException($"--lora: the model name '{twice.Key}' is used twice (the base is '{id}')");
+            Adaptation.Peft.Lora.LoraSet? set = null;
+            IReadOnlyList<Adaptation.Formatting.ChatTemplate?> templates = [];
+            if (named.Count > 0) (bundle, set, templates) = bundle.WithLoras(named.Select(l => l.Directory).ToList());
             // An SFT run has its chat template; a base model's chat requests stay a plain transcript.
             using var served = new GptServedModel(bundle.Model, bundle.Tokenizer, bundle.Device, id, bundle.Template,
-                new ServingOptions { MaxBatch = parse.GetValue(maxBatch), PrefillChunk = parse.GetValue(prefillChunk) });
-            var server = OpenAiServer.StartAsync(served, options).GetAwaiter().GetResult();
+                new ServingOptions { MaxBatch = parse.GetValue(maxBatch), PrefillChunk = parse.GetValue(prefillChunk) }, set);
+            var models = new List<IServedModel> { served };
+            models.AddRange(named.Select((l, i) => served.ForAdapter(i, l.Name, templates[i])));
+            var server = OpenAiServer.StartAsync(models, options).GetAwaiter().GetResult();
             // The one line the server prints: where to point clients (the port is the real one when --port 0).
-            Console.WriteLine($"serving {id} at {server.BaseUrl}");
+            Console.WriteLine($"serving {string.Join(", ", models.Select(m => m.Id))} at {server.BaseUrl}");
             // The host's console lifetime turns SIGTERM and Ctrl+C into a stop: this returns, in-flight
             // generations are cancelled (their token includes the server stopping) and the process exits.
             server.WaitForShutdownAsync().GetAwaiter().GetResult();
@@ -64,5 +78,14 @@ public static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    static (string Name, string Directory) ParseLora(string spec)
+    {
+        int eq = spec.IndexOf('=');
+        if (eq <= 0 || eq == spec.Length - 1) throw new InvalidInputException($"--lora {spec}: expected NAME=DIR (the model name requests use, then the adapter directory)");
+        string dir = spec[(eq + 1)..];
+        if (!Directory.Exists(dir)) throw InvalidInputException.ForFile(dir, "not found (--lora)");
+        return (spec[..eq], dir);
     }
 }

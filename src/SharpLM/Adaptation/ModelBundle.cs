@@ -1,5 +1,6 @@
 using SharpLM.Adaptation.Formatting;
 using SharpLM.Adaptation.Peft;
+using SharpLM.Adaptation.Peft.Lora;
 using SharpLM.Checkpoints;
 using SharpLM.Modeling;
 using SharpLM.Templates;
@@ -145,6 +146,38 @@ public sealed class ModelBundle
             throw InvalidInputException.ForFile(adapter ?? location.Path, $"the tokenizer has {tokenizer.VocabSize} tokens but the model only {model.Config.VocabSize} embedding rows");
         model.eval();
         return new ModelBundle { Model = model, Tokenizer = tokenizer, Template = template, Adapter = method, Location = location, Device = device };
+    }
+
+    /// <summary>
+    /// This bundle's model with the LoRA adapters in <paramref name="dirs"/> attached side by side
+    /// (<see cref="LoraSet.Attach"/>: a row of a batch uses one of them, or none), for serving several fine-tunes of one
+    /// base. Adapters that SFT saved with a tokenizer must all have the same one, which the returned bundle then uses
+    /// (it is the base's plus the chat tokens); each adapter's chat template is returned in order, the base's where an
+    /// adapter declares none.
+    /// </summary>
+    /// <exception cref="InvalidInputException">An adapter does not fit this base, is not LoRA, or brings a different tokenizer; the message names it.</exception>
+    public (ModelBundle Bundle, LoraSet Adapters, IReadOnlyList<ChatTemplate?> Templates) WithLoras(IReadOnlyList<string> dirs)
+    {
+        if (Adapter is not null) throw new InvalidInputException($"an adapter is already applied ({Adapter.Method}); serve several LoRA adapters over the plain base");
+        var gpt = Decoder("serving LoRA adapters");
+        if (Quantization.Of(gpt) is { } q) throw InvalidInputException.ForFile(Location.Path, $"holds quantised weights ({q}); LoRA adapters apply to the float model");
+        var tokenizer = Tokenizer;
+        string? tokenizerDir = null;
+        foreach (string dir in dirs.Where(d => File.Exists(TokenizerFile.PathIn(d))))
+        {
+            if (tokenizerDir is null)
+            {
+                tokenizerDir = dir;
+                tokenizer = TokenizerFactory.Load(dir);
+            }
+            else if (!File.ReadAllBytes(TokenizerFile.PathIn(dir)).AsSpan().SequenceEqual(File.ReadAllBytes(TokenizerFile.PathIn(tokenizerDir))))
+                throw InvalidInputException.ForFile(TokenizerFile.PathIn(dir), $"differs from {TokenizerFile.PathIn(tokenizerDir)}: adapters served over one base must share a tokenizer");
+        }
+        if (tokenizer.VocabSize > gpt.Config.VocabSize)
+            throw InvalidInputException.ForFile(TokenizerFile.PathIn(tokenizerDir!), $"the tokenizer has {tokenizer.VocabSize} tokens but the model only {gpt.Config.VocabSize} embedding rows");
+        var set = LoraSet.Attach(gpt, dirs, Location.ToString());
+        var templates = dirs.Select(d => DeclaredTemplate(d) ?? Template).ToList();
+        return (new ModelBundle { Model = gpt, Tokenizer = tokenizer, Template = Template, Location = Location, Device = Device }, set, templates);
     }
 
     static ChatTemplate? DeclaredTemplate(string dir) => File.Exists(ChatTemplate.PathIn(dir)) ? ChatTemplate.Load(dir) : null;

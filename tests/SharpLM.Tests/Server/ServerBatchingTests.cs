@@ -2,7 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using SharpLM.Adaptation.Peft;
+using SharpLM.Adaptation.Peft.Lora;
 using SharpLM.Inference;
+using SharpLM.Modeling;
+using SharpLM.Tokenization;
 using SharpLM.Server;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -52,6 +56,58 @@ public class ServerBatchingTests(ITestOutputHelper output)
         var m = served.Metrics!;
         output.WriteLine($"{m.Steps} steps, mean batch {(double)m.BatchedRows / m.Steps:0.00}, {m.GeneratedTokens} tokens");
         Assert.True(m.BatchedRows > 2 * m.Steps, $"requests shared passes (mean batch {(double)m.BatchedRows / m.Steps:0.00})");
+    }
+
+    [Fact]
+    public async Task Lora_adapters_served_by_name_share_the_batch_and_each_answers_as_its_adapter_alone()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = CharTokenizer.FromText(TinyRuns.Corpus);
+        var config = TinyRuns.Model(tokenizer.VocabSize) with { BlockSize = 64 };
+        Gpt Base()
+        {
+            torch.manual_seed(3);
+            var gpt = new Gpt(config);
+            gpt.eval();
+            return gpt;
+        }
+        string[] names = ["poet", "clerk"];
+        for (int a = 0; a < names.Length; a++)
+        {
+            var lora = LoraTuning.Apply(Base(), new LoraOptions { Rank = 4, Alpha = 8, TargetModules = a == 0 ? ["attn.c_attn", "mlp.c_fc"] : ["q", "v", "attn.c_proj"] });
+            torch.manual_seed(10 + a);
+            using (torch.no_grad())
+                foreach (var (_, p) in lora.TrainableParameters) p.normal_(0, 0.3);
+            lora.Save(dir.File(names[a]));
+        }
+        var shared = Base();
+        var set = LoraSet.Attach(shared, names.Select(dir.File).ToList());
+        using var served = new GptServedModel(shared, tokenizer, torch.CPU, "base", adapters: set);
+        await using var server = await OpenAiServer.StartAsync([served, served.ForAdapter(0, names[0], null), served.ForAdapter(1, names[1], null)], new OpenAiServerOptions { Port = 0 });
+
+        // The reference: each adapter applied alone to its own copy of the base, decoded by the plain generator.
+        var lone = new Dictionary<string, Generator> { ["base"] = new(Base(), tokenizer, torch.CPU) };
+        foreach (string name in names)
+        {
+            var gpt = Base();
+            PeftMethod.Load(dir.File(name), gpt);
+            lone[name] = new Generator(gpt, tokenizer, torch.CPU);
+        }
+        string[] models = ["base", .. names];
+        var requests = Enumerable.Range(0, 12).Select(i => (Model: models[i % 3], Prompt: TinyRuns.Corpus[(i * 3)..(i * 3 + 2 + i % 5)])).ToArray();
+        var expected = requests.Select(r => lone[r.Model].Generate(r.Prompt, new SamplingOptions { MaxNewTokens = 24, Temperature = 0 })).ToArray();
+        var texts = await Task.WhenAll(requests.Select(r => StreamTextAsync(server, new { model = r.Model, prompt = r.Prompt, max_tokens = 24, temperature = 0, stream = true })));
+        Assert.Equal(expected, texts);
+        // The adapters do change the text, so the routing is what made each answer right.
+        Assert.Contains(requests.Select((r, i) => (r, i)), x => x.r.Model != "base" && lone["base"].Generate(x.r.Prompt, new SamplingOptions { MaxNewTokens = 24, Temperature = 0 }) != expected[x.i]);
+        var m = served.Metrics!;
+        Assert.True(m.BatchedRows > 2 * m.Steps, $"the three models' requests shared passes (mean batch {(double)m.BatchedRows / m.Steps:0.00})");
+
+        // Scoring (echo with logprobs) goes through the adapter too.
+        var (status, scored) = await PostAsync(server, "/completions", new { model = names[1], prompt = "the king", max_tokens = 0, echo = true, logprobs = 1 });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var (_, scoredBase) = await PostAsync(server, "/completions", new { model = "base", prompt = "the king", max_tokens = 0, echo = true, logprobs = 1 });
+        Assert.NotEqual(scoredBase.GetProperty("choices")[0].GetProperty("logprobs").GetRawText(), scored.GetProperty("choices")[0].GetProperty("logprobs").GetRawText());
     }
 
     [Fact]

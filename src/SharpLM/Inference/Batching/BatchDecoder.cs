@@ -1,3 +1,4 @@
+using SharpLM.Adaptation.Peft.Lora;
 using SharpLM.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,12 +10,27 @@ namespace SharpLM.Inference.Batching;
 /// slot, and one token for each of several slots fed together. <see cref="For"/> picks the implementation: a GPT
 /// advances all its slots in one forward pass (<see cref="Gpt.DecodeSlots"/>); any other model keeps one decoding
 /// state per slot and advances them one after another, which is still continuous scheduling, without the shared pass.
+/// With a <see cref="LoraSet"/> each slot names its adapter, and every pass routes its rows to theirs.
 /// Only the batcher's thread calls it.
 /// </summary>
 public abstract class BatchDecoder : IDisposable
 {
+    readonly int[] adapterOf;
+    readonly LoraSet? adapters;
+    readonly Device device;
+
+    BatchDecoder(int slots, LoraSet? adapters, Device device)
+    {
+        adapterOf = new int[slots];
+        this.adapters = adapters;
+        this.device = device;
+    }
+
     /// <summary>Sequences held at once.</summary>
-    public abstract int Slots { get; }
+    public int Slots => adapterOf.Length;
+
+    /// <summary>LoRA adapters a slot may use (<see cref="Reset"/>); 0 without a <see cref="LoraSet"/>.</summary>
+    public int Adapters => adapters?.Count ?? 0;
 
     /// <summary>Tokens a sequence may hold (prompt and generated).</summary>
     public abstract int ContextLength { get; }
@@ -25,8 +41,19 @@ public abstract class BatchDecoder : IDisposable
     /// <summary>True when <see cref="Step"/> runs its slots through one forward pass.</summary>
     public abstract bool SharesPasses { get; }
 
-    /// <summary>Empties <paramref name="slot"/> for a new sequence.</summary>
-    public abstract void Reset(int slot);
+    /// <summary>Empties <paramref name="slot"/> for a new sequence, computed with LoRA adapter <paramref name="adapter"/> (−1: the base).</summary>
+    public void Reset(int slot, int adapter = -1)
+    {
+        if (adapter < -1 || adapter >= Adapters) throw new ArgumentOutOfRangeException(nameof(adapter), $"adapter {adapter}: there are {Adapters}");
+        adapterOf[slot] = adapter;
+        Empty(slot);
+    }
+
+    /// <summary>Empties <paramref name="slot"/>'s cache or state.</summary>
+    protected abstract void Empty(int slot);
+
+    /// <summary>Routes the next pass's rows, which are <paramref name="slots"/> in order, to their slots' adapters.</summary>
+    protected void Route(IReadOnlyList<int> slots) => adapters?.Route(slots.Select(s => adapterOf[s]).ToArray(), device);
 
     /// <summary>Feeds <paramref name="tokens"/> (at most <see cref="PrefillChunk"/>) to <paramref name="slot"/>; the logits after the last one.</summary>
     public abstract float[] Prefill(int slot, ReadOnlySpan<int> tokens);
@@ -42,14 +69,15 @@ public abstract class BatchDecoder : IDisposable
     /// <param name="slots">Sequences held at once (the batch size).</param>
     /// <param name="device">Where the model lives.</param>
     /// <param name="prefillChunk">Most prompt tokens per pass.</param>
-    public static BatchDecoder For(LanguageModel model, int slots, Device device, int prefillChunk = 256)
+    /// <param name="adapters">LoRA adapters attached to <paramref name="model"/> (<see cref="LoraSet.Attach"/>), chosen per slot.</param>
+    public static BatchDecoder For(LanguageModel model, int slots, Device device, int prefillChunk = 256, LoraSet? adapters = null)
     {
         if (slots < 1) throw new InvalidInputException($"--max-batch {slots}: must be at least 1");
         if (prefillChunk < 1) throw new InvalidInputException($"--prefill-chunk {prefillChunk}: must be at least 1");
         model.eval();
         return model is Gpt gpt && gpt.SlotDecodingRefusal is null && gpt.GetType() == typeof(Gpt)
-            ? new SlotDecoder(gpt, slots, device, prefillChunk)
-            : new SequentialDecoder(model, slots, device);
+            ? new SlotDecoder(gpt, slots, device, prefillChunk, adapters)
+            : new SequentialDecoder(model, slots, device, adapters);
     }
 
     /// <summary>Row-wise float copies of logits [B, V].</summary>
@@ -72,21 +100,21 @@ public abstract class BatchDecoder : IDisposable
     }
 
     /// <summary>A GPT whose slots share a <see cref="SlotKvCache"/> and one forward pass per step.</summary>
-    sealed class SlotDecoder(Gpt model, int slots, Device device, int prefillChunk) : BatchDecoder
+    sealed class SlotDecoder(Gpt model, int slots, Device device, int prefillChunk, LoraSet? adapters) : BatchDecoder(slots, adapters, device)
     {
         readonly SlotKvCache cache = new(model.Config, slots, device, model.parameters().First().dtype);
 
-        public override int Slots => slots;
         public override int ContextLength => model.ContextLength;
         public override int PrefillChunk => prefillChunk;
         public override bool SharesPasses => true;
 
-        public override void Reset(int slot) => cache.Reset(slot);
+        protected override void Empty(int slot) => cache.Reset(slot);
 
         public override float[] Prefill(int slot, ReadOnlySpan<int> tokens)
         {
             using var scope = NewDisposeScope();
             using var _ = inference_mode();
+            Route([slot]);
             return Rows(model.DecodeSlots(Ids(tokens, 1, device), cache, [slot]))[0];
         }
 
@@ -94,6 +122,7 @@ public abstract class BatchDecoder : IDisposable
         {
             using var scope = NewDisposeScope();
             using var _ = inference_mode();
+            Route(slotIds);
             return Rows(model.DecodeSlots(Ids(tokens.ToArray(), tokens.Count, device), cache, slotIds));
         }
 
@@ -104,16 +133,15 @@ public abstract class BatchDecoder : IDisposable
     /// Any <see cref="LanguageModel"/>: a decoding state per slot, advanced one slot at a time. The prompt goes in with
     /// the first call, whole, because a prefix decoder and an encoder-decoder read it differently from what follows.
     /// </summary>
-    sealed class SequentialDecoder(LanguageModel model, int slots, Device device) : BatchDecoder
+    sealed class SequentialDecoder(LanguageModel model, int slots, Device device, LoraSet? adapters) : BatchDecoder(slots, adapters, device)
     {
         readonly DecodingState?[] states = new DecodingState?[slots];
 
-        public override int Slots => slots;
         public override int ContextLength => model.ContextLength;
         public override int PrefillChunk => int.MaxValue;
         public override bool SharesPasses => false;
 
-        public override void Reset(int slot)
+        protected override void Empty(int slot)
         {
             states[slot]?.Dispose();
             states[slot] = null;
@@ -124,6 +152,7 @@ public abstract class BatchDecoder : IDisposable
             var state = states[slot] ??= model.NewDecodingState(1, device); // outlives the step's scope
             using var scope = NewDisposeScope();
             using var _ = inference_mode();
+            Route([slot]);
             Tensor output = model.Decode(Ids(tokens, 1, device), state);
             return Rows(output.dim() == 3 ? output[.., -1] : output)[0];
         }

@@ -21,6 +21,9 @@ public sealed record BatchRequest
 
     /// <summary>Most alternatives a request may ask for (OpenAI's limit).</summary>
     public const int MaxTopLogprobs = 20;
+
+    /// <summary>The LoRA adapter the generation uses, by its number in the decoder's <see cref="Adaptation.Peft.Lora.LoraSet"/>; −1 for the base.</summary>
+    public int Adapter { get; init; } = -1;
 }
 
 /// <summary>

@@ -62,6 +62,8 @@ public sealed class ContinuousBatcher : IDisposable
     {
         var sampling = request.Sampling.Validate();
         if (request.Prompt.Count == 0) throw new InvalidInputException("prompt: must encode to at least one token");
+        if (request.Adapter < -1 || request.Adapter >= decoder.Adapters)
+            throw new InvalidInputException($"adapter {request.Adapter}: the batcher's model has {decoder.Adapters} LoRA adapters");
         if (request.TopLogprobs is < 0 or > BatchRequest.MaxTopLogprobs)
             throw new InvalidInputException($"top_logprobs {request.TopLogprobs}: must be between 0 and {BatchRequest.MaxTopLogprobs}");
         if (request.Prompt.Count >= decoder.ContextLength && sampling.MaxNewTokens > 0)
@@ -130,7 +132,7 @@ public sealed class ContinuousBatcher : IDisposable
                 var next = waiting[0];
                 waiting.RemoveAt(0);
                 next.Slot = freeSlots.Pop();
-                decoder.Reset(next.Slot);
+                decoder.Reset(next.Slot, next.Request.Adapter);
                 active.Add(next);
             }
             Metrics.SetQueue(active.Count, waiting.Count);
