@@ -68,6 +68,15 @@ public sealed class ConsoleTrainingObserver : ITrainingObserver
         else AnsiConsole.MarkupLine(Markup.Escape(text));
     }
 
+    /// <summary>True when --resume found the run already finished (nothing was written).</summary>
+    public bool AlreadyFinished { get; private set; }
+
+    public void OnAlreadyFinished(TrainingSummary summary, string directory)
+    {
+        AlreadyFinished = true;
+        Line($"{directory} already finished at step {summary.Iters} ({Trainer.SummaryFile}); nothing to resume, nothing changed");
+    }
+
     public static void PrintSummary(TrainingSummary s, string outDir)
     {
         var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());

@@ -56,7 +56,7 @@ public static class PretrainCommand
             var summary = observer.Run(() => cfg.Model.Type == "ngram"
                 ? NGramTrainer.Run(cfg, dataDir, outDir, observer)
                 : new Trainer(cfg, dataDir, outDir, observer).Run(parse.GetValue(resume), cancel.Token));
-            ConsoleTrainingObserver.PrintSummary(summary, outDir);
+            if (!observer.AlreadyFinished) ConsoleTrainingObserver.PrintSummary(summary, outDir);
             return 0;
         });
         return command;

@@ -63,7 +63,7 @@ public static class NGramTrainer
             WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 2), TrainSeconds = Math.Round(trainSeconds, 2),
             TokensPerSecond = Math.Round(train.Length / Math.Max(trainSeconds, 1e-9), 1),
         };
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, Json.Options));
+        AtomicFile.WriteAllText(Path.Combine(outDir, Trainer.SummaryFile), JsonSerializer.Serialize(summary, Json.Options));
         observer?.OnEnd(summary);
         return summary;
     }

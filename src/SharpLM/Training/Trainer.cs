@@ -72,6 +72,15 @@ public sealed class Trainer
             if (!resume) throw InvalidInputException.ForFile(outDir, "already holds a checkpoint; pass --resume to continue it or choose another --out");
             resumeFrom = Checkpoint.ReadManifest(outDir);
             RequireSameConfig(Path.Combine(outDir, PretrainConfig.FileName), runConfig);
+            // summary.json is written only when a run ends, after its last checkpoint: a summary of the checkpoint's
+            // step means there is nothing left to do, and continuing would rewrite it from an empty loop
+            // (final_train_loss NaN, peak_rss_mb 0). The finished run is left exactly as it is.
+            string summaryPath = Path.Combine(outDir, SummaryFile);
+            if (File.Exists(summaryPath) && Json.ReadFile<TrainingSummary>(summaryPath) is { } finished && finished.Iters == resumeFrom.Step)
+            {
+                observer.OnAlreadyFinished(finished, outDir);
+                return finished;
+            }
         }
         else if (RunFiles.Any(f => File.Exists(Path.Combine(outDir, f))) && !resume)
         {
@@ -209,13 +218,16 @@ public sealed class Trainer
             TrainSeconds = Math.Round(loop.Elapsed.TotalSeconds, 2),
             Threads = threads, BatchShards = sharding.Shards, Rollbacks = rollbacks, PeakRssMb = Math.Round(peakRss, 1),
         };
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, Json.Options));
+        AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(summary, Json.Options));
         observer.OnEnd(summary);
         return summary;
     }
 
+    /// <summary>The summary a run writes when it ends.</summary>
+    public const string SummaryFile = "summary.json";
+
     /// <summary>Files whose presence means a run already lives in the output directory.</summary>
-    static readonly string[] RunFiles = { Checkpoint.ManifestFile, MetricsLog.FileName, "summary.json" };
+    static readonly string[] RunFiles = { Checkpoint.ManifestFile, MetricsLog.FileName, SummaryFile };
 
     /// <summary>
     /// A resumed run must use the configuration it was started with, or it would not continue the same run.

@@ -62,4 +62,7 @@ public interface ITrainingObserver
     void OnRollback(RollbackRecord rollback) { }
     /// <summary>Once, after summary.json is written.</summary>
     void OnEnd(TrainingSummary summary) { }
+
+    /// <summary>--resume of a run that had already ended: nothing was trained or written; <paramref name="summary"/> is its saved one.</summary>
+    void OnAlreadyFinished(TrainingSummary summary, string directory) { }
 }

@@ -83,6 +83,44 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Resuming_a_finished_run_says_so_and_changes_nothing()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        var config = TinyRuns.Config(maxIters: 20, evalInterval: 10);
+        string run = dir.File("run");
+        var first = new Trainer(config, data, run).Run(resume: false);
+        var before = Directory.EnumerateFiles(run, "*", SearchOption.AllDirectories).Order()
+            .ToDictionary(f => f, f => (Bytes: File.ReadAllBytes(f), Written: File.GetLastWriteTimeUtc(f)));
+
+        var finished = new List<(TrainingSummary Summary, string Directory)>();
+        var observer = new FinishedRecorder(finished);
+        var again = new Trainer(config, data, run, observer).Run(resume: true);
+
+        var (summary, where) = Assert.Single(finished);
+        Assert.Equal(run, where);
+        Assert.Equal(20, summary.Iters);
+        Assert.Empty(observer.Steps);
+        Assert.Equal(first.FinalTrainLoss, again.FinalTrainLoss);
+        Assert.Equal(first.PeakRssMb, again.PeakRssMb);
+        Assert.True(double.IsFinite(again.FinalTrainLoss) && again.PeakRssMb > 0);
+        var after = Directory.EnumerateFiles(run, "*", SearchOption.AllDirectories).Order().ToList();
+        Assert.Equal(before.Keys, after);
+        foreach (string f in after)
+        {
+            Assert.True(before[f].Bytes.AsSpan().SequenceEqual(File.ReadAllBytes(f)), $"{f} changed");
+            Assert.Equal(before[f].Written, File.GetLastWriteTimeUtc(f));
+        }
+    }
+
+    sealed class FinishedRecorder(List<(TrainingSummary, string)> finished) : ITrainingObserver
+    {
+        public readonly List<StepRecord> Steps = new();
+        public void OnStep(StepRecord step, TimeSpan eta) => Steps.Add(step);
+        public void OnAlreadyFinished(TrainingSummary summary, string directory) => finished.Add((summary, directory));
+    }
+
+    [Fact]
     public void Nan_loss_rolls_back_to_the_last_checkpoint_and_skips_the_batch()
     {
         using var dir = new TempDirectory();

@@ -59,7 +59,7 @@ public sealed class ReportStage : SpeedrunStage
         using var cleaning = Json.ReadDocument(In(CleanStage.Folder, CleanStage.ReportFile));
         var funnel = Funnel(cleaning.RootElement);
         var tokenizer = Json.ReadFile<TokenizerStats>(In(TokenizerStage.Folder, TokenizerStage.StatsFile));
-        var pretrain = Json.ReadFile<TrainingSummary>(In(PretrainStage.Folder, "summary.json"));
+        var pretrain = Json.ReadFile<TrainingSummary>(In(PretrainStage.Folder, Trainer.SummaryFile));
         var sft = Json.ReadFile<SftRunSummary>(In(SftStage.Folder, SftRun.SummaryFile));
         var align = Json.ReadFile<AlignmentSummary>(In(AlignStage.Folder, DpoTrainer.SummaryFile));
         var eval = Json.ReadFile<SpeedrunEvaluation>(In(EvalStage.Folder, EvalStage.ResultsFile));

@@ -91,7 +91,7 @@ public sealed partial class UtilizationExperiment
     /// <summary>Trains a character-level model on <paramref name="text"/> in OUT/PART/run (kept when complete, so a rerun evaluates again without training).</summary>
     Trained Train(string part, string text, ModelConfig model, int steps, int batch, double learningRate)
     {
-        string dir = Path.Combine(OutDir, part), runDir = Path.Combine(dir, "run"), summaryPath = Path.Combine(runDir, "summary.json");
+        string dir = Path.Combine(OutDir, part), runDir = Path.Combine(dir, "run"), summaryPath = Path.Combine(runDir, Trainer.SummaryFile);
         steps = Math.Max(10, (int)Math.Round(steps * StepScale));
         var config = new PretrainConfig
         {
