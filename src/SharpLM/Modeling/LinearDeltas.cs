@@ -19,7 +19,7 @@ public interface ILinearDelta
     Tensor Apply(Tensor input, Tensor output);
 }
 
-/// <summary>The one way modules call their Linear layers, so that deltas attached to a layer (and a quantised copy of its weight, <see cref="QuantizedWeights"/>) take part.</summary>
+/// <summary>The one way modules call their Linear layers, so that deltas attached to a layer (and a quantised copy of its weight, <see cref="QuantizedWeights"/>, or a lower compute precision, <see cref="ComputePrecision"/>) take part.</summary>
 public static class LinearDeltas
 {
     /// <summary><paramref name="layer"/>'s output for <paramref name="x"/>, plus the delta of every <see cref="ILinearDelta"/> attached to it.</summary>
@@ -27,7 +27,10 @@ public static class LinearDeltas
     {
         Tensor? y = null;
         foreach (var child in layer.children())
+        {
             if (child is QuantizedWeights quantised) y = quantised.Forward(x, layer.bias); // a quantised layer computes through its stored copy
+            else if (child is ComputePrecision precision && x.dtype != precision.Dtype) y = precision.Forward(layer, x); // bf16 mixed precision
+        }
         y ??= layer.forward(x);
         foreach (var child in layer.children())
             if (child is ILinearDelta delta) y = delta.Apply(x, y);

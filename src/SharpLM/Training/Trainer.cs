@@ -96,6 +96,7 @@ public sealed class Trainer
         torch.manual_seed(t.Seed);
         using var model = LanguageModel.Create(modelConfig);
         model.to(device);
+        if (t.Precision == "bf16-mixed") MixedPrecision.Apply(model);
         model.train();
         var (decay, noDecay) = WeightDecayGroups.Split(model);
         using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });

@@ -56,6 +56,11 @@ public sealed record TrainingConfig
     public int MaxRollbacks { get; init; } = 5;
     /// <summary>Steps between forced .NET garbage collections, which return freed native tensor memory promptly.</summary>
     public int GcInterval { get; init; } = 50;
+    /// <summary>
+    /// fp32, or bf16-mixed: float32 weights, gradients and optimizer state, with every Linear layer's product in bf16
+    /// (<see cref="Modeling.MixedPrecision"/>).
+    /// </summary>
+    public string Precision { get; init; } = "fp32";
 
     /// <summary>Steps between checkpoints in force: <see cref="CheckpointInterval"/>, or <see cref="EvalInterval"/> when
     /// that is 0.</summary>
@@ -91,6 +96,7 @@ public sealed record TrainingConfig
         Require(SpikeFactor == 0 || SpikeFactor > 1, "spike_factor", "must be 0 (off) or above 1");
         Require(MaxRollbacks >= 0, "max_rollbacks", "must not be negative");
         Require(GcInterval >= 0, "gc_interval", "must not be negative");
+        Require(Modeling.MixedPrecision.Names.Contains(Precision), "precision", $"'{Precision}' is not one of {string.Join(", ", Modeling.MixedPrecision.Names)}");
         return this;
     }
 }
