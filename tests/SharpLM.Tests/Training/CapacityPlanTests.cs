@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Text.Json;
+using SharpLM.Cli.Commands;
 using SharpLM.Modeling;
 using SharpLM.Runtime;
 using SharpLM.Training;
@@ -38,7 +40,7 @@ public class CapacityPlanTests
     {
         var model = PlanModel.FromParameters(8e9, layers: 32, hidden: 4096, heads: 32, seqLen: 2048);
         var plan = CapacityPlanner.Plan(model, new ParallelLayout(Devices: 64, TensorParallel: 8, PipelineParallel: 4, MicroBatches: 8), Mixed);
-        Assert.Equal(2, plan.DataParallel);
+        Assert.Equal(2, plan.Layout.DataParallel);
         Assert.Equal(8e9 / 32, plan.ShardParameters);
         Assert.Equal(16 * 8e9 / 32, plan.Strategies[0].ModelStateBytes);
         Assert.Equal(16 * 8e9 / 32 / 2, plan.Strategies[3].ModelStateBytes);
@@ -164,7 +166,7 @@ public class CapacityPlanTests
         var plan = CapacityPlanner.Plan(PlanModel.FromParameters(7.5e9), new ParallelLayout(Devices: 64), Mixed with { FlopsBudget = 1e21 });
         using var json = JsonDocument.Parse(JsonSerializer.Serialize(plan, Json.Options));
         Assert.Equal(120e9, json.RootElement.GetProperty("strategies")[0].GetProperty("model_state_bytes").GetDouble());
-        Assert.Equal(64, json.RootElement.GetProperty("data_parallel").GetInt32());
+        Assert.Equal(64, json.RootElement.GetProperty("layout").GetProperty("data_parallel").GetInt32());
         Assert.True(json.RootElement.GetProperty("chinchilla").GetProperty("optimal_parameters").GetDouble() > 1e9);
     }
 
@@ -192,5 +194,40 @@ public class CapacityPlanTests
             CapacityPlanner.Plan(PlanModel.FromParameters(1e9), new ParallelLayout(), Mixed with { FlopsBudget = 0 })).Message);
         Assert.Contains("type 'lstm'", Assert.Throws<InvalidInputException>(() => PlanModel.FromConfig(new ModelConfig { Type = "lstm" })).Message);
         Assert.Contains("not found", Assert.Throws<InvalidInputException>(() => PretrainConfig.Preset("no-such-preset")).Message);
+    }
+
+    static int RunPlan(params string[] args) =>
+        new RootCommand { PlanCommand.Create() }.Parse(args.Prepend("plan").ToArray()).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+
+    [Theory]
+    [InlineData("--preset nope", "--preset:")]
+    [InlineData("--preset gpt2-style --tp 3 --devices 3", "--tp:")]
+    [InlineData("--preset gpt2-style --pp 3 --devices 3", "--pp:")]
+    [InlineData("--params 1e9 --devices 0", "--devices:")]
+    [InlineData("--params 1e9 --micro-batches 0", "--micro-batches:")]
+    [InlineData("--params 1e9 --schedule zigzag", "--schedule:")]
+    [InlineData("--preset gpt2-style --params 1e9", "--preset, --config or --params:")]
+    [InlineData("--preset gpt2-style --heads 2", "--layers, --hidden and --heads:")]
+    public void Plan_command_refuses_bad_values_in_one_line_naming_the_option(string args, string prefix)
+    {
+        var e = Assert.Throws<InvalidInputException>(() => RunPlan(args.Split(' ')));
+        Assert.StartsWith(prefix, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Plan_command_writes_the_plan_as_json()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"plan-{Guid.NewGuid():N}.json");
+        try
+        {
+            Assert.Equal(0, RunPlan("--params", "7.5e9", "--devices", "64", "--json", path));
+            var plan = Json.ReadFile<CapacityPlan>(path);
+            Assert.Equal(new[] { 120.0, 31.4, 16.6, 1.9 }, plan.Strategies.Select(s => Gigabytes(s.ModelStateBytes)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

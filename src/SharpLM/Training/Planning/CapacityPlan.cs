@@ -76,15 +76,16 @@ public sealed record PipelinePlan(double BubbleFraction, double? PointToPointByt
 public sealed record ChinchillaPlan(double FlopsBudget, double OptimalParameters, double OptimalTokens, double OptimalLoss,
     double RuleParameters, double RuleTokens, double ModelTokens, double ModelLoss);
 
-/// <summary>A capacity plan: everything <see cref="CapacityPlanner.Plan"/> works out, serialisable as snake_case JSON.</summary>
+/// <summary>
+/// A capacity plan: everything <see cref="CapacityPlanner.Plan"/> works out, serialisable as snake_case JSON. N_d and
+/// the FLOPs per token are read from <see cref="ParallelLayout.DataParallel"/> and <see cref="PlanModel.FlopsPerToken"/>.
+/// </summary>
 /// <param name="Model">The model planned.</param>
 /// <param name="Layout">Devices, t, p, b and m.</param>
 /// <param name="Precision">"bf16" (mixed) or "fp32".</param>
 /// <param name="Schedule">The pipeline schedule the activation figures assume.</param>
 /// <param name="Recompute">Whether they assume full recomputation.</param>
-/// <param name="DataParallel">N_d = devices / (t·p).</param>
 /// <param name="ShardParameters">Ψ/(t·p), the parameters one model-parallel shard owns: an even split, which ignores that Megatron replicates layer norms and biases of row-parallel layers on every tensor-parallel rank and that embeddings sit on the first and last stage.</param>
-/// <param name="FlopsPerToken">Training FLOPs per token (<see cref="PlanModel.FlopsPerToken"/>).</param>
 /// <param name="TokensPerStep">b·s·m·N_d; null when s is unknown.</param>
 /// <param name="FlopsPerStep">FLOPs per token × tokens per step; null when s is unknown.</param>
 /// <param name="DeviceMemoryBytes">The device memory the strategies were judged against, if any.</param>
@@ -93,6 +94,6 @@ public sealed record ChinchillaPlan(double FlopsBudget, double OptimalParameters
 /// <param name="TensorParallel">Tensor-parallel traffic; null when h or s is unknown and t > 1.</param>
 /// <param name="Pipeline">Bubble and stage-to-stage traffic.</param>
 /// <param name="Chinchilla">Compute-optimal lines; null without a FLOP budget.</param>
-public sealed record CapacityPlan(PlanModel Model, ParallelLayout Layout, string Precision, string Schedule, bool Recompute, int DataParallel,
-    double ShardParameters, double FlopsPerToken, double? TokensPerStep, double? FlopsPerStep, double? DeviceMemoryBytes,
+public sealed record CapacityPlan(PlanModel Model, ParallelLayout Layout, string Precision, string Schedule, bool Recompute,
+    double ShardParameters, double? TokensPerStep, double? FlopsPerStep, double? DeviceMemoryBytes,
     IReadOnlyList<StrategyPlan> Strategies, ActivationPlan? Activations, TensorParallelPlan? TensorParallel, PipelinePlan Pipeline, ChinchillaPlan? Chinchilla);

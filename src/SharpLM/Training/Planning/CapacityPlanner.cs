@@ -26,8 +26,7 @@ public static class CapacityPlanner
         var strategies = Enumerable.Range(0, Strategies.Count).Select(stage => Strategy(stage, shard, nd, options, activations?.PerDeviceBytes)).ToList();
 
         double? tokensPerStep = model.SeqLen is int s ? (double)layout.MicroBatchSize * s * layout.MicroBatches * nd : null;
-        return new CapacityPlan(model, layout, options.Precision.Name, options.Schedule, options.Recompute, nd, shard,
-            model.FlopsPerToken, tokensPerStep, tokensPerStep * model.FlopsPerToken, options.DeviceMemoryBytes,
+        return new CapacityPlan(model, layout, options.Precision.Name, options.Schedule, options.Recompute, shard, tokensPerStep, tokensPerStep * model.FlopsPerToken, options.DeviceMemoryBytes,
             strategies, activations, TensorParallel(model, layout, options), Pipeline(model, layout, options.Precision),
             options.FlopsBudget is double budget ? ChinchillaLines(model, budget) : null);
     }

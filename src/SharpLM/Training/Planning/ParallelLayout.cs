@@ -27,11 +27,11 @@ public sealed record ParallelLayout(int Devices = 1, int TensorParallel = 1, int
         Require(PipelineParallel >= 1, "--pp", $"must be at least 1, not {PipelineParallel}");
         Require(MicroBatchSize >= 1, "--micro-batch", $"must be at least 1, not {MicroBatchSize}");
         Require(MicroBatches >= 1, "--micro-batches", $"must be at least 1, not {MicroBatches}");
-        Require(Devices % ((long)TensorParallel * PipelineParallel) == 0, "--devices",
-            $"{Devices} is not a multiple of tp × pp = {(long)TensorParallel * PipelineParallel} (the rest must form whole data-parallel replicas)");
         // Megatron splits attention by heads (each device computes whole heads) and the MLP by columns of h.
         if (model.Heads is int a) Require(a % TensorParallel == 0, "--tp", $"{TensorParallel} does not divide the {a} attention heads (Megatron-LM gives each device whole heads)");
         if (model.Layers is int l) Require(l % PipelineParallel == 0, "--pp", $"{PipelineParallel} does not divide the {l} layers (each stage holds the same number)");
+        Require(Devices % ((long)TensorParallel * PipelineParallel) == 0, "--devices",
+            $"{Devices} is not a multiple of tp × pp = {(long)TensorParallel * PipelineParallel} (the rest must form whole data-parallel replicas)");
         return this;
     }
 }

@@ -16,9 +16,6 @@ namespace SharpLM.Training.Planning;
 /// <param name="SeqLen">s, tokens per sequence (a config's block_size unless given).</param>
 public sealed record PlanModel(double Parameters, double FlopParameters, int? Layers, int? Hidden, int? Heads, int? SeqLen)
 {
-    /// <summary>True when L, h, a and s are all known, so activation memory and tensor-parallel traffic can be computed.</summary>
-    public bool HasShape => Layers is not null && Hidden is not null && Heads is not null && SeqLen is not null;
-
     /// <summary>
     /// Training FLOPs per token (PaLM appendix B, as <see cref="Gpt.TrainingFlopsPerToken"/>): 6 per multiplied
     /// parameter (2 forward, 4 backward) plus 12·L·s·h for attention scores and their weighted sums, which no parameter
