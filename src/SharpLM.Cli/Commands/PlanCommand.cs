@@ -100,7 +100,7 @@ public static class PlanCommand
 
         var facts = new Table().AddColumn("step").AddColumn(Right("value"));
         void Row(string name, string value) => facts.AddRow(Markup.Escape(name), Markup.Escape(value));
-        Row("FLOPs per token (6N + 12·L·s·h)", plan.Model.FlopsPerToken.ToString("0.00e+00", C));
+        Row(plan.Model is { Layers: not null, Hidden: not null, SeqLen: not null } ? "FLOPs per token (6N + 12·L·s·h)" : "FLOPs per token (6N)", plan.Model.FlopsPerToken.ToString("0.00e+00", C));
         if (plan.TokensPerStep is double tokens) Row("tokens per step (b·s·m·dp)", tokens.ToString("N0", C));
         if (plan.FlopsPerStep is double stepFlops) Row("FLOPs per step", stepFlops.ToString("0.00e+00", C));
         if (plan.Activations is { } a)
