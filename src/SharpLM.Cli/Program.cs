@@ -27,6 +27,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     AgentCommand.Create(),
     McpCommand.Create(),
     SpeedrunCommand.Create(),
+    PlanCommand.Create(),
 };
 root.Options.Add(CliErrors.Verbose);
 root.Options.Add(CliErrors.Mirror);
