@@ -21,6 +21,7 @@ using SharpLM.Training;
 //   dotnet run -c Release --project bench/SharpLM.Bench -- checkpoints gguf   (SharpLM vs llama.cpp on exported GGUF: greedy tokens, decode speed)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- decoding   (speculative decoding: acceptance rate and tokens/s vs plain decoding)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- decoding quantized --checkpoint RUN   (float32 vs int8 vs int4: perplexity, weight memory, decode tokens/s)
+//   dotnet run -c Release --project bench/SharpLM.Bench -- checkpointing [--preset gpt-6l-384d] [--batch 8]   (activation checkpointing: ms per step and peak memory)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- serve [--checkpoint RUN] [--clients 16] [--seconds 60]   (the server under concurrent load)
 if (args.Length > 0 && args[0] == "dedup") return DedupBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "tokenizers") return TokenizerBenchmark.Run(args[1..]);
@@ -28,6 +29,7 @@ if (args.Length > 0 && args[0] == "corpus") return CleaningCorpus.Run(args[1..])
 if (args.Length > 0 && args[0] == "checkpoints") return CheckpointBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "decoding") return DecodingBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "serve") return ServeBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "checkpointing") return CheckpointingBenchmark.Run(args[1..]);
 var opts = Args.Parse(args);
 string outDir = opts.Get("out", "out/bench");
 int iters = int.Parse(opts.Get("iters", "200"), CultureInfo.InvariantCulture);

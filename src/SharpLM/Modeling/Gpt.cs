@@ -98,6 +98,12 @@ public class Gpt : LanguageModel
     /// </summary>
     public Tensor ForwardHidden(Tensor idx) => Run(idx, null, null, null, headless: true);
 
+    /// <summary>
+    /// Recompute each block in backward instead of keeping its activations (<see cref="ActivationCheckpoint"/>), while
+    /// gradients are recorded; set by the trainer from training.activation_checkpointing.
+    /// </summary>
+    public bool ActivationCheckpointing { get; set; }
+
     /// <summary>Next-token logits [.., V] from final hidden states (<see cref="ForwardHidden"/>): the output head.</summary>
     public Tensor OutputLogits(Tensor hidden) => lm_head is null ? F.linear(hidden, wte.weight!) : LinearDeltas.Forward(lm_head, hidden);
 
@@ -163,7 +169,13 @@ public class Gpt : LanguageModel
             inputs = inputs.WithKeyValuePrefix(keys, values, t);
         }
         IKeyValueCache? keyValues = rows is not null ? rows : cache;
-        for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, keyValues, i, inputs);
+        for (int i = 0; i < h.Count; i++)
+        {
+            int layer = i;
+            x = ActivationCheckpointing && keyValues is null && is_grad_enabled() && keyValuePrefix is null
+                ? ActivationCheckpoint.Run(x, input => h[layer].Forward(input, null, layer, inputs))
+                : h[i].Forward(x, keyValues, i, inputs);
+        }
         cache?.Advance((int)t);
         if (prompt > 0) x = x[.., prompt..];
         if (ln_f is not null) x = ln_f.forward(x);

@@ -97,6 +97,14 @@ public sealed class Trainer
         using var model = LanguageModel.Create(modelConfig);
         model.to(device);
         if (t.Precision == "bf16-mixed") MixedPrecision.Apply(model);
+        if (t.ActivationCheckpointing)
+        {
+            if (model is not Gpt gpt || modelConfig.Architecture != "causal_decoder")
+                throw new InvalidInputException($"training.activation_checkpointing: supported for decoder-only Transformers, not a {modelConfig.Type} {modelConfig.Architecture}");
+            if (modelConfig.Dropout > 0)
+                throw new InvalidInputException($"training.activation_checkpointing: needs model.dropout 0 (the recomputed blocks would draw other dropout masks), not {modelConfig.Dropout}");
+            gpt.ActivationCheckpointing = true;
+        }
         model.train();
         var (decay, noDecay) = WeightDecayGroups.Split(model);
         using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });

@@ -61,6 +61,8 @@ public sealed record TrainingConfig
     /// (<see cref="Modeling.MixedPrecision"/>).
     /// </summary>
     public string Precision { get; init; } = "fp32";
+    /// <summary>Recompute every Transformer block in backward instead of storing its activations (<see cref="Modeling.ActivationCheckpoint"/>): less memory, one more forward pass. Needs dropout 0.</summary>
+    public bool ActivationCheckpointing { get; init; }
 
     /// <summary>Steps between checkpoints in force: <see cref="CheckpointInterval"/>, or <see cref="EvalInterval"/> when
     /// that is 0.</summary>
