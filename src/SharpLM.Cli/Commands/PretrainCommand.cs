@@ -53,9 +53,7 @@ public static class PretrainCommand
             var observer = new ConsoleTrainingObserver();
             using var cancel = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            var summary = observer.Run(() => cfg.Model.Type == "ngram"
-                ? NGramTrainer.Run(cfg, dataDir, outDir, observer)
-                : new Trainer(cfg, dataDir, outDir, observer).Run(parse.GetValue(resume), cancel.Token));
+            var summary = observer.Run(() => Pretraining.Run(cfg, dataDir, outDir, observer, parse.GetValue(resume), cancel.Token));
             if (!observer.AlreadyFinished) ConsoleTrainingObserver.PrintSummary(summary, outDir);
             return 0;
         });
@@ -93,18 +91,9 @@ public static class PretrainCommand
         if (Directory.Exists(dataSpec) && DataPreparer.IsPrepared(dataSpec)) return dataSpec;
         string prepared = Path.Combine(outDir, "data");
         string input = Path.GetFullPath(Corpora.Resolve(dataSpec, Console.Error.WriteLine));
-        if (DataPreparer.IsPrepared(prepared))
-        {
-            string metaPath = Path.Combine(prepared, PreparedData.FileName);
-            var meta = SharpLM.Runtime.Json.ReadFile<PreparedData>(metaPath);
-            string kind = tokenizer is "char" or "char-chat" ? "char" : tokenizer is "gpt2" ? "gpt2" : "bpe";
-            if (meta.Source != input || meta.Tokenizer != kind)
-                throw InvalidInputException.ForFile(metaPath, $"was prepared from {meta.Source} with the {meta.Tokenizer} tokenizer, not {input} with {kind}; choose another --out");
-            return prepared;
-        }
-        Console.Error.WriteLine($"preparing {input} with the {tokenizer} tokenizer into {prepared}");
-        var made = DataPreparer.Prepare(input, tokenizer, prepared, field);
-        Console.Error.WriteLine($"  {made.TrainTokens:N0} train tokens, {made.ValTokens:N0} val tokens, vocabulary {made.VocabSize}");
+        if (!DataPreparer.IsPrepared(prepared)) Console.Error.WriteLine($"preparing {input} with the {tokenizer} tokenizer into {prepared}");
+        var (made, fresh) = DataPreparer.PrepareOnce(input, tokenizer, prepared, field);
+        if (fresh) Console.Error.WriteLine($"  {made.TrainTokens:N0} train tokens, {made.ValTokens:N0} val tokens, vocabulary {made.VocabSize}");
         return prepared;
     }
 }

@@ -103,6 +103,26 @@ public static class DataPreparer
         return meta;
     }
 
+    /// <summary>
+    /// <see cref="Prepare"/> unless <paramref name="outDir"/> already holds data prepared from the same input with the
+    /// same kind of tokenizer (how a resumed run reuses its data). Data prepared from another source or with another
+    /// tokenizer is never silently reused: that is an error naming its data.json.
+    /// </summary>
+    /// <returns>The preparation's data.json, and whether it was made now.</returns>
+    /// <exception cref="InvalidInputException">The directory holds other data, or <see cref="Prepare"/> refused.</exception>
+    public static (PreparedData Data, bool Made) PrepareOnce(string input, string tokenizerSpec, string outDir, string jsonlField = "text", double trainFraction = 0.9)
+    {
+        if (!IsPrepared(outDir)) return (Prepare(input, tokenizerSpec, outDir, jsonlField, trainFraction), true);
+        string metaPath = Path.Combine(outDir, PreparedData.FileName);
+        var meta = Json.ReadFile<PreparedData>(metaPath);
+        string source = Path.GetFullPath(input);
+        // The kind the spec's tokenizer records (a character alphabet depends on the input, so only its kind is compared).
+        string kind = tokenizerSpec is "char" or "char-chat" ? "char" : TokenizerFactory.Load(tokenizerSpec).Kind;
+        if (meta.Source != source || meta.Tokenizer != kind)
+            throw InvalidInputException.ForFile(metaPath, $"was prepared from {meta.Source} with the {meta.Tokenizer} tokenizer, not {source} with {kind}; choose another output directory");
+        return (meta, false);
+    }
+
     /// <summary>Space to tilde, and the newline: every character of the synthetic instruction suite.</summary>
     static readonly string PrintableAscii = "\n" + new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray());
 

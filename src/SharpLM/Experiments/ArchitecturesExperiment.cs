@@ -50,7 +50,7 @@ public sealed class ArchitecturesExperiment
         if (Steps < 10) throw new InvalidInputException($"--steps {Steps}: must be at least 10");
         var wall = Stopwatch.StartNew();
         string dataDir = Path.Combine(OutDir, "data");
-        if (!DataPreparer.IsPrepared(dataDir)) DataPreparer.Prepare(Data, "char", dataDir);
+        DataPreparer.PrepareOnce(Data, "char", dataDir);
         var comparison = new ModelComparison(dataDir, OutDir);
         var baseline = Baseline ?? PretrainConfig.Preset("shakespeare-char");
         var training = baseline.Training with

@@ -72,7 +72,7 @@ public sealed class LmGenerationsExperiment
     {
         var wall = Stopwatch.StartNew();
         string dataDir = Path.Combine(OutDir, "data");
-        if (!DataPreparer.IsPrepared(dataDir)) DataPreparer.Prepare(Data, "char", dataDir);
+        DataPreparer.PrepareOnce(Data, "char", dataDir);
         var comparison = new ModelComparison(dataDir, OutDir, ObserverFor);
         var models = Models ?? DefaultModels(Seed);
         var results = new List<ComparisonResult>();

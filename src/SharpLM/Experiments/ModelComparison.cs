@@ -76,9 +76,10 @@ public sealed class ModelComparison(string dataDir, string outDir, Func<string, 
     {
         string runDir = RunDirectory(compared.Name);
         var observer = observerFor?.Invoke(compared.Name);
+        var summary = Pretraining.Run(compared.Config, dataDir, runDir, observer);
         if (compared.Config.Model.Type == "ngram")
         {
-            var s = NGramTrainer.Run(compared.Config, dataDir, runDir, observer);
+            var s = summary;
             double bits = s.FinalValLoss / Math.Log(2);
             return new ComparisonResult
             {
@@ -87,7 +88,6 @@ public sealed class ModelComparison(string dataDir, string outDir, Func<string, 
                 Curve = new[] { new CurvePoint(s.TrainSeconds, 1, s.FinalValLoss) },
             };
         }
-        var summary = new Trainer(compared.Config, dataDir, runDir, observer).Run(resume: false);
         var (_, evals) = MetricsLog.Read(runDir);
         var bundle = ModelBundle.Load(runDir, TorchRuntime.ParseDevice(compared.Config.Training.Device));
         using (var model = bundle.Model)

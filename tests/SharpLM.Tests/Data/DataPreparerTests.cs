@@ -36,6 +36,33 @@ public class DataPreparerTests
     }
 
     [Fact]
+    public void Prepared_data_is_reused_only_for_the_same_input_and_tokenizer()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("a.txt"), string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog. ", 40)));
+        File.WriteAllText(dir.File("b.txt"), "another corpus entirely");
+        var (first, made) = DataPreparer.PrepareOnce(dir.File("a.txt"), "char", dir.File("data"));
+        Assert.True(made);
+        DateTime written = File.GetLastWriteTimeUtc(Path.Combine(dir.File("data"), PreparedData.TrainShard));
+        var (again, remade) = DataPreparer.PrepareOnce(dir.File("a.txt"), "char", dir.File("data"));
+        Assert.False(remade);
+        Assert.Equal(first.TrainTokens, again.TrainTokens);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(dir.File("data"), PreparedData.TrainShard)));
+
+        var otherSource = Assert.Throws<InvalidInputException>(() => DataPreparer.PrepareOnce(dir.File("b.txt"), "char", dir.File("data")));
+        Assert.Contains(Path.Combine(dir.File("data"), PreparedData.FileName), otherSource.Message);
+        Assert.Contains("b.txt", otherSource.Message);
+        Assert.Throws<InvalidInputException>(() => DataPreparer.PrepareOnce(dir.File("a.txt"), "gpt2", dir.File("data")));
+
+        // A tokenizer.json is compared by the kind it loads as (it used to be taken for "bpe" whatever it was).
+        Directory.CreateDirectory(dir.File("tok"));
+        SharpLM.Tests.Tokenization.SmallBpe.Train(File.ReadAllText(dir.File("a.txt"))).Save(dir.File("tok"));
+        string tokenizerFile = SharpLM.Tokenization.TokenizerFile.PathIn(dir.File("tok"));
+        Assert.True(DataPreparer.PrepareOnce(dir.File("a.txt"), tokenizerFile, dir.File("bpe")).Made);
+        Assert.False(DataPreparer.PrepareOnce(dir.File("a.txt"), tokenizerFile, dir.File("bpe")).Made);
+    }
+
+    [Fact]
     public void Malformed_jsonl_line_is_reported_with_file_and_line()
     {
         using var dir = new TempDirectory();

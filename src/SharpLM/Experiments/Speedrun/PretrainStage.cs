@@ -48,6 +48,8 @@ public sealed class PretrainStage : SpeedrunStage
         string tokenizer = TokenizerFile.PathIn(context.StageDir(TokenizerStage.Folder));
         var config = Config(context.Options, TokenizerFile.PathIn(TokenizerStage.Folder).Replace('\\', '/'));
         string data = Path.Combine(dir, "data");
+        // Not PrepareOnce: what this folder holds is tied to the clean and tokenizer stages by the fingerprints, and
+        // a speedrun folder that was moved must still resume (data.json records the absolute path it came from).
         if (!DataPreparer.IsPrepared(data))
         {
             var prepared = DataPreparer.Prepare(Path.Combine(context.StageDir(CleanStage.Folder), CleanStage.OutputFile), tokenizer, data);
@@ -55,7 +57,7 @@ public sealed class PretrainStage : SpeedrunStage
         }
         var observer = context.TrainingObserver ?? new LoggingTrainingObserver(context);
         // resume = true also starts a run that has no checkpoint yet; the runner emptied the folder unless this is a resume.
-        var summary = new Trainer(config, data, dir, observer).Run(resume: true, cancellation);
+        var summary = Pretraining.Run(config, data, dir, observer, resume: true, cancellation);
         context.Log(string.Create(CultureInfo.InvariantCulture,
             $"val loss {summary.FinalValLoss:F4} after {summary.Iters} steps; {summary.Params:N0} parameters, {summary.TokensPerSecond:N0} tok/s"));
         return Task.CompletedTask;

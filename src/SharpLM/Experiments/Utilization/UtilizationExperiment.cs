@@ -117,7 +117,7 @@ public sealed partial class UtilizationExperiment
             foreach (string stale in new[] { data, runDir }) if (Directory.Exists(stale)) Directory.Delete(stale, recursive: true);
             DataPreparer.Prepare(input, "char", data, trainFraction: 0.98);
             Log?.Invoke($"{part}: training {steps} steps of {batch} × {model.BlockSize} characters on {text.Length:N0} characters");
-            summary = new Trainer(config, data, runDir, ObserverFor?.Invoke(part)).Run(resume: false);
+            summary = Pretraining.Run(config, data, runDir, ObserverFor?.Invoke(part));
         }
         var loaded = ModelBundle.Load(runDir, device);
         loaded.Model.eval();
