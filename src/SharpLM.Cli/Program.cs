@@ -9,6 +9,7 @@ var root = new RootCommand("SharpLM: pre-train, sample and evaluate language mod
     TokenizerCommand.Create(),
     DataCommand.Create(),
     PretrainCommand.Create(),
+    MpiCommand.Create(),
     SampleCommand.Create(),
     EvalCommand.Create(),
     NGramCommand.Create(),
