@@ -119,8 +119,8 @@ public sealed class SlotKvCache : IDisposable
         /// <summary>
         /// Key positions the pass attends over: every allocated position, not only up to the longest slot's length.
         /// The mask hides the rest, and a consecutive run of slots is then a contiguous view of the buffer; narrowing
-        /// the positions would make it strided, and attention would copy every layer's keys and values each step
-        /// (measured: a 16-row step of the 0.8M-parameter bench model took twice as long).
+        /// the positions would make it strided (measured: a 16-row step of the 0.8M-parameter bench model took twice as
+        /// long that way, most likely because attention copies strided keys and values).
         /// </summary>
         public long KeyLength { get; }
 
