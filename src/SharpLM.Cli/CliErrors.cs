@@ -25,7 +25,9 @@ public static class CliErrors
         try
         {
             if (parsed.GetValue(Mirror) is string mirror) DataStore.Default = DataStore.FromEnvironment(mirror);
-            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            int code = parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            SharpLM.Distributed.Mpi.Shutdown();
+            return code;
         }
         catch (Exception e)
         {
@@ -33,7 +35,9 @@ public static class CliErrors
             // libtorch errors carry a C++ backtrace after the first line: keep the first line only.
             string first = InvalidInputException.FirstLine(shown);
             string message = shown is InvalidInputException ? first : $"{shown.GetType().Name}: {first}";
-            Console.Error.WriteLine($"error: {message}");
+            // Under mpirun every rank may fail: say which. Exiting without MPI_Finalize makes mpirun stop the other ranks.
+            string rank = SharpLM.Distributed.Mpi.LaunchedRank is int r ? $"rank {r}: " : "";
+            Console.Error.WriteLine($"error: {rank}{message}");
             if (parsed.GetValue(Verbose)) Console.Error.WriteLine(shown);
             return shown is OperationCanceledException ? 130 : 1;
         }
