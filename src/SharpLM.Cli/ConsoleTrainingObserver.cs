@@ -90,6 +90,12 @@ public sealed class ConsoleTrainingObserver : ITrainingObserver
         Row("parameters", s.Params.ToString("N0", c));
         Row("MFU (vs measured fp32 matmul peak)", $"{s.Mfu * 100:F1}% of {s.MatmulPeakGflops:F0} GFLOP/s");
         Row("threads", s.Threads.ToString(c));
+        if (s.Ranks > 1)
+        {
+            Row("MPI ranks (data parallel)", s.ZeroStage > 0 ? $"{s.Ranks}, ZeRO-{s.ZeroStage}" : s.Ranks.ToString(c));
+            if (s.MemoryPerRank is { } m)
+                Row("optimizer state per rank", $"{m.OptimizerStateBytes / 1048576.0:F2} of {m.OptimizerStateBytesUnsharded / 1048576.0:F2} MiB");
+        }
         Row("peak RSS", $"{s.PeakRssMb:F0} MB");
         Row("wall time", $"{s.WallSeconds:F1} s");
         AnsiConsole.Write(table);

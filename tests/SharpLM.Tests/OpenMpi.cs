@@ -11,19 +11,60 @@ internal static class OpenMpi
             ? null
             : "needs OpenMPI (mpirun and libmpi.so.40): apt-get install openmpi-bin";
 
-    /// <summary>Runs `mpirun -np <paramref name="ranks"/> sharplm ARGS` (oversubscribed, allowed as root, one libtorch thread per rank); exit code and output.</summary>
-    public static (int ExitCode, string Output) RunCli(int ranks, params string[] args)
+    /// <summary>The command line's assembly, next to the tests.</summary>
+    public static string Cli => Path.Combine(AppContext.BaseDirectory, "SharpLM.Cli.dll");
+
+    /// <summary>One application context of mpirun: `-np N -x OMP_NUM_THREADS=1 dotnet sharplm ARGS` (one libtorch thread per rank).</summary>
+    public static IEnumerable<string> App(int ranks, IEnumerable<string> args) =>
+        new[] { "-np", ranks.ToString(), "-x", "OMP_NUM_THREADS=1", "dotnet", Cli }.Concat(args);
+
+    /// <summary>Starts mpirun (oversubscribed, allowed as root) with <paramref name="arguments"/>, output redirected.</summary>
+    public static Process Start(IEnumerable<string> arguments)
     {
         var psi = new ProcessStartInfo("/usr/bin/mpirun") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "-np", ranks.ToString(), "--oversubscribe", "-x", "OMP_NUM_THREADS=1", "dotnet", Path.Combine(AppContext.BaseDirectory, "SharpLM.Cli.dll") }.Concat(args))
-            psi.ArgumentList.Add(a);
+        foreach (string a in new[] { "--oversubscribe" }.Concat(arguments)) psi.ArgumentList.Add(a);
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
-        using var process = Process.Start(psi)!;
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Waits (at most 3 minutes) for a started mpirun; exit code and output. <paramref name="beforeWaiting"/>
+    /// runs while the output is being read (so the ranks never block on a full pipe).</summary>
+    public static (int ExitCode, string Output) Finish(Process process, Action? beforeWaiting = null)
+    {
         var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        beforeWaiting?.Invoke();
         if (!process.WaitForExit(TimeSpan.FromMinutes(3))) process.Kill(entireProcessTree: true);
-        return (process.ExitCode, stdout + stderr.Result);
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    /// <summary>Runs `mpirun -np <paramref name="ranks"/> sharplm ARGS`; exit code and output.</summary>
+    public static (int ExitCode, string Output) RunCli(int ranks, params string[] args)
+    {
+        using var process = Start(App(ranks, args));
+        return Finish(process);
+    }
+
+    /// <summary>The process id of the rank mpirun started as <paramref name="rank"/>, or null while there is none.</summary>
+    public static int? RankProcess(Process mpirun, int rank)
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+                if (parent != mpirun.Id) continue;
+                string environ = File.ReadAllText(Path.Combine(dir, "environ"));
+                if (environ.Split('\0').Contains($"OMPI_COMM_WORLD_RANK={rank}")) return pid;
+            }
+            catch (IOException) { } // the process ended while we looked
+            catch (UnauthorizedAccessException) { }
+        }
+        return null;
     }
 }
 

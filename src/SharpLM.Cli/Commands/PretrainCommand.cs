@@ -49,12 +49,13 @@ public static class PretrainCommand
             cfg = cfg.WithOverrides(overrides);
 
             string outDir = parse.GetValue(output)!;
-            string dataDir = PrepareIfNeeded(parse.GetValue(data)!, parse.GetValue(field)!, cfg.Tokenizer, outDir);
+            string dataDir = Pretraining.PrepareData(parse.GetValue(data)!, parse.GetValue(field)!, cfg.Tokenizer, outDir, Console.Error.WriteLine);
             var observer = new ConsoleTrainingObserver();
             using var cancel = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
             var summary = observer.Run(() => Pretraining.Run(cfg, dataDir, outDir, observer, parse.GetValue(resume), cancel.Token));
-            if (!observer.AlreadyFinished) ConsoleTrainingObserver.PrintSummary(summary, outDir);
+            bool root = (Distributed.Mpi.LaunchedRank ?? 0) == 0; // under mpirun rank 0 reports for the job
+            if (root && !observer.AlreadyFinished) ConsoleTrainingObserver.PrintSummary(summary, outDir);
             return 0;
         });
         return command;
@@ -80,20 +81,5 @@ public static class PretrainCommand
             else throw new InvalidInputException($"{token}: missing value");
         }
         return pairs;
-    }
-
-    /// <summary>
-    /// Raw text is prepared into OUT/data once and reused on --resume; a prepared directory is used as is. Data
-    /// prepared from another source or with another tokenizer is never silently reused.
-    /// </summary>
-    static string PrepareIfNeeded(string dataSpec, string field, string tokenizer, string outDir)
-    {
-        if (Directory.Exists(dataSpec) && DataPreparer.IsPrepared(dataSpec)) return dataSpec;
-        string prepared = Path.Combine(outDir, "data");
-        string input = Path.GetFullPath(Corpora.Resolve(dataSpec, Console.Error.WriteLine));
-        if (!DataPreparer.IsPrepared(prepared)) Console.Error.WriteLine($"preparing {input} with the {tokenizer} tokenizer into {prepared}");
-        var (made, fresh) = DataPreparer.PrepareOnce(input, tokenizer, prepared, field);
-        if (fresh) Console.Error.WriteLine($"  {made.TrainTokens:N0} train tokens, {made.ValTokens:N0} val tokens, vocabulary {made.VocabSize}");
-        return prepared;
     }
 }

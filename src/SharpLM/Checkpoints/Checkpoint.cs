@@ -34,6 +34,9 @@ public sealed record CheckpointManifest
     public ulong ValSamplerState { get; init; }
     /// <summary>libtorch's CPU generator state (dropout), base64.</summary>
     public string? TorchRngState { get; init; }
+    /// <summary>Under data parallelism, each rank's generator state in rank order (rank 0's is also <see cref="TorchRngState"/>);
+    /// null for a single process.</summary>
+    public IReadOnlyList<string>? RankTorchRngStates { get; init; }
     /// <summary>Bytes of metrics.jsonl that belong to steps up to this checkpoint; a resume truncates to it.</summary>
     public long MetricsLength { get; init; }
     /// <summary>Rollbacks so far in the run; a resumed run keeps counting them against max_rollbacks.</summary>

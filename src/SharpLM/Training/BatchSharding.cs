@@ -63,11 +63,19 @@ public sealed class BatchSharding
     }
 
     /// <summary>Mean loss over <paramref name="batches"/> without gradients, two batches at a time when sharding.</summary>
-    public double MeanLoss(LanguageModel model, IReadOnlyList<(Tensor X, Tensor Y)> batches)
+    public double MeanLoss(LanguageModel model, IReadOnlyList<(Tensor X, Tensor Y)> batches) => Mean(BatchLosses(model, batches));
+
+    /// <summary>The mean of per-batch losses, summed in batch order (deterministic).</summary>
+    public static double Mean(double[] losses) => losses.Sum() / losses.Length;
+
+    /// <summary>Each batch's loss without gradients, two batches at a time when sharding; batches
+    /// <paramref name="include"/> rejects are skipped and left 0 (another data-parallel rank computes them).</summary>
+    public double[] BatchLosses(LanguageModel model, IReadOnlyList<(Tensor X, Tensor Y)> batches, Func<int, bool>? include = null)
     {
         var losses = new double[batches.Count];
         void One(int i)
         {
+            if (include is not null && !include(i)) return;
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             losses[i] = model.Loss(batches[i].X, batches[i].Y).item<float>();
@@ -78,7 +86,7 @@ public sealed class BatchSharding
             torch.set_num_threads(ThreadsPerShard);
             One(i);
         });
-        return losses.Sum() / batches.Count; // summed in index order: deterministic
+        return losses;
     }
 
     void Run(Action<int> shard)

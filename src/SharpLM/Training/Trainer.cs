@@ -55,8 +55,13 @@ public sealed class Trainer
     {
         var wall = Stopwatch.StartNew();
         TrainingConfig t = config.Training;
-        int threads = TorchRuntime.SetThreads(t.Threads);
         Device device = TorchRuntime.ParseDevice(t.Device);
+        // Under mpirun this process is one data-parallel rank: it trains on its rows of each batch, and only rank 0
+        // writes files or reports progress. The ranks on a host share its cores unless told otherwise.
+        using var dp = DataParallel.Join(t, device);
+        bool writes = dp?.IsRoot ?? true;
+        ITrainingObserver observer = writes ? this.observer : new NullObserver();
+        int threads = TorchRuntime.SetThreads(t.Threads > 0 || dp is null ? t.Threads : Math.Max(1, Environment.ProcessorCount / Distributed.Mpi.LocalSize));
 
         if (!DataPreparer.IsPrepared(dataDir))
             throw InvalidInputException.ForFile(dataDir, "no prepared data (train.bin, val.bin, data.json); run 'sharplm data prepare' first");
@@ -65,8 +70,9 @@ public sealed class Trainer
         var runConfig = config with { Model = modelConfig.Validate() };
 
         Directory.CreateDirectory(outDir);
-        AtomicFile.CleanStaleTemporaries(outDir);
+        if (writes) AtomicFile.CleanStaleTemporaries(outDir);
         CheckpointManifest? resumeFrom = null;
+        TrainingSummary? finished = null;
         if (Checkpoint.Exists(outDir))
         {
             if (!resume) throw InvalidInputException.ForFile(outDir, "already holds a checkpoint; pass --resume to continue it or choose another --out");
@@ -76,11 +82,8 @@ public sealed class Trainer
             // step means there is nothing left to do, and continuing would rewrite it from an empty loop
             // (final_train_loss NaN, peak_rss_mb 0). The finished run is left exactly as it is.
             string summaryPath = Path.Combine(outDir, SummaryFile);
-            if (File.Exists(summaryPath) && Json.ReadFile<TrainingSummary>(summaryPath) is { } finished && finished.Iters == resumeFrom.Step)
-            {
-                observer.OnAlreadyFinished(finished, outDir);
-                return finished;
-            }
+            if (File.Exists(summaryPath) && Json.ReadFile<TrainingSummary>(summaryPath) is { } saved && saved.Iters == resumeFrom.Step)
+                finished = saved;
         }
         else if (RunFiles.Any(f => File.Exists(Path.Combine(outDir, f))) && !resume)
         {
@@ -92,6 +95,18 @@ public sealed class Trainer
         foreach (var shard in new[] { train, val })
             if (shard.VocabSize != tokenizer.VocabSize)
                 throw InvalidInputException.ForFile(shard.Path, $"vocabulary size {shard.VocabSize} does not match the tokenizer's {tokenizer.VocabSize}");
+        // Ranks started with other options or data, or that see another checkpoint, would silently train apart.
+        dp?.RequireSameRun(new System.Text.Json.Nodes.JsonObject
+        {
+            ["config"] = JsonSerializer.SerializeToNode(runConfig, Json.Options),
+            ["resume_step"] = resumeFrom?.Step, ["finished"] = finished is not null,
+            ["train_tokens"] = train.Count, ["val_tokens"] = val.Count,
+        });
+        if (finished is not null)
+        {
+            observer.OnAlreadyFinished(finished, outDir);
+            return finished;
+        }
 
         torch.manual_seed(t.Seed);
         using var model = LanguageModel.Create(modelConfig);
@@ -107,9 +122,10 @@ public sealed class Trainer
         }
         model.train();
         var (decay, noDecay) = WeightDecayGroups.Split(model);
-        using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
-        using var optimizer = new FlatAdamW(parameters, new[] { t.WeightDecay, 0.0 }, t.Beta1, t.Beta2, t.Eps);
-        var sharding = BatchSharding.Plan(threads, t, modelConfig, device);
+        using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay }, dp?.Shards ?? 1);
+        using var optimizer = new FlatAdamW(parameters, new[] { t.WeightDecay, 0.0 }, t.Beta1, t.Beta2, t.Eps, shard: dp?.OptimizerShard(parameters));
+        if (dp is not null && modelConfig.Dropout > 0) torch.manual_seed(t.Seed + 7919L * dp.Rank); // each rank its own dropout masks
+        var sharding = BatchSharding.Plan(threads, dp is null ? t : t with { BatchSize = t.BatchSize / dp.Size }, modelConfig, device);
         torch.set_num_threads(sharding.ThreadsPerShard); // idle intra-op workers would compete with the shards
         var trainSampler = new BatchSampler(train, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed);
         var valSampler = new BatchSampler(val, t.BatchSize, modelConfig.BlockSize, (ulong)t.Seed ^ 0x5EEDUL);
@@ -121,36 +137,50 @@ public sealed class Trainer
             Checkpoint.LoadWeights(outDir, resumeFrom, model, optimizer);
             trainSampler.Random.State = resumeFrom.TrainSamplerState;
             valSampler.Random.State = resumeFrom.ValSamplerState;
-            Checkpoint.RestoreRng(resumeFrom.TorchRngState);
+            Checkpoint.RestoreRng(dp is not null && resumeFrom.RankTorchRngStates is { } states && states.Count == dp.Size ? states[dp.Rank] : resumeFrom.TorchRngState);
             step = resumeFrom.Step;
             rollbacks = resumeFrom.Rollbacks;
             lastVal = resumeFrom.ValLoss ?? double.NaN;
         }
-        AtomicFile.WriteAllText(Path.Combine(outDir, PretrainConfig.FileName), JsonSerializer.Serialize(runConfig, Json.Options));
-        tokenizer.Save(outDir);
+        if (writes)
+        {
+            AtomicFile.WriteAllText(Path.Combine(outDir, PretrainConfig.FileName), JsonSerializer.Serialize(runConfig, Json.Options));
+            tokenizer.Save(outDir);
+        }
 
         double peak = MatmulPeak.MeasureGflops(device, threads); // all the cores the run may use
         torch.set_num_threads(sharding.ThreadsPerShard);
-        using var log = new MetricsLog(outDir, resumeFrom?.MetricsLength);
+        using var log = writes ? new MetricsLog(outDir, resumeFrom?.MetricsLength) : null;
         observer.OnStart(step, t.MaxIters, model.ParameterCount);
 
         long tokensPerStep = (long)t.BatchSize * t.GradientAccumulationSteps * modelConfig.BlockSize;
         var stepTimes = new List<double>();
         double emaMs = 0, emaLoss = double.NaN, peakRss = 0;
         if (resumeFrom?.LossEma is double savedEma) emaLoss = savedEma;
+        if (dp is not null && resumeFrom is null) dp.Broadcast(parameters); // rank 0's initial weights everywhere, whatever each host's RNG kernels
         int? skipEvalAt = resumeFrom?.Step; // the checkpoint was written right after that step's evaluation
         CheckpointManifest? last = resumeFrom;
         var loop = Stopwatch.StartNew();
         double? BudgetFraction() => t.MaxSeconds > 0 ? loop.Elapsed.TotalSeconds / t.MaxSeconds : null;
 
-        CheckpointManifest SaveCheckpoint() =>
-            last = Checkpoint.Save(outDir, model, optimizer, new CheckpointManifest
-            {
-                Step = step, Model = modelConfig, ModelFile = "", ModelSha256 = "",
-                TrainSamplerState = trainSampler.Random.State, ValSamplerState = valSampler.Random.State,
-                TorchRngState = Checkpoint.SaveRng(), MetricsLength = log.Length, Rollbacks = rollbacks,
-                ValLoss = double.IsNaN(lastVal) ? null : lastVal, LossEma = double.IsNaN(emaLoss) ? null : emaLoss,
-            });
+        void SaveCheckpoint()
+        {
+            using var scope = NewDisposeScope();
+            // Collectives first, on every rank: ZeRO's optimizer shards and each rank's generator state.
+            var optimizerState = dp?.ForCheckpoint(optimizer) ?? optimizer;
+            string rng = Checkpoint.SaveRng();
+            string[]? rankRng = dp?.Gather(rng);
+            if (writes)
+                last = Checkpoint.Save(outDir, model, optimizerState, new CheckpointManifest
+                {
+                    Step = step, Model = modelConfig, ModelFile = "", ModelSha256 = "",
+                    TrainSamplerState = trainSampler.Random.State, ValSamplerState = valSampler.Random.State,
+                    TorchRngState = rng, RankTorchRngStates = rankRng, MetricsLength = log!.Length, Rollbacks = rollbacks,
+                    ValLoss = double.IsNaN(lastVal) ? null : lastVal, LossEma = double.IsNaN(emaLoss) ? null : emaLoss,
+                });
+            dp?.Barrier(); // the others may need it for a rollback: read it once it is complete
+            if (!writes) last = Checkpoint.ReadManifest(outDir);
+        }
 
         while (true)
         {
@@ -158,9 +188,9 @@ public sealed class Trainer
             bool final = step >= t.MaxIters || BudgetFraction() >= 1;
             if ((step % t.EvalInterval == 0 || final) && skipEvalAt != step)
             {
-                (lastTrain, lastVal) = (Evaluate(model, sharding, trainSampler, t.EvalIters, device), Evaluate(model, sharding, valSampler, t.EvalIters, device));
+                (lastTrain, lastVal) = (Evaluate(model, sharding, trainSampler, t.EvalIters, device, dp), Evaluate(model, sharding, valSampler, t.EvalIters, device, dp));
                 var eval = new EvalRecord(step, lastTrain, lastVal, Math.Round(loop.Elapsed.TotalSeconds, 3));
-                log.Write(eval);
+                log?.Write(eval);
                 observer.OnEval(eval);
             }
             if ((step % t.EffectiveCheckpointInterval == 0 || final) && skipEvalAt != step)
@@ -173,7 +203,7 @@ public sealed class Trainer
 
             var sw = Stopwatch.StartNew();
             double lr = LearningRateSchedule.At(step, t, BudgetFraction());
-            double loss = ComputeGradients(model, sharding, parameters, trainSampler, t, device);
+            double loss = ComputeGradients(model, sharding, parameters, trainSampler, t, device, dp);
             if (LossValueHook is not null) loss = LossValueHook(step, loss);
 
             string? problem = Problem(loss, emaLoss, step, t);
@@ -190,14 +220,14 @@ public sealed class Trainer
                     step = last.Step;
                     skipEvalAt = step;
                     emaLoss = last.LossEma ?? double.NaN;
-                    log.TruncateTo(last.MetricsLength); // the undone steps leave the log; the rollback record stays
+                    log?.TruncateTo(last.MetricsLength); // the undone steps leave the log; the rollback record stays
                 }
                 var rb = new RollbackRecord(badStep, loss, to, problem);
-                log.Write(rb);
+                log?.Write(rb);
                 observer.OnRollback(rb);
                 continue;
             }
-            ApplyUpdate(parameters, optimizer, t, lr);
+            ApplyUpdate(parameters, optimizer, t, lr, dp);
             double ms = sw.Elapsed.TotalMilliseconds;
 
             emaLoss = double.IsNaN(emaLoss) ? loss : 0.9 * emaLoss + 0.1 * loss;
@@ -206,7 +236,7 @@ public sealed class Trainer
             double rss = Environment.WorkingSet / 1048576.0;
             peakRss = Math.Max(peakRss, rss);
             var record = new StepRecord(step, loss, lr, ms, tokensPerStep / (ms / 1000.0), Math.Round(rss, 1));
-            log.Write(record);
+            log?.Write(record);
             step++;
             double etaMs = emaMs * (t.MaxIters - step);
             if (t.MaxSeconds > 0) etaMs = Math.Min(etaMs, Math.Max(0, t.MaxSeconds - loop.Elapsed.TotalSeconds) * 1000);
@@ -214,9 +244,13 @@ public sealed class Trainer
             if (t.GcInterval > 0 && step % t.GcInterval == 0) GC.Collect();
         }
 
-        var (steps, evals) = MetricsLog.Read(outDir);
-        LossCurvePlot.Write(outDir, steps, evals);
-        double median = Median(stepTimes.Count > 0 ? stepTimes : steps.Where(s => s.Step >= 10).Select(s => s.MsPerIter).ToList());
+        if (writes)
+        {
+            var (steps, evals) = MetricsLog.Read(outDir);
+            LossCurvePlot.Write(outDir, steps, evals);
+            if (stepTimes.Count == 0) stepTimes = steps.Where(s => s.Step >= 10).Select(s => s.MsPerIter).ToList();
+        }
+        double median = Median(stepTimes);
         double flopsPerStep = model.TrainingFlopsPerToken() * tokensPerStep;
         var summary = new TrainingSummary
         {
@@ -226,8 +260,9 @@ public sealed class Trainer
             MatmulPeakGflops = Math.Round(peak, 1), WallSeconds = Math.Round(wall.Elapsed.TotalSeconds, 2),
             TrainSeconds = Math.Round(loop.Elapsed.TotalSeconds, 2),
             Threads = threads, BatchShards = sharding.Shards, Rollbacks = rollbacks, PeakRssMb = Math.Round(peakRss, 1),
+            Ranks = dp?.Size ?? 1, ZeroStage = dp?.ZeroStage ?? 0, MemoryPerRank = dp?.Memory(parameters, optimizer),
         };
-        AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(summary, Json.Options));
+        if (writes) AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(summary, Json.Options));
         observer.OnEnd(summary);
         return summary;
     }
@@ -266,27 +301,38 @@ public sealed class Trainer
     }
 
     /// <summary>Forward and backward over one step's micro-batches into the gradient buffer; returns the mean loss.</summary>
+    /// <remarks>Under data parallelism every rank draws the whole batch (so the samplers stay in step) and trains on its
+    /// rows; the loss and the gradients are then summed over the ranks.</remarks>
     static double ComputeGradients(LanguageModel model, BatchSharding sharding, ContiguousParameters parameters, BatchSampler sampler,
-        TrainingConfig t, Device device)
+        TrainingConfig t, Device device, DataParallel? dp)
     {
         using var scope = NewDisposeScope();
         parameters.ZeroGrad();
-        double total = 0;
+        double total = 0, scale = 1.0 / t.GradientAccumulationSteps;
         for (int micro = 0; micro < t.GradientAccumulationSteps; micro++)
         {
             var (x, y) = sampler.Next(device);
-            total += sharding.ForwardBackward(model, x, y, 1.0 / t.GradientAccumulationSteps);
+            if (dp is not null) (x, y) = dp.Part(x, y);
+            total += sharding.ForwardBackward(model, x, y, dp is null ? scale : scale / dp.Size);
         }
-        return total;
+        if (dp is null) return total;
+        dp.ReduceGradients(parameters);
+        return dp.Sum(total);
     }
 
     /// <summary>Clips the gradient norm and takes one AdamW step at the scheduled learning rate.</summary>
-    static void ApplyUpdate(ContiguousParameters parameters, FlatAdamW optimizer, TrainingConfig t, double lr)
+    static void ApplyUpdate(ContiguousParameters parameters, FlatAdamW optimizer, TrainingConfig t, double lr, DataParallel? dp)
     {
         using var scope = NewDisposeScope();
-        if (t.GradClip > 0) parameters.ClipGradNorm(t.GradClip);
         optimizer.LearningRate = lr;
-        optimizer.Step();
+        if (dp is null)
+        {
+            if (t.GradClip > 0) parameters.ClipGradNorm(t.GradClip);
+            optimizer.Step();
+            return;
+        }
+        if (t.GradClip > 0) dp.ClipGradNorm(parameters, t.GradClip);
+        dp.Step(parameters, optimizer);
     }
 
     /// <summary>Why a step's loss is unacceptable, or null. Spikes count only after warm-up, against the running mean.</summary>
@@ -298,14 +344,17 @@ public sealed class Trainer
         return null;
     }
 
-    static double Evaluate(LanguageModel model, BatchSharding sharding, BatchSampler sampler, int iters, Device device)
+    /// <remarks>Under data parallelism each rank evaluates every N-th batch and the per-batch losses are combined,
+    /// then summed in batch order as one process sums them.</remarks>
+    static double Evaluate(LanguageModel model, BatchSharding sharding, BatchSampler sampler, int iters, Device device, DataParallel? dp)
     {
         model.eval();
         using var scope = NewDisposeScope();
         var batches = Enumerable.Range(0, iters).Select(_ => sampler.Next(device)).ToList(); // drawn in order: deterministic
-        double mean = sharding.MeanLoss(model, batches);
+        double[] losses = sharding.BatchLosses(model, batches, dp is null ? null : dp.Owns);
+        if (dp is not null) losses = dp.Combine(losses);
         model.train();
-        return mean;
+        return BatchSharding.Mean(losses);
     }
 
     static double Median(List<double> values)

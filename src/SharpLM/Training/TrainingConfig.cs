@@ -63,6 +63,11 @@ public sealed record TrainingConfig
     public string Precision { get; init; } = "fp32";
     /// <summary>Recompute every Transformer block in backward instead of storing its activations (<see cref="Modeling.ActivationCheckpoint"/>): less memory, one more forward pass. Needs dropout 0.</summary>
     public bool ActivationCheckpointing { get; init; }
+    /// <summary>Under mpirun (<see cref="DataParallel"/>): 0 plain data parallelism, 1 ZeRO-1 (optimizer state sharded
+    /// across ranks), 2 ZeRO-2 (gradients sharded too).</summary>
+    public int ZeroStage { get; init; }
+    /// <summary>Size of each gradient all-reduce under mpirun, in MiB (PyTorch DDP's default bucket is 25).</summary>
+    public double AllreduceBucketMb { get; init; } = 25;
 
     /// <summary>Steps between checkpoints in force: <see cref="CheckpointInterval"/>, or <see cref="EvalInterval"/> when
     /// that is 0.</summary>
@@ -98,6 +103,8 @@ public sealed record TrainingConfig
         Require(SpikeFactor == 0 || SpikeFactor > 1, "spike_factor", "must be 0 (off) or above 1");
         Require(MaxRollbacks >= 0, "max_rollbacks", "must not be negative");
         Require(GcInterval >= 0, "gc_interval", "must not be negative");
+        Require(ZeroStage is 0 or 1 or 2, "zero_stage", "must be 0 (plain data parallel), 1 or 2");
+        Require(AllreduceBucketMb > 0, "allreduce_bucket_mb", "must be positive");
         Require(Modeling.MixedPrecision.Names.Contains(Precision), "precision", $"'{Precision}' is not one of {string.Join(", ", Modeling.MixedPrecision.Names)}");
         return this;
     }

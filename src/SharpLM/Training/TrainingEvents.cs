@@ -42,8 +42,14 @@ public sealed record TrainingSummary
     public int BatchShards { get; init; }
     /// <summary>Times the loss guard rolled the run back.</summary>
     public int Rollbacks { get; init; }
-    /// <summary>Largest working set seen after a step, in MiB; 0 for an n-gram model.</summary>
+    /// <summary>Largest working set seen after a step, in MiB (rank 0's under mpirun); 0 for an n-gram model.</summary>
     public double PeakRssMb { get; init; }
+    /// <summary>Data-parallel MPI ranks (<see cref="DataParallel"/>); 1 for a single process.</summary>
+    public int Ranks { get; init; } = 1;
+    /// <summary>ZeRO stage under mpirun (0 = plain data parallelism).</summary>
+    public int ZeroStage { get; init; }
+    /// <summary>Training state one rank holds, by kind; null for a single process.</summary>
+    public MemoryPerRank? MemoryPerRank { get; init; }
 }
 
 /// <summary>Receives a run's progress; the CLI renders it, tests record it. All members are optional.</summary>

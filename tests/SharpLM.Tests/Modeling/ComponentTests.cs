@@ -142,7 +142,7 @@ public class ComponentTests
         var model = NewModel(Variants[variant]);
         var (decay, noDecay) = WeightDecayGroups.Split(model);
         using var parameters = ContiguousParameters.Create(model, new[] { decay, noDecay });
-        Assert.Equal(model.ParameterCount, parameters.Data.numel());
+        Assert.Equal(model.ParameterCount, parameters.Count); // the buffer also holds alignment zeros between groups
         var ids = randint(0, 32, new long[] { 2, 16 });
         model.Loss(ids, ids).backward();
         Assert.True(parameters.Grad.abs().sum().item<float>() > 0);

@@ -62,7 +62,7 @@ internal static class PeftTestKit
             optimizer.Step();
         }
         model.eval();
-        return (losses, parameters.Data.numel());
+        return (losses, parameters.Count);
     }
 
     public static void AssertBitIdentical(Dictionary<string, Tensor> expected, nn.Module model, string what)
