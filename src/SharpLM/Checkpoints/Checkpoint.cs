@@ -88,7 +88,7 @@ public static class Checkpoint
             : WriteHashed(Path.Combine(dir, modelFile), s =>
             {
                 using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-                model.save(w);
+                SaveFloat32(model, w);
             });
         string? optFile = null, optHash = null;
         if (optimizer is not null)
@@ -110,6 +110,25 @@ public static class Checkpoint
         foreach (string stale in Directory.EnumerateFiles(dir, "model-*").Concat(Directory.EnumerateFiles(dir, "optimizer-*")).Where(f => IsWeightFile(f) && Path.GetFileName(f) != modelFile && Path.GetFileName(f) != optFile))
             File.Delete(stale);
         return manifest;
+    }
+
+    /// <summary>Weights are stored float32 whatever the model computes in (a bf16-true run): a float32 copy is written
+    /// when any parameter is not.</summary>
+    static void SaveFloat32(LanguageModel model, BinaryWriter w)
+    {
+        if (model.parameters().All(p => p.dtype == ScalarType.Float32))
+        {
+            model.save(w);
+            return;
+        }
+        using var copy = LanguageModel.Create(model.Config);
+        using (no_grad())
+            foreach (var ((name, source), (copyName, target)) in model.named_parameters().Zip(copy.named_parameters()))
+            {
+                if (name != copyName) throw new InvalidOperationException($"parameter order differs: {name} vs {copyName}");
+                target.copy_(source);
+            }
+        copy.save(w);
     }
 
     static bool IsWeightFile(string path)

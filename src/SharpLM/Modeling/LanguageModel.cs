@@ -100,8 +100,9 @@ public abstract class LanguageModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Mean cross-entropy of logits [B, T, V] against targets [B, T]; targets of −1 are ignored.</summary>
+    /// <remarks>A bf16 model's logits are scored in float32: the log-sum-exp over the vocabulary needs the precision.</remarks>
     protected static Tensor CrossEntropy(Tensor logits, Tensor targets) =>
-        F.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1), ignore_index: -1);
+        F.cross_entropy((logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32)).reshape(-1, logits.shape[^1]), targets.reshape(-1), ignore_index: -1);
 
     /// <summary>Checks that <paramref name="prefix"/> leaves at least one token of the window <paramref name="idx"/> on each side.</summary>
     /// <exception cref="ArgumentOutOfRangeException">It does not.</exception>

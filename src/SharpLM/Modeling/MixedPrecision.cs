@@ -16,8 +16,9 @@ namespace SharpLM.Modeling;
 /// </summary>
 public static class MixedPrecision
 {
-    /// <summary>The settings of training.precision.</summary>
-    public static readonly IReadOnlyList<string> Names = ["fp32", "bf16-mixed"];
+    /// <summary>The settings of training.precision: bf16-true keeps weights, gradients and AdamW state in bf16 too
+    /// (litgpt's name), scoring the loss in float32 and writing float32 checkpoints.</summary>
+    public static readonly IReadOnlyList<string> Names = ["fp32", "bf16-mixed", "bf16-true"];
 
     /// <summary>Makes every Linear layer of <paramref name="model"/> compute in <paramref name="dtype"/> (idempotent).</summary>
     public static void Apply(nn.Module model, ScalarType dtype = ScalarType.BFloat16)

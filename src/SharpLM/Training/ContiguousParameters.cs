@@ -121,7 +121,7 @@ public sealed class ContiguousParameters : IDisposable
     /// </summary>
     public static double GradientNormSquared(Tensor flat, long start, long count)
     {
-        if (flat.device.type != DeviceType.CPU)
+        if (flat.device.type != DeviceType.CPU || flat.dtype != ScalarType.Float32)
         {
             using var squares = flat.narrow(0, start, count).to(ScalarType.Float64).square().sum();
             return squares.item<double>();

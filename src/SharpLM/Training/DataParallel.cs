@@ -67,6 +67,8 @@ public sealed class DataParallel : IDisposable
         var mpi = Mpi.Start();
         if (t.BatchSize % mpi.Size != 0)
             throw new InvalidInputException($"training.batch_size {t.BatchSize} does not split across {mpi.Size} ranks: use a multiple of {mpi.Size}");
+        if (t.Precision == "bf16-true")
+            throw new InvalidInputException("training.precision bf16-true: data parallelism over MPI exchanges float32 buffers; use bf16-mixed under mpirun");
         if (device.type != DeviceType.CPU)
             throw new InvalidInputException($"training.device {device}: data parallelism over MPI exchanges CPU tensors; run each rank on the CPU");
         return new DataParallel(mpi, t.ZeroStage, t.AllreduceBucketMb);

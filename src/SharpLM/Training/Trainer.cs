@@ -112,6 +112,7 @@ public sealed class Trainer
         using var model = LanguageModel.Create(modelConfig);
         model.to(device);
         if (t.Precision == "bf16-mixed") MixedPrecision.Apply(model);
+        if (t.Precision == "bf16-true") model.to(ScalarType.BFloat16);
         if (t.ActivationCheckpointing)
         {
             if (model is not Gpt gpt || modelConfig.Architecture != "causal_decoder")

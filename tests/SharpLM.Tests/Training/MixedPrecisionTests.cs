@@ -49,6 +49,35 @@ public class MixedPrecisionTests
     }
 
     [Fact]
+    public void Bf16_true_training_learns_in_bf16_writes_float32_checkpoints_and_resumes()
+    {
+        using var dir = new TempDirectory();
+        string data = TinyRuns.PrepareData(dir.Path);
+        var config = TinyRuns.Config(maxIters: 60, evalInterval: 20);
+        config = config with { Training = config.Training with { Precision = "bf16-true" } };
+        // Stop at step 40 through the cancellation token, then resume to 60: the checkpoint must load back into bf16.
+        using var stop = new CancellationTokenSource();
+        var observer = new StopAt(40, stop);
+        Assert.Throws<OperationCanceledException>(() => new Trainer(config, data, dir.File("true"), observer).Run(resume: false, stop.Token));
+        var (saved, manifest) = Checkpoint.LoadModel(dir.File("true"), CPU);
+        Assert.Equal(40, manifest.Step);
+        Assert.All(saved.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype)); // stored float32
+        Assert.All(saved.parameters(), p => Assert.True(p.Equals(p.to(ScalarType.BFloat16).to(ScalarType.Float32)), "the values are bf16's"));
+        var summary = new Trainer(config, data, dir.File("true")).Run(resume: true);
+        var (_, evals) = MetricsLog.Read(dir.File("true"));
+        Assert.Equal(60, summary.Iters);
+        Assert.True(summary.FinalValLoss < evals[0].ValLoss / 2, $"bf16-true learns: {evals[0].ValLoss} → {summary.FinalValLoss}");
+    }
+
+    sealed class StopAt(int step, CancellationTokenSource stop) : ITrainingObserver
+    {
+        public void OnCheckpoint(int at, string directory)
+        {
+            if (at == step) stop.Cancel();
+        }
+    }
+
+    [Fact]
     public void An_unknown_precision_is_refused_naming_the_field()
     {
         var config = TinyRuns.Config().Training with { Precision = "fp16" };
