@@ -30,7 +30,7 @@ public static class DataCleanCommand
         var pii = new Option<string>("--pii") { Description = "redact or off.", DefaultValueFactory = _ => "redact" };
         var lang = new Option<string?>("--lang") { Description = "Allowed languages, e.g. en,zh (en de fr es zh)." };
         var langConfidence = new Option<double>("--lang-confidence") { Description = "Minimum language confidence.", DefaultValueFactory = _ => 0.5 };
-        var quality = new Option<string>("--quality") { Description = "Comma list of gopher,repetition,c4 or none.", DefaultValueFactory = _ => "gopher,repetition" };
+        var quality = new Option<string>("--quality") { Description = $"Comma list of filters ({CleaningStages.Names(CleaningStageKind.Filter)}; gopher and repetition still work) or none.", DefaultValueFactory = _ => "gopher,repetition" };
         var blocklist = new Option<string?>("--blocklist") { Description = "Block-list file, one term per line." };
         var decontaminate = new Option<string[]>("--decontaminate") { Description = "Evaluation .jsonl/.json file as PATH or NAME=PATH, or a data set name such as gsm8k (repeatable; by default the benchmark is the file name, or its folder's for test/dev/… splits)." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores; under mpirun, the host's cores over its ranks).", DefaultValueFactory = _ => 0 };
