@@ -4,6 +4,7 @@ using System.Text.Json;
 using SharpLM.Data.Cleaning;
 using SharpLM.Data.Dedup;
 using SharpLM.Data.Ingestion;
+using SharpLM.Distributed;
 using SharpLM.IO;
 using SharpLM.Runtime;
 using Spectre.Console;
@@ -29,16 +30,18 @@ public static class DataCleanCommand
         var pii = new Option<string>("--pii") { Description = "redact or off.", DefaultValueFactory = _ => "redact" };
         var lang = new Option<string?>("--lang") { Description = "Allowed languages, e.g. en,zh (en de fr es zh)." };
         var langConfidence = new Option<double>("--lang-confidence") { Description = "Minimum language confidence.", DefaultValueFactory = _ => 0.5 };
-        var quality = new Option<string>("--quality") { Description = "Comma list of gopher,repetition,c4 or none.", DefaultValueFactory = _ => "gopher,repetition" };
+        var quality = new Option<string>("--quality") { Description = $"Comma list of filters ({CleaningStages.Names(CleaningStageKind.Filter)}; gopher and repetition still work) or none.", DefaultValueFactory = _ => "gopher,repetition" };
         var blocklist = new Option<string?>("--blocklist") { Description = "Block-list file, one term per line." };
         var decontaminate = new Option<string[]>("--decontaminate") { Description = "Evaluation .jsonl/.json file as PATH or NAME=PATH, or a data set name such as gsm8k (repeatable; by default the benchmark is the file name, or its folder's for test/dev/… splits)." };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores; under mpirun, the host's cores over its ranks).", DefaultValueFactory = _ => 0 };
+        var stages = new Option<string?>("--stages") { Description = $"The stages by name, comma-separated, instead of --quality/--dedup/--pii ({CleaningStages.Names()}); their options come from the flags above (--lang, --blocklist, --reference, --decontaminate, --threshold, --line-dedup)." };
+        var reference = new Option<string?>("--reference") { Description = "perplexity: reference corpus (.txt/.jsonl) of the character n-gram model." };
 
         var command = new Command("clean", "Clean a corpus: quality filters, decontamination, de-duplication and PII redaction, with a report.")
         {
-            config, input, output, rejected, report, field, idField, paragraphs, dedup, lineDedup, threshold, pii, lang, langConfidence, quality, blocklist, decontaminate, threads,
+            config, input, output, rejected, report, field, idField, paragraphs, dedup, lineDedup, threshold, pii, lang, langConfidence, quality, blocklist, decontaminate, threads, stages, reference,
         };
-        Option[] stageFlags = [field, idField, paragraphs, dedup, lineDedup, threshold, pii, lang, langConfidence, quality, blocklist, decontaminate];
+        Option[] stageFlags = [field, idField, paragraphs, dedup, lineDedup, threshold, pii, lang, langConfidence, quality, blocklist, decontaminate, stages, reference];
         command.SetAction(parse =>
         {
             CleaningPipelineOptions options;
@@ -68,51 +71,67 @@ public static class DataCleanCommand
 
         (CleaningPipelineOptions, CorpusOptions) FromFlags(ParseResult parse)
         {
-            var filters = new List<IDocumentFilter>();
-            if (parse.GetValue(lang) is string langs)
-                filters.Add(new LanguageFilter(langs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(langConfidence)));
-            foreach (string q in parse.GetValue(quality)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            if (parse.GetValue(lineDedup) is not ("off" or "line" or "paragraph") and var mode) throw new InvalidInputException($"--line-dedup: '{mode}' (off, line, paragraph)");
+            var corpus = new CorpusOptions { TextField = parse.GetValue(field)!, IdField = parse.GetValue(idField)!, TxtParagraphs = parse.GetValue(paragraphs) };
+            var names = new List<(string Name, string Where)>();
+            if (parse.GetValue(stages) is string list)
             {
-                if (q == "none") continue;
-                filters.Add(q switch
-                {
-                    "gopher" => new GopherQualityFilter(),
-                    "repetition" => new GopherRepetitionFilter(),
-                    "c4" => new C4QualityFilter(),
-                    _ => throw new InvalidInputException($"--quality: unknown filter '{q}' (gopher, repetition, c4, none)"),
-                });
+                if (new Option[] { quality, dedup, pii }.FirstOrDefault(f => parse.GetResult(f) is { Implicit: false }) is Option selector)
+                    throw new InvalidInputException($"{selector.Name}: name the stages either with --stages or with {selector.Name}, not both");
+                foreach (string name in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) names.Add((name, "--stages"));
             }
-            if (parse.GetValue(blocklist) is string list) filters.Add(KeywordFilter.FromFile(list));
-            Decontaminator? decon = null;
-            foreach (string file in parse.GetValue(decontaminate) ?? [])
+            else
             {
-                decon ??= new Decontaminator();
-                decon.AddEvaluationFile(file);
+                // The older selectors, read as stage names of the registry.
+                if (parse.GetValue(lang) is not null) names.Add(("language", "--lang"));
+                foreach (string q in parse.GetValue(quality)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    if (q != "none") names.Add((CleaningStages.Resolve(q, "--quality", CleaningStageKind.Filter).Name, "--quality"));
+                if (parse.GetValue(blocklist) is not null) names.Add(("keywords", "--blocklist"));
+                if (parse.GetValue(reference) is not null) names.Add(("perplexity", "--reference"));
+                if (parse.GetValue(decontaminate) is { Length: > 0 }) names.Add((CleaningStages.Decontamination, "--decontaminate"));
+                string dedupMode = parse.GetValue(dedup)!;
+                if (dedupMode is not ("none" or "exact" or "minhash")) throw new InvalidInputException($"--dedup: '{dedupMode}' (none, exact, minhash)");
+                if (dedupMode != "none") names.Add((CleaningStages.ExactDedup, "--dedup"));
+                if (dedupMode == "minhash") names.Add((CleaningStages.MinHashDedup, "--dedup"));
+                if (parse.GetValue(lineDedup) != "off") names.Add((CleaningStages.LineDedup, "--line-dedup"));
+                string piiMode = parse.GetValue(pii)!;
+                if (piiMode is not ("redact" or "off")) throw new InvalidInputException($"--pii: '{piiMode}' (redact, off)");
+                if (piiMode == "redact") names.Add((CleaningStages.Pii, "--pii"));
             }
-            string dedupMode = parse.GetValue(dedup)!;
-            if (dedupMode is not ("none" or "exact" or "minhash")) throw new InvalidInputException($"--dedup: '{dedupMode}' (none, exact, minhash)");
-            var lines = parse.GetValue(lineDedup) switch
-            {
-                "off" => null,
-                "line" => new LineDedupOptions(),
-                "paragraph" => new LineDedupOptions { Unit = LineDedupUnit.Paragraph },
-                var other => throw new InvalidInputException($"--line-dedup: '{other}' (off, line, paragraph)"),
-            };
-            string piiMode = parse.GetValue(pii)!;
-            if (piiMode is not ("redact" or "off")) throw new InvalidInputException($"--pii: '{piiMode}' (redact, off)");
-            var options = new CleaningPipelineOptions
-            {
-                Filters = filters, Decontaminator = decon, ExactDedup = dedupMode != "none",
-                MinHash = dedupMode == "minhash" ? new MinHashOptions { Threshold = parse.GetValue(threshold) } : null, LineDedup = lines,
-                Pii = piiMode == "redact" ? new Data.Privacy.PiiOptions() : null, Threads = parse.GetValue(threads),
-            };
 
-            return (options, new CorpusOptions { TextField = parse.GetValue(field)!, IdField = parse.GetValue(idField)!, TxtParagraphs = parse.GetValue(paragraphs) });
+            var builder = CleaningPipelineBuilder.Empty();
+            var context = new CleaningStageContext(path => path, parse.GetValue(input), corpus);
+            var seen = new HashSet<string>();
+            foreach (var (name, where) in names)
+            {
+                var info = CleaningStages.Resolve(name, where);
+                if (!seen.Add(info.Name)) throw new InvalidInputException($"{where}: stage '{info.Name}' is named twice");
+                var (options, flag) = FlagOptions(parse, info.Name);
+                info.Configure(builder, options, context, flag ?? where);
+            }
+            return (builder.Build(parse.GetValue(threads), new CleaningPipelineOptions().BatchSize), corpus);
         }
+
+        // A stage's options as the pipeline file would give them, from the flags that set them, and the flag to blame.
+        (JsonElement Options, string? Flag) FlagOptions(ParseResult parse, string stage) => stage switch
+        {
+            "language" => (Element(new { allowed = Split(parse.GetValue(lang)), min_confidence = parse.GetValue(langConfidence) }), "--lang"),
+            "keywords" when parse.GetValue(blocklist) is string file => (Element(new { file }), "--blocklist"),
+            "keywords" => (Element(new { }), "--blocklist"),
+            "perplexity" => (Element(new { reference = parse.GetValue(reference) }), "--reference"),
+            CleaningStages.Decontamination => (Element(parse.GetValue(decontaminate) ?? []), "--decontaminate"),
+            CleaningStages.MinHashDedup => (Element(new { threshold = parse.GetValue(threshold) }), "--threshold"),
+            CleaningStages.LineDedup => (Element(new { unit = parse.GetValue(lineDedup) == "paragraph" ? "paragraph" : "line" }), "--line-dedup"),
+            _ => (default, null),
+        };
+
+        static string[] Split(string? list) => list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        static JsonElement Element<T>(T value) => JsonSerializer.SerializeToElement(value);
     }
 
     static int Run(string input, string outPath, string? rejectedPath, string? reportPath, CleaningPipelineOptions options, CorpusOptions corpus)
     {
+        if (Mpi.Launched) return RunRanks(input, outPath, rejectedPath, reportPath, options, corpus);
         var reader = new CorpusReader(corpus);
         var bad = new List<BadRecord>();
         using var kept = new JsonlWriter(outPath);
@@ -134,6 +153,26 @@ public static class DataCleanCommand
             else Console.Error.Write($"\r[{new string('#', (int)(done * 20)),-20}] {line}   ");
         });
         Console.Error.WriteLine();
+        return Finish(kept, rejects, outPath, reportPath, result);
+    }
+
+    /// <summary>
+    /// Under mpirun: each rank cleans a contiguous share of the documents, duplicates across ranks are found from
+    /// exchanged keys, and rank 0 writes output and report exactly as one process would (<see cref="DistributedCleaning"/>).
+    /// </summary>
+    static int RunRanks(string input, string outPath, string? rejectedPath, string? reportPath, CleaningPipelineOptions options, CorpusOptions corpus)
+    {
+        var mpi = Mpi.Start();
+        var reader = new CorpusReader(corpus);
+        using var kept = mpi.Rank == 0 ? new JsonlWriter(outPath) : null;
+        using var rejects = mpi.Rank == 0 && rejectedPath is not null ? new JsonlWriter(rejectedPath) : null;
+        if (mpi.Rank == 0) Console.Error.WriteLine($"cleaning over {mpi.Size} MPI ranks");
+        var result = new DistributedCleaning(options, mpi).Run(onBad => reader.Read(input, onBad), kept, rejects, rejectedPath is not null);
+        return mpi.Rank == 0 ? Finish(kept!, rejects, outPath, reportPath, result) : 0;
+    }
+
+    static int Finish(JsonlWriter kept, JsonlWriter? rejects, string outPath, string? reportPath, CleaningReport result)
+    {
         kept.Commit();
         rejects?.Commit();
         reportPath ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outPath))!, "report.json");

@@ -23,13 +23,15 @@ namespace SharpLM.Data.Cleaning;
 ///   - c4: { require_terminal_punctuation: false }
 ///   - keywords: { file: blocklist.txt }
 ///   - perplexity: { reference: wiki.txt, order: 5, min_percentile: 10, max_percentile: 90 }
-/// decontaminate: [gsm8k, arc=eval/arc_easy.jsonl]               # a data set name, a path, or NAME=PATH
-/// dedup:                                                              # false turns all three off
-///   exact: true
-///   minhash: { threshold: 0.8, shingle_size: 5 }                        # false turns it off
-///   lines: { unit: paragraph }                                          # CCNet-style; off unless given
-/// pii: {}                                                               # false turns redaction off
+/// decontamination: [gsm8k, arc=eval/arc_easy.jsonl]             # a data set name, a path, or NAME=PATH
+/// exact_dedup: true                                                   # on by default
+/// minhash_dedup: { threshold: 0.8, shingle_size: 5 }                  # on by default; false turns it off
+/// line_dedup: { unit: paragraph }                                     # CCNet-style; off unless given
+/// pii: {}                                                             # on by default; false turns redaction off
 /// </code>
+/// Stage names are those of the <see cref="CleaningStages"/> registry, the same as `sharplm data clean --stages`
+/// takes and report.json counts under. The older spellings still work: "decontaminate: [...]" and
+/// "dedup: { exact: true, minhash: {...}, lines: {...} }" ("dedup: false" turns exact and near-dedup off).
 /// Relative paths are relative to the config file.
 /// </summary>
 public sealed class CleaningConfig
@@ -47,8 +49,9 @@ public sealed class CleaningConfig
     /// <summary>The stages the file sets up: filters in order, decontamination, de-duplication, PII redaction, threads.</summary>
     public CleaningPipelineOptions Pipeline { get; private set; } = new();
 
-    static readonly string[] FilterNames = ["language", "gopher_quality", "gopher_repetition", "c4", "keywords", "perplexity"];
-    static readonly string[] TopLevel = ["input", "output", "rejected", "report", "reader", "threads", "batch_size", "filters", "decontaminate", "dedup", "pii"];
+    // Fields that are not stages; every other top-level key is a stage name (or alias) from the registry.
+    static readonly string[] Fields = ["input", "output", "rejected", "report", "reader", "threads", "batch_size", "filters", "dedup"];
+    static readonly string[] TopLevel = [.. Fields, .. CleaningStages.All.Where(s => s.Kind != CleaningStageKind.Filter).SelectMany(s => s.Spellings)];
 
     /// <summary>Reads a .json, .yaml or .yml pipeline file; any problem is a one-line error naming the file and the field.</summary>
     /// <param name="path">The pipeline file.</param>
@@ -92,7 +95,8 @@ public sealed class CleaningConfig
         };
         if (root.TryGetProperty("reader", out var reader)) config.Reader = Options<CorpusOptions>(reader, "reader");
 
-        var filters = new List<IDocumentFilter>();
+        var context = new CleaningStageContext(Resolve, config.Input, config.Reader);
+        var builder = CleaningPipelineBuilder.Defaults();
         if (root.TryGetProperty("filters", out var list))
         {
             if (list.ValueKind != JsonValueKind.Array) throw new InvalidInputException("filters: must be a list");
@@ -106,122 +110,48 @@ public sealed class CleaningConfig
                     JsonValueKind.Object when item.EnumerateObject().Count() == 1 => (item.EnumerateObject().First().Name, item.EnumerateObject().First().Value),
                     _ => throw new InvalidInputException($"{where}: a filter is a name or a one-key object {{name: {{options}}}}"),
                 };
-                filters.Add(Filter(name, options, $"{where}.{name}", Resolve, config));
+                CleaningStages.Resolve(name, $"{where}.{name}", CleaningStageKind.Filter).Configure(builder, options, context, $"{where}.{name}");
             }
         }
 
-        Decontaminator? decontaminator = null;
-        if (root.TryGetProperty("decontaminate", out var evals))
+        // The other stages are top-level keys named as in the registry; "dedup: {exact, minhash, lines}" is the older
+        // spelling of the three dedup stages, and "dedup: false" turns exact and near-dedup off.
+        var given = new Dictionary<string, string>(StringComparer.Ordinal); // stage → where it was set
+        void Stage(string key, JsonElement value, string where)
         {
-            if (evals.ValueKind != JsonValueKind.Array) throw new InvalidInputException("decontaminate: must be a list of evaluation files");
-            foreach (var file in evals.EnumerateArray())
-            {
-                if (file.ValueKind != JsonValueKind.String) throw new InvalidInputException("decontaminate: every entry must be a file path");
-                decontaminator ??= new Decontaminator();
-                string spec = file.GetString()!;
-                int equals = spec.IndexOf('=');
-                if (equals > 0) decontaminator.AddEvaluationFile(Resolve(spec[(equals + 1)..]), spec[..equals]);
-                // A data set name ("gsm8k") unless a file of that name sits beside the config.
-                else decontaminator.AddEvaluationFile(Catalog.DataStore.Default.Manifest.Find(spec) is not null && !File.Exists(Resolve(spec)) ? spec : Resolve(spec));
-            }
+            var info = CleaningStages.Resolve(key, where);
+            if (info.Kind == CleaningStageKind.Filter) throw new InvalidInputException($"{where}: '{info.Name}' is a filter; list it under 'filters'");
+            if (given.TryGetValue(info.Name, out string? earlier)) throw new InvalidInputException($"{where}: stage '{info.Name}' is already set by '{earlier}'");
+            given[info.Name] = where;
+            info.Configure(builder, value, context, where);
         }
-
-        bool exact = true;
-        MinHashOptions? minhash = new();
-        LineDedupOptions? lines = null;
+        foreach (var property in root.EnumerateObject())
+            if (!Fields.Contains(property.Name)) Stage(property.Name, property.Value, property.Name);
         if (root.TryGetProperty("dedup", out var dedup))
         {
-            if (IsOff(dedup)) { exact = false; minhash = null; }
-            else
+            if (dedup.ValueKind is JsonValueKind.False or JsonValueKind.Null)
             {
-                foreach (var p in dedup.EnumerateObject())
-                    if (p.Name is not ("exact" or "minhash" or "lines")) throw new InvalidInputException($"dedup: unknown field '{p.Name}' (exact, minhash, lines)");
-                if (dedup.TryGetProperty("exact", out var e)) exact = e.ValueKind == JsonValueKind.True ? true
-                    : e.ValueKind == JsonValueKind.False ? false : throw new InvalidInputException("dedup.exact: must be true or false");
-                if (dedup.TryGetProperty("minhash", out var m)) minhash = IsOff(m) ? null : Options<MinHashOptions>(m, "dedup.minhash");
-                if (dedup.TryGetProperty("lines", out var l)) lines = IsOff(l) ? null : Options<LineDedupOptions>(l, "dedup.lines");
+                Stage(CleaningStages.ExactDedup, dedup, "dedup");
+                Stage(CleaningStages.MinHashDedup, dedup, "dedup");
             }
+            else if (dedup.ValueKind != JsonValueKind.Object) throw new InvalidInputException("dedup: must be an object (exact, minhash, lines) or false");
+            else
+                foreach (var p in dedup.EnumerateObject())
+                {
+                    if (CleaningStages.Find(p.Name) is not { Kind: CleaningStageKind.Dedup })
+                        throw new InvalidInputException($"dedup: unknown field '{p.Name}' ({CleaningStages.Names(CleaningStageKind.Dedup)})");
+                    Stage(p.Name, p.Value, $"dedup.{p.Name}");
+                }
         }
-        PiiOptions? pii = new();
-        if (root.TryGetProperty("pii", out var piiElement)) pii = IsOff(piiElement) ? null : Options<PiiOptions>(piiElement, "pii");
 
-        config.Pipeline = new CleaningPipelineOptions
-        {
-            Filters = filters, Decontaminator = decontaminator, ExactDedup = exact, MinHash = minhash, LineDedup = lines, Pii = pii,
-            Threads = root.TryGetProperty("threads", out var t) ? Int(t, "threads") : 0,
-            BatchSize = root.TryGetProperty("batch_size", out var b) ? Int(b, "batch_size") : new CleaningPipelineOptions().BatchSize,
-        };
+        config.Pipeline = builder.Build(
+            root.TryGetProperty("threads", out var t) ? Int(t, "threads") : 0,
+            root.TryGetProperty("batch_size", out var b) ? Int(b, "batch_size") : new CleaningPipelineOptions().BatchSize);
         return config;
     }
-
-    static IDocumentFilter Filter(string name, JsonElement options, string where, Func<string, string> resolve, CleaningConfig config)
-    {
-        bool none = options.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
-        switch (name)
-        {
-            case "gopher_quality": return new GopherQualityFilter(none ? null : Options<GopherQualityOptions>(options, where));
-            case "gopher_repetition": return new GopherRepetitionFilter(none ? null : Options<GopherRepetitionOptions>(options, where));
-            case "c4": return new C4QualityFilter(none ? null : Options<C4Options>(options, where));
-            case "language":
-            {
-                var o = Options<LanguageFilterConfig>(options, where);
-                if (o.Allowed.Count == 0) throw new InvalidInputException($"{where}.allowed: name at least one language (en, de, fr, es, zh)");
-                return new LanguageFilter(o.Allowed, o.MinConfidence);
-            }
-            case "keywords":
-            {
-                var o = Options<KeywordFilterConfig>(options, where);
-                if (o.File is not null) return KeywordFilter.FromFile(resolve(o.File));
-                if (o.Terms.Count > 0) return new KeywordFilter(o.Terms);
-                throw new InvalidInputException($"{where}: give a block-list 'file' or 'terms'");
-            }
-            case "perplexity":
-            {
-                var o = Options<PerplexityFilterConfig>(options, where);
-                if (o.Reference is null) throw new InvalidInputException($"{where}.reference: a reference corpus (.txt/.jsonl) is required");
-                if (config.Input is null) throw new InvalidInputException($"{where}: calibrating the band needs the pipeline's input");
-                var reader = new CorpusReader(config.Reader);
-                var model = new CharNGramModel(o.Order);
-                foreach (var d in reader.Read(resolve(o.Reference), _ => { })) model.Train(d.Text);
-                // CCNet's bands are percentiles of the corpus itself: a sample from the head of the input calibrates them.
-                var sample = reader.Read(config.Input, _ => { }).Take(o.CalibrationDocuments).Select(d => d.Text);
-                return new PerplexityFilter(model, sample, o.MinPercentile, o.MaxPercentile);
-            }
-            default: throw new InvalidInputException($"{where}: unknown filter '{name}' ({string.Join(", ", FilterNames)})");
-        }
-    }
-
-    static bool IsOff(JsonElement e) => e.ValueKind is JsonValueKind.False or JsonValueKind.Null;
 
     static int Int(JsonElement e, string where) =>
         e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) && v >= 0 ? v : throw new InvalidInputException($"{where}: must be a non-negative integer");
 
-    static T Options<T>(JsonElement e, string where) where T : new()
-    {
-        if (e.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return new T();
-        if (e.ValueKind != JsonValueKind.Object) throw new InvalidInputException($"{where}: options must be an object (mapping)");
-        try { return e.Deserialize<T>(Json.Options) ?? new T(); }
-        catch (JsonException ex) { throw new InvalidInputException($"{where}: {InvalidInputException.FirstLine(ex)}", ex); }
-    }
-
-    sealed record LanguageFilterConfig
-    {
-        public List<string> Allowed { get; init; } = [];
-        public double MinConfidence { get; init; } = 0.5;
-    }
-
-    sealed record KeywordFilterConfig
-    {
-        public string? File { get; init; }
-        public List<string> Terms { get; init; } = [];
-    }
-
-    sealed record PerplexityFilterConfig
-    {
-        public string? Reference { get; init; }
-        public int Order { get; init; } = 5;
-        public double MinPercentile { get; init; } = 10;
-        public double MaxPercentile { get; init; } = 90;
-        public int CalibrationDocuments { get; init; } = 2000;
-    }
+    static T Options<T>(JsonElement e, string where) where T : new() => CleaningStages.Options<T>(e, where);
 }

@@ -29,6 +29,7 @@ public sealed record CleaningPipelineOptions
 }
 
 /// <summary>Counts of one stage: documents and UTF-8 bytes in and out, and rejections by reason.</summary>
+[System.Text.Json.Serialization.JsonObjectCreationHandling(System.Text.Json.Serialization.JsonObjectCreationHandling.Populate)] // read back when MPI ranks merge reports
 public sealed class StageReport
 {
     /// <summary>Documents that reached the stage.</summary>
@@ -52,6 +53,7 @@ public sealed class StageReport
 }
 
 /// <summary>report.json of a cleaning run.</summary>
+[System.Text.Json.Serialization.JsonObjectCreationHandling(System.Text.Json.Serialization.JsonObjectCreationHandling.Populate)] // read back when MPI ranks merge reports
 public sealed class CleaningReport
 {
     /// <summary>The counts of each stage that ran, by stage name ("c4", "exact_dedup", "pii", …).</summary>
@@ -107,11 +109,9 @@ public sealed class CleaningPipeline
     {
         var report = new CleaningReport();
         var timer = Stopwatch.StartNew();
-        var exact = options.ExactDedup ? new ExactDeduplicator() : null;
-        var minhash = options.MinHash is null ? null : new MinHashDeduplicator(options.MinHash);
-        var redactor = options.Pii is null ? null : new PiiRedactor(options.Pii);
-        var lines = options.LineDedup is null ? null : new LineDeduplicator(options.LineDedup);
-        if (minhash is not null) report.Lsh = $"{minhash.Lsh.Bands} bands x {minhash.Lsh.Rows} rows: false-positive rate {minhash.Lsh.FalsePositiveRate(options.MinHash!.Threshold):P2}, false-negative rate {minhash.Lsh.FalseNegativeRate(options.MinHash.Threshold):P2} before verification";
+        var stages = CleaningStages.Build(options);
+        var minhash = stages.OfType<MinHashDedupStage>().FirstOrDefault();
+        report.Lsh = minhash?.Describe();
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         long docsRead = 0, bytesRead = 0;
 
@@ -120,7 +120,7 @@ public sealed class CleaningPipeline
         // so memory stays bounded; the batch order is the input order, so the output does not depend on timing.
         using var stop = new CancellationTokenSource();
         using var batches = new BlockingCollection<Document[]>(boundedCapacity: 2);
-        using var processed = new BlockingCollection<(Document[] Batch, Processed[] Results)>(boundedCapacity: 2);
+        using var processed = new BlockingCollection<CleaningItem[]>(boundedCapacity: 2);
         var producer = Task.Run(() =>
         {
             try { foreach (var b in documents.Chunk(options.BatchSize)) batches.Add(b, stop.Token); }
@@ -130,20 +130,18 @@ public sealed class CleaningPipeline
         {
             try
             {
-                foreach (var (batch, results) in processed.GetConsumingEnumerable())
+                foreach (var batch in processed.GetConsumingEnumerable())
                 {
-                    for (int i = 0; i < batch.Length; i++)
+                    foreach (var item in batch)
                     {
-                        var r = results[i];
                         docsRead++;
-                        bytesRead += r.BytesIn;
-                        var document = Account(report, r, options.Decontaminator is not null, exact, minhash, lines, redactor, out string? reason);
-                        if (document is null)
+                        bytesRead += item.BytesIn;
+                        if (Decide(stages, item, report) is string reason)
                         {
-                            rejected?.Write(batch[i], new Dictionary<string, string> { ["reason"] = reason! });
+                            rejected?.Write(item.Original, new Dictionary<string, string> { ["reason"] = reason });
                             continue;
                         }
-                        kept.Write(document);
+                        kept.Write(item.Current);
                     }
                     progress?.Invoke(docsRead, bytesRead);
                 }
@@ -158,10 +156,10 @@ public sealed class CleaningPipeline
         {
             foreach (var batch in batches.GetConsumingEnumerable(stop.Token))
             {
-                var results = new Processed[batch.Length];
+                var items = new CleaningItem[batch.Length];
                 Parallel.For(0, batch.Length, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                    i => results[i] = Process(batch[i], redactor, minhash, lines));
-                processed.Add((batch, results), stop.Token);
+                    i => items[i] = Prepare(stages, batch[i]));
+                processed.Add(items, stop.Token);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
@@ -195,114 +193,34 @@ public sealed class CleaningPipeline
         return report;
     }
 
-    /// <summary>What the parallel part found out about one document.</summary>
-    /// <param name="BytesIn">UTF-8 bytes of the document as read.</param>
-    /// <param name="Filters">Each filter stage it passed through: bytes out, and the reject reason where it was dropped.</param>
-    /// <param name="Document">The document after the filters (before redaction), what the dedup keys describe.</param>
-    /// <param name="Contamination">The evaluation item it overlaps, when decontamination flagged it.</param>
-    /// <param name="Signature">Its MinHash signature (near-duplicate dedup only).</param>
-    /// <param name="Redacted">The redaction of <paramref name="Document"/>, or null when it had no PII.</param>
-    /// <param name="ExactKey">128-bit hash of its normalised text (exact dedup).</param>
-    /// <param name="Lines">Hashes of its lines or paragraphs (line-level dedup only).</param>
-    sealed record Processed(long BytesIn, List<(string Stage, long BytesOut, string? Reason)> Filters, Document? Document,
-        ContaminationHit? Contamination, uint[]? Signature = null, RedactionResult? Redacted = null, UInt128 ExactKey = default, LineHashes? Lines = null);
-
-    Processed Process(Document document, PiiRedactor? redactor, MinHashDeduplicator? minhash, LineDeduplicator? lines)
+    /// <summary>The parallel halves of every stage for one document: thread-safe, needs no other document.</summary>
+    internal static CleaningItem Prepare(IReadOnlyList<CleaningStage> stages, Document document)
     {
-        long bytesIn = Encoding.UTF8.GetByteCount(document.Text);
-        var trail = new List<(string, long, string?)>();
-        Document? current = document;
-        foreach (var filter in options.Filters)
-        {
-            var result = filter.Apply(current);
-            trail.Add((filter.Name, result.Kept is null ? 0 : Encoding.UTF8.GetByteCount(result.Kept.Text), result.Reason));
-            if (result.Kept is null) return new Processed(bytesIn, trail, null, null, null, null);
-            current = result.Kept;
-        }
-        var contamination = options.Decontaminator?.Check(current.Text);
-        if (contamination is not null) return new Processed(bytesIn, trail, current, contamination);
-        var signature = minhash?.Signature(current.Text);
-        UInt128 exactKey = options.ExactDedup ? ExactDeduplicator.Key(current.Text) : default;
-        var redaction = redactor?.Redact(current.Text);
-        return new Processed(bytesIn, trail, current, null, signature, redaction is { Total: > 0 } ? redaction : null, exactKey, lines?.Hashes(current.Text));
+        var item = new CleaningItem(document, stages.Count);
+        foreach (var stage in stages) stage.Prepare(item);
+        return item;
     }
 
     /// <summary>
-    /// Updates the report in input order and makes the order-dependent decisions (dedup); returns the document to
-    /// write, or null with the rejection reason.
+    /// The ordered halves, called once per document in input order: counts the document into each stage it reaches
+    /// and returns the reason it was rejected, or null when <see cref="CleaningItem.Current"/> is to be written.
     /// </summary>
-    static Document? Account(CleaningReport report, Processed r, bool decontaminate, ExactDeduplicator? exact, MinHashDeduplicator? minhash,
-        LineDeduplicator? lines, PiiRedactor? redactor, out string? reason)
+    internal static string? Decide(IReadOnlyList<CleaningStage> stages, CleaningItem item, CleaningReport report)
     {
-        long bytes = r.BytesIn;
-        foreach (var (stage, bytesOut, why) in r.Filters)
+        foreach (var stage in stages)
         {
-            var s = report.Stage(stage);
+            var s = report.Stage(stage.Name);
+            long bytesIn = item.Bytes;
             s.DocumentsIn++;
-            s.BytesIn += bytes;
-            if (why is not null)
+            s.BytesIn += bytesIn;
+            if (stage.Decide(item, report) is string reason)
             {
-                s.Reject(why, bytes);
-                reason = why;
-                return null;
+                s.Reject(reason, bytesIn);
+                return reason;
             }
             s.DocumentsOut++;
-            s.BytesOut += bytesOut;
-            bytes = bytesOut;
+            s.BytesOut += item.Bytes;
         }
-        var doc = r.Document!;
-        if (decontaminate && !Pass(report, "decontamination", bytes, bytes, r.Contamination is null ? null : $"contaminated_{r.Contamination.Benchmark}", out reason))
-        {
-            report.ContaminationByBenchmark[r.Contamination!.Benchmark] = report.ContaminationByBenchmark.GetValueOrDefault(r.Contamination.Benchmark) + 1;
-            return null;
-        }
-        if (exact is not null && !Pass(report, "exact_dedup", bytes, bytes, exact.Add(doc.Id, r.ExactKey) is null ? null : "exact_duplicate", out reason)) return null;
-        if (minhash is not null && !Pass(report, "minhash_dedup", bytes, bytes, minhash.Add(doc.Id, r.Signature!).IsDuplicate ? "near_duplicate" : null, out reason)) return null;
-        var redaction = r.Redacted;
-        if (lines is not null)
-        {
-            var result = lines.Apply(doc, r.Lines!);
-            if (!Pass(report, "line_dedup", bytes, bytes - result.BytesRemoved, result.Reason, out reason)) return null;
-            if (result.UnitsRemoved > 0)
-            {
-                report.DuplicateLinesRemoved += result.UnitsRemoved;
-                doc = result.Kept!;
-                bytes -= result.BytesRemoved;
-                // Rare (only documents that lost lines): the parallel redaction was of the text before removal.
-                if (redaction is not null) redaction = redactor!.Redact(doc.Text);
-            }
-        }
-        if (redactor is not null)
-        {
-            if (redaction is { Total: > 0 })
-            {
-                doc = doc with { Text = redaction.Text };
-                foreach (var (type, count) in redaction.Counts)
-                    report.PiiRedactions[type.ToString()] = report.PiiRedactions.GetValueOrDefault(type.ToString()) + count;
-            }
-            var s = report.Stage("pii");
-            s.DocumentsIn++;
-            s.DocumentsOut++;
-            s.BytesIn += bytes;
-            s.BytesOut += redaction is { Total: > 0 } ? Encoding.UTF8.GetByteCount(doc.Text) : bytes;
-        }
-        reason = null;
-        return doc;
-    }
-
-    static bool Pass(CleaningReport report, string stage, long bytesIn, long bytesOut, string? why, out string? reason)
-    {
-        var s = report.Stage(stage);
-        s.DocumentsIn++;
-        s.BytesIn += bytesIn;
-        reason = why;
-        if (why is not null)
-        {
-            s.Reject(why, bytesIn);
-            return false;
-        }
-        s.DocumentsOut++;
-        s.BytesOut += bytesOut;
-        return true;
+        return null;
     }
 }

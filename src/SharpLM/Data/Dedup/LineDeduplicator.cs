@@ -62,6 +62,11 @@ public sealed record LineHashes(string Text, IReadOnlyList<LineUnit> Units);
 /// <param name="BytesRemoved">UTF-8 bytes removed; the whole document's size when rejected.</param>
 public sealed record LineDedupResult(Document? Kept, string? Reason, int Units, int UnitsRemoved, long BytesRemoved);
 
+/// <summary>What <see cref="LineDeduplicator.Remember"/> decided about one document's units.</summary>
+/// <param name="Removed">Units that were repeats.</param>
+/// <param name="Rejected">True when too little is left and the document is to be dropped (its units then stay unremembered).</param>
+public readonly record struct LineDecision(int Removed, bool Rejected);
+
 /// <summary>
 /// CCNet's paragraph de-duplication (Wenzek et al. 2019; cc_net/dedup.py): a line (or paragraph) whose normalised
 /// text already occurred is removed, which strips the boilerplate that web pages share (cookie notices, menus,
@@ -154,6 +159,21 @@ public sealed class LineDeduplicator
         if (!string.Equals(document.Text, hashes.Text, StringComparison.Ordinal))
             throw new ArgumentException("hashes were computed for another text", nameof(hashes));
         var units = hashes.Units;
+        var decision = Remember(units);
+        if (decision.Removed == 0) return new LineDedupResult(document, null, units.Count, 0, 0);
+        long bytesIn = Encoding.UTF8.GetByteCount(document.Text);
+        if (decision.Rejected) return new LineDedupResult(null, RejectReason, units.Count, decision.Removed, bytesIn);
+        string text = Rewrite(document.Text, units, keptUnits);
+        return new LineDedupResult(document with { Text = text }, null, units.Count, decision.Removed, bytesIn - Encoding.UTF8.GetByteCount(text));
+    }
+
+    /// <summary>
+    /// The decision of <see cref="Apply"/> from the units alone (only their hashes and normalised lengths are read):
+    /// which units are repeats, and whether too little is left. Remembers the new units unless the document is
+    /// rejected. This is what replays another process's documents, whose text is not here.
+    /// </summary>
+    public LineDecision Remember(IReadOnlyList<LineUnit> units)
+    {
         keptUnits.Clear();
         addedHashes.Clear();
         long remainingChars = 0;
@@ -170,15 +190,9 @@ public sealed class LineDeduplicator
         }
 
         int removed = units.Count - keptUnits.Count;
-        if (removed == 0) return new LineDedupResult(document, null, units.Count, 0, 0);
-        long bytesIn = Encoding.UTF8.GetByteCount(document.Text);
-        if (remainingChars < options.MinRemainingChars)
-        {
-            foreach (ulong hash in addedHashes) seen.Remove(hash);
-            return new LineDedupResult(null, RejectReason, units.Count, removed, bytesIn);
-        }
-        string text = Rewrite(document.Text, units, keptUnits);
-        return new LineDedupResult(document with { Text = text }, null, units.Count, removed, bytesIn - Encoding.UTF8.GetByteCount(text));
+        if (removed == 0 || remainingChars >= options.MinRemainingChars) return new LineDecision(removed, false);
+        foreach (ulong hash in addedHashes) seen.Remove(hash);
+        return new LineDecision(removed, true);
     }
 
     static string Rewrite(string text, IReadOnlyList<LineUnit> units, List<int> kept)

@@ -24,7 +24,7 @@ public sealed class JsonlWriter : IDisposable
         temp = $"{this.path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true) : file;
-        json = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        json = new Utf8JsonWriter(stream, WriterOptions);
     }
 
     /// <summary>Documents written so far.</summary>
@@ -36,6 +36,39 @@ public sealed class JsonlWriter : IDisposable
     public void Write(Document document, IReadOnlyDictionary<string, string>? extra = null)
     {
         json.Reset();
+        WriteRecord(json, document, extra);
+        stream.WriteByte((byte)'\n');
+        Count++;
+    }
+
+    /// <summary>
+    /// Appends lines made elsewhere by <see cref="WriteRecord"/> (another MPI rank's share of the output), so the file
+    /// is byte for byte what writing those documents here would give.
+    /// </summary>
+    /// <param name="lines">Whole JSON lines, each ending in a newline.</param>
+    /// <param name="documents">How many lines they are, for <see cref="Count"/>.</param>
+    public void WriteRaw(ReadOnlySpan<byte> lines, long documents)
+    {
+        // Write leaves nothing in the JSON writer, and flushing it here would flush the stream once more.
+        // Line by line, as Write hands them over: Utf8JsonWriter.Flush flushes the stream after each record, which
+        // for .gz ends a deflate block, so the file is only the same bytes when it is fed and flushed the same way.
+        while (lines.IndexOf((byte)'\n') is int end and >= 0)
+        {
+            stream.Write(lines[..end]);
+            stream.Flush();
+            stream.WriteByte((byte)'\n');
+            lines = lines[(end + 1)..];
+        }
+        if (!lines.IsEmpty) throw new ArgumentException("the lines must end in a newline", nameof(lines));
+        Count += documents;
+    }
+
+    /// <summary>How records are encoded: relaxed escaping, so non-ASCII text stays readable UTF-8.</summary>
+    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>One record, without its newline, flushed to the writer's output.</summary>
+    internal static void WriteRecord(Utf8JsonWriter json, Document document, IReadOnlyDictionary<string, string>? extra)
+    {
         json.WriteStartObject();
         json.WriteString("id", document.Id);
         json.WriteString("text", document.Text);
@@ -49,8 +82,6 @@ public sealed class JsonlWriter : IDisposable
             foreach (var (key, value) in extra) json.WriteString(key, value);
         json.WriteEndObject();
         json.Flush();
-        stream.WriteByte((byte)'\n');
-        Count++;
     }
 
     /// <summary>Finishes the file (gzip trailer included), flushes it to disk and renames it to its final name, replacing any file there.</summary>
