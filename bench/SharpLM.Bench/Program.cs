@@ -23,6 +23,8 @@ using SharpLM.Training;
 //   dotnet run -c Release --project bench/SharpLM.Bench -- decoding quantized --checkpoint RUN   (float32 vs int8 vs int4: perplexity, weight memory, decode tokens/s)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- checkpointing [--preset gpt-6l-384d] [--batch 8]   (activation checkpointing: ms per step and peak memory)
 //   dotnet run -c Release --project bench/SharpLM.Bench -- serve [--checkpoint RUN] [--clients 16] [--seconds 60]   (the server under concurrent load)
+//   dotnet run -c Release --project bench/SharpLM.Bench -- data-parallel [--preset gpt-6l-384d] [--iters 30] [--ranks 2] [--zero 0]   (mpirun ranks × 1 thread vs one process)
+//   dotnet run -c Release --project bench/SharpLM.Bench -- soak [--runs 20] [--iters 400]   (many checkpointed, resumed runs in one process: any crash)
 if (args.Length > 0 && args[0] == "dedup") return DedupBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "tokenizers") return TokenizerBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "corpus") return CleaningCorpus.Run(args[1..]);
@@ -30,6 +32,8 @@ if (args.Length > 0 && args[0] == "checkpoints") return CheckpointBenchmark.Run(
 if (args.Length > 0 && args[0] == "decoding") return DecodingBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "serve") return ServeBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "checkpointing") return CheckpointingBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "data-parallel") return DataParallelBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "soak") return SoakBenchmark.Run(args[1..]);
 var opts = Args.Parse(args);
 string outDir = opts.Get("out", "out/bench");
 int iters = int.Parse(opts.Get("iters", "200"), CultureInfo.InvariantCulture);
