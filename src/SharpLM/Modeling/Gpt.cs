@@ -37,7 +37,10 @@ public class Gpt : LanguageModel
     /// A GPT whose weights are about to be overwritten (a checkpoint loader): without <paramref name="initialize"/> it
     /// skips GPT-2's initialisation, a pass of random numbers over every weight (a third of a 124M model's load time).
     /// </summary>
-    internal Gpt(ModelConfig config, bool initialize) : base(nameof(Gpt), config)
+    /// <param name="config">The model's configuration.</param>
+    /// <param name="initialize">Draw GPT-2's initial weights.</param>
+    /// <param name="parallel">Blocks holding only this rank's heads and units (<see cref="Distributed.TensorParallel.ShardOf"/> fills them).</param>
+    internal Gpt(ModelConfig config, bool initialize, Distributed.TensorParallel? parallel = null) : base(nameof(Gpt), config)
     {
         if (config.Type != "transformer") throw new ArgumentException($"Gpt is a Transformer; model type '{config.Type}' is built by LanguageModel.Create");
         wte = nn.Embedding(config.VocabSize, config.NEmbd);
@@ -45,7 +48,7 @@ public class Gpt : LanguageModel
         if (config.TokenShift > 0) token_shift = new TokenShift(config.TokenShift, config.NEmbd);
         if (config.PositionEncoding == "t5") relative_bias = new RelativePositionBias(config);
         if (config.Dropout > 0) drop = nn.Dropout(config.Dropout);
-        h = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config)).ToArray());
+        h = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config, parallel: parallel)).ToArray());
         if (config.NormPlacement != "post") ln_f = Norms.Create(config);
         // Tied weights are not a second module: a shared Parameter would be listed twice and updated twice.
         if (!config.TieEmbeddings) lm_head = nn.Linear(config.NEmbd, config.VocabSize, hasBias: false);

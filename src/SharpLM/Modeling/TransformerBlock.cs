@@ -31,19 +31,20 @@ public sealed class TransformerBlock : nn.Module
     /// <summary>A block for <paramref name="config"/>: its norm, placement, attention and feed-forward network.</summary>
     /// <param name="config">The model's configuration.</param>
     /// <param name="crossAttention">Add cross-attention to an encoder output (an encoder-decoder's decoder block).</param>
-    public TransformerBlock(ModelConfig config, bool crossAttention = false) : base(nameof(TransformerBlock))
+    /// <param name="parallel">Split attention heads and feed-forward units across tensor-parallel ranks; null = the whole block.</param>
+    public TransformerBlock(ModelConfig config, bool crossAttention = false, Distributed.TensorParallel? parallel = null) : base(nameof(TransformerBlock))
     {
         placement = config.NormPlacement;
         alpha = config.Norm == "deepnorm" ? Norms.DeepNormConstants(config.NLayer).Alpha : 1.0;
         ln_1 = Norms.Create(config);
-        attn = new CausalSelfAttention(config);
+        attn = new CausalSelfAttention(config, parallel);
         ln_2 = Norms.Create(config);
         if (crossAttention)
         {
             cross_attn = new Architectures.CrossAttention(config);
             ln_3 = Norms.Create(config);
         }
-        mlp = FeedForward.Create(config);
+        mlp = FeedForward.Create(config, parallel);
         if (placement == "sandwich")
         {
             ln_1_post = Norms.Create(config);
