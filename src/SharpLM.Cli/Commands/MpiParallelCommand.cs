@@ -21,13 +21,14 @@ public static class MpiParallelCommand
         var width = new Option<int>("--n-embd") { Description = "Override the preset's n_embd (0 = keep)." };
         var batch = new Option<int>("--batch-size") { Description = "Rows per step (cut into micro-batches for pipeline).", DefaultValueFactory = _ => 8 };
         var length = new Option<int>("--sequence-length") { Description = "Tokens per row (0 = the preset's block_size)." };
-        var micro = new Option<int>("--micro-batches") { Description = "Pipeline micro-batches per step (GPipe's m).", DefaultValueFactory = _ => 4 };
+        var micro = new Option<int>("--micro-batches") { Description = "Pipeline micro-batches per step (m).", DefaultValueFactory = _ => 4 };
+        var schedule = new Option<string>("--schedule") { Description = "Pipeline schedule: 1f1b (one forward, one backward in turn) or gpipe (all forwards, then all backwards).", DefaultValueFactory = _ => "1f1b" };
         var steps = new Option<int>("--steps") { Description = "Timed steps, after one untimed warm-up step.", DefaultValueFactory = _ => 3 };
         var seed = new Option<int>("--seed") { Description = "Seed of the weights and of the random batch.", DefaultValueFactory = _ => 1337 };
         var threads = new Option<int>("--threads") { Description = "libtorch threads per rank.", DefaultValueFactory = _ => 1 };
         var command = new Command("parallel", "Check a tensor- or pipeline-parallel GPT against the single-process model computed on rank 0 (logits, loss, every gradient within 1e-5) and time both; pipeline also measures its bubble. Exit code 1 on a mismatch. Example: mpirun -np 2 sharplm mpi parallel --mode pipeline --micro-batches 8")
         {
-            mode, preset, layers, heads, width, batch, length, micro, steps, seed, threads,
+            mode, preset, layers, heads, width, batch, length, micro, schedule, steps, seed, threads,
         };
         command.SetAction(parse =>
         {
@@ -39,7 +40,7 @@ public static class MpiParallelCommand
             model.Validate("--preset with overrides");
             int t = parse.GetValue(length) is > 0 and var l ? l : model.BlockSize;
             torch.set_num_threads(Math.Max(1, parse.GetValue(threads)));
-            var options = new ParallelCheckOptions(parse.GetValue(mode)!, model, parse.GetValue(batch), t, parse.GetValue(micro), parse.GetValue(steps), parse.GetValue(seed));
+            var options = new ParallelCheckOptions(parse.GetValue(mode)!, model, parse.GetValue(batch), t, parse.GetValue(micro), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(schedule)!);
             var mpi = Mpi.Start();
             var r = ParallelCheck.Run(mpi, options);
             if (mpi.Rank == 0) Console.Write(Report(r));
@@ -57,7 +58,7 @@ public static class MpiParallelCommand
         string Ok(double diff) => diff <= ParallelCheckResult.Tolerance ? "yes" : "NO";
         var w = new StringWriter(CultureInfo.InvariantCulture);
         w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(pipeline ? "Pipeline (GPipe)" : "Tensor (Megatron-LM)")} parallel over {r.Ranks} ranks{(Mpi.Launched ? "" : " (not started by mpirun)")}: {m.NLayer}L/{m.NHead}H/{m.NEmbd}d GPT, {r.Parameters / 1e6:F2}M parameters, batch {o.BatchSize} × {o.SequenceLength} tokens{(pipeline ? $", {o.MicroBatches} micro-batches of {o.BatchSize / o.MicroBatches}" : "")}"));
+            $"{(pipeline ? $"Pipeline ({(o.Schedule == "gpipe" ? "GPipe" : "1F1B")})" : "Tensor (Megatron-LM)")} parallel over {r.Ranks} ranks{(Mpi.Launched ? "" : " (not started by mpirun)")}: {m.NLayer}L/{m.NHead}H/{m.NEmbd}d GPT, {r.Parameters / 1e6:F2}M parameters, batch {o.BatchSize} × {o.SequenceLength} tokens{(pipeline ? $", {o.MicroBatches} micro-batches of {o.BatchSize / o.MicroBatches}" : "")}"));
         w.WriteLine();
         w.WriteLine("| compared with the single-process model | max abs diff | largest abs reference value | within 1e-5 |");
         w.WriteLine("|---|---|---|---|");
@@ -72,12 +73,12 @@ public static class MpiParallelCommand
         if (pipeline)
         {
             w.WriteLine();
-            w.WriteLine("| stage | layers | idle ms per step (in send/receive) | busy ms per step | idle / busy |");
-            w.WriteLine("|---|---|---|---|---|");
+            w.WriteLine("| stage | layers | idle ms per step (in send/receive) | busy ms per step | idle / busy | most micro-batches held |");
+            w.WriteLine("|---|---|---|---|---|---|");
             int per = m.NLayer / r.Ranks;
             for (int s = 0; s < r.Ranks; s++)
-                w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {s} | {s * per}–{(s + 1) * per - 1} | {r.StageIdleMs![s]:F1} | {r.StageBusyMs![s]:F1} | {r.StageIdleMs[s] / r.StageBusyMs[s]:F3} |"));
-            w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| bubble, mean over stages | | | | {r.MeasuredBubble:F3} (theory (p−1)/m = {r.TheoreticalBubble:F3}) |"));
+                w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {s} | {s * per}–{(s + 1) * per - 1} | {r.StageIdleMs![s]:F1} | {r.StageBusyMs![s]:F1} | {r.StageIdleMs[s] / r.StageBusyMs[s]:F3} | {r.StageMostHeld![s]:F0} |"));
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| bubble, mean over stages | | | | {r.MeasuredBubble:F3} (theory (p−1)/m = {r.TheoreticalBubble:F3}) | |"));
         }
         w.WriteLine();
         w.WriteLine(r.Matches ? "match: logits, loss and every gradient within 1e-5 (max abs)" : "MISMATCH: see the rows marked NO");

@@ -16,7 +16,8 @@ namespace SharpLM.Distributed;
 /// <param name="MicroBatches">Pipeline micro-batches per step.</param>
 /// <param name="Steps">Timed steps after one untimed warm-up step.</param>
 /// <param name="Seed">Seed of the weights and of the random token batch.</param>
-public sealed record ParallelCheckOptions(string Mode, ModelConfig Model, int BatchSize, int SequenceLength, int MicroBatches = 4, int Steps = 3, int Seed = 1337);
+/// <param name="Schedule">Pipeline schedule: "1f1b" or "gpipe" (<see cref="PipelineParallel.Step"/>).</param>
+public sealed record ParallelCheckOptions(string Mode, ModelConfig Model, int BatchSize, int SequenceLength, int MicroBatches = 4, int Steps = 3, int Seed = 1337, string Schedule = "1f1b");
 
 /// <summary>The verdict and timings of <see cref="ParallelCheck"/>, as rank 0 reports them.</summary>
 /// <param name="Options">What was checked.</param>
@@ -33,11 +34,12 @@ public sealed record ParallelCheckOptions(string Mode, ModelConfig Model, int Ba
 /// <param name="ParallelMsPerStep">The same step split over the ranks (slowest rank).</param>
 /// <param name="StageIdleMs">Pipeline: per stage, ms per step spent in sends and receives; null for tensor parallelism.</param>
 /// <param name="StageBusyMs">Pipeline: per stage, ms per step computing.</param>
+/// <param name="StageMostHeld">Pipeline: per stage, the most micro-batches whose activations it held at once.</param>
 public sealed record ParallelCheckResult(
     ParallelCheckOptions Options, int Ranks, long Parameters,
     double LogitsMaxAbsDiff, double LossAbsDiff, double GradientMaxAbsDiff, string WorstGradient,
     double LogitsMaxAbs, double GradientMaxAbs, double Loss,
-    double SingleMsPerStep, double ParallelMsPerStep, double[]? StageIdleMs, double[]? StageBusyMs)
+    double SingleMsPerStep, double ParallelMsPerStep, double[]? StageIdleMs, double[]? StageBusyMs, double[]? StageMostHeld)
 {
     /// <summary>Largest absolute difference allowed for logits, loss and every gradient element.</summary>
     public const double Tolerance = 1e-5;
@@ -45,7 +47,7 @@ public sealed record ParallelCheckResult(
     /// <summary>Logits, loss and gradients all within <see cref="Tolerance"/> of the single-process model.</summary>
     public bool Matches => LogitsMaxAbsDiff <= Tolerance && LossAbsDiff <= Tolerance && GradientMaxAbsDiff <= Tolerance;
 
-    /// <summary>GPipe's bubble for equal stages: (p − 1)/m of the busy time.</summary>
+    /// <summary>The pipeline bubble for equal stages (GPipe and 1F1B alike): (p − 1)/m of the busy time.</summary>
     public double TheoreticalBubble => (Ranks - 1.0) / Options.MicroBatches;
 
     /// <summary>Measured bubble: idle over busy time, averaged over the stages.</summary>
@@ -76,7 +78,12 @@ public static class ParallelCheck
             _ => throw new InvalidInputException($"--mode: '{options.Mode}' is not tensor or pipeline"),
         };
         if (tensor) TensorParallel.CheckLayout(config, mpi.Size);
-        else PipelineParallel.CheckLayout(config, mpi.Size, options.MicroBatches, options.BatchSize);
+        else
+        {
+            PipelineParallel.CheckLayout(config, mpi.Size, options.MicroBatches, options.BatchSize);
+            if (!PipelineParallel.Schedules.Contains(options.Schedule))
+                throw new InvalidInputException($"--schedule: '{options.Schedule}' is not one of {string.Join(", ", PipelineParallel.Schedules)}");
+        }
 
         torch.manual_seed(options.Seed);
         using var full = new Gpt(config);
@@ -116,7 +123,7 @@ public static class ParallelCheck
         // The same step, split across the ranks.
         Tensor? logitsOut = null, lossOut = null;
         var gradsOut = new Dictionary<string, Tensor>();
-        double[]? idle = null, busy = null;
+        double[]? idle = null, busy = null, held = null;
         double parallelMs;
         if (tensor)
         {
@@ -144,10 +151,12 @@ public static class ParallelCheck
             stage.train();
             var stageParameters = stage.named_parameters().ToList();
             double idleSum = 0, busySum = 0;
+            int mostHeld = 0;
             parallelMs = TimeSteps(options.Steps, (i, last) =>
             {
                 stage.zero_grad();
-                var step = pipeline.Step(stage, idx, targets, options.MicroBatches);
+                var step = pipeline.Step(stage, idx, targets, options.MicroBatches, options.Schedule);
+                mostHeld = Math.Max(mostHeld, step.MostMicroBatchesHeld);
                 if (i > 0)
                 {
                     idleSum += step.IdleMilliseconds;
@@ -161,10 +170,13 @@ public static class ParallelCheck
             // Per-stage idle and busy time, each rank filling its own slot.
             idle = new double[mpi.Size];
             busy = new double[mpi.Size];
+            held = new double[mpi.Size];
             idle[mpi.Rank] = idleSum / options.Steps;
             busy[mpi.Rank] = busySum / options.Steps;
+            held[mpi.Rank] = mostHeld;
             mpi.AllReduceSum(idle);
             mpi.AllReduceSum(busy);
+            mpi.AllReduceSum(held);
         }
 
         // Largest differences over all ranks; the worst gradient's name travels with its difference.
@@ -181,7 +193,7 @@ public static class ParallelCheck
 
         double gradientScale = refGrads.Values.Max(g => (double)g.abs().max().item<float>());
         return new ParallelCheckResult(options, mpi.Size, full.ParameterCount, diffs[0], diffs[1], diffs[2], worst,
-            refLogits.abs().max().item<float>(), gradientScale, refLoss.item<float>(), singleMs, ms[0], idle, busy);
+            refLogits.abs().max().item<float>(), gradientScale, refLoss.item<float>(), singleMs, ms[0], idle, busy, held);
     }
 
     /// <summary>

@@ -97,14 +97,15 @@ public sealed class PipelineStage : nn.Module
 /// <param name="Loss">The last stage's mean loss over the batch; null on the others.</param>
 /// <param name="IdleMilliseconds">Time spent in MPI sends and receives (waiting for a neighbour, or copying to it).</param>
 /// <param name="BusyMilliseconds">The rest of the step: forward and backward compute.</param>
-public sealed record PipelineStepResult(Tensor? Logits, Tensor? Loss, double IdleMilliseconds, double BusyMilliseconds);
+/// <param name="MostMicroBatchesHeld">The most micro-batches whose activations this stage held at once (forward done, backward not yet).</param>
+public sealed record PipelineStepResult(Tensor? Logits, Tensor? Loss, double IdleMilliseconds, double BusyMilliseconds, int MostMicroBatchesHeld);
 
 /// <summary>
-/// Pipeline parallelism over MPI with the GPipe schedule (Huang et al. 2019): the batch is cut into m micro-batches;
-/// every stage runs all m forwards, passing activations [b, T, C] to the next stage, then all m backwards, passing
-/// their gradients back. Stage s cannot start micro-batch 0 before stages 0 … s−1 have run it, and the last stage's
-/// backward must come back through them, so each stage idles for (p−1) micro-batch forwards and backwards per step:
-/// the bubble, (p−1)/m of the busy time for equal stages (Narayanan et al. 2021, §2.2). One stage per rank.
+/// Pipeline parallelism over MPI (GPipe, Huang et al. 2019; 1F1B, Narayanan et al. 2021): the batch is cut into m
+/// micro-batches, each stage passes activations [b, T, C] to the next and their gradients back. Stage s cannot start
+/// micro-batch 0 before stages 0 … s−1 have run it, and the last stage's backward must come back through them, so
+/// each stage idles for (p−1) micro-batch forwards and backwards per step: the bubble, (p−1)/m of the busy time for
+/// equal stages (Narayanan et al. 2021, §2.2), whichever of the two schedules runs. One stage per rank.
 /// </summary>
 public sealed class PipelineParallel
 {
@@ -148,71 +149,134 @@ public sealed class PipelineParallel
     /// <summary>This rank's stage of <paramref name="full"/>.</summary>
     public PipelineStage StageOf(Gpt full) => new(full, Stage, Stages);
 
+    /// <summary>The schedules <see cref="Step"/> runs.</summary>
+    public static readonly IReadOnlyList<string> Schedules = ["gpipe", "1f1b"];
+
     /// <summary>
-    /// One GPipe step on this rank's <paramref name="stage"/> over the whole batch <paramref name="idx"/> /
+    /// One training step on this rank's <paramref name="stage"/> over the whole batch <paramref name="idx"/> /
     /// <paramref name="targets"/> [B, T] (every rank passes the same batch; the first stage reads the tokens, the
     /// last the targets): gradients of the mean next-token loss accumulate in the stage's parameters.
+    /// <list type="bullet">
+    /// <item>"gpipe": all m forwards, then all m backwards; a stage holds the activations of all m micro-batches.</item>
+    /// <item>"1f1b" (PipeDream-Flush, Narayanan et al. 2021; Megatron-LM's default): p − s − 1 forwards to fill the
+    /// pipeline, then one forward and one backward in turn, then the remaining backwards. The same bubble, but a
+    /// stage holds at most p − s micro-batches' activations. A stage passing an activation forward while its
+    /// neighbour passes a gradient back pairs the two in one <see cref="Mpi.SendReceive"/>.</item>
+    /// </list>
     /// </summary>
-    public PipelineStepResult Step(PipelineStage stage, Tensor idx, Tensor targets, int microBatches)
+    /// <exception cref="InvalidInputException">The schedule is not one of <see cref="Schedules"/>.</exception>
+    public PipelineStepResult Step(PipelineStage stage, Tensor idx, Tensor targets, int microBatches, string schedule = "1f1b")
     {
+        if (!Schedules.Contains(schedule)) throw new InvalidInputException($"--schedule: '{schedule}' is not one of {string.Join(", ", Schedules)}");
         var clock = Stopwatch.StartNew();
         double idle = 0;
-        long b = idx.shape[0] / microBatches, t = idx.shape[1], width = stage.Width;
-        Tensor[] ids = idx.chunk(microBatches, 0), labels = targets.chunk(microBatches, 0);
-        var inputs = new Tensor?[microBatches];
-        var outputs = new Tensor[microBatches];
-        var logits = new List<Tensor>();
+        int m = microBatches, previous = Stage - 1, next = Stage + 1, held = 0, mostHeld = 0;
+        long b = idx.shape[0] / m, t = idx.shape[1], width = stage.Width;
+        Tensor[] ids = idx.chunk(m, 0), labels = targets.chunk(m, 0);
+        var inputs = new Tensor?[m];
+        var outputs = new Tensor?[m];
+        var logits = new Tensor[m];
+        var losses = new Tensor[m];
 
-        void Send(Tensor x, int to, int tag)
+        // Communication with the neighbours; time inside MPI counts as idle. Activations of micro-batch i travel
+        // with tag i, their gradients with tag m + i.
+        T Timed<T>(Func<T> call)
         {
             var started = clock.Elapsed;
-            Tensor data = x.detach().contiguous();
-            Mpi.Send(TensorMemory.Floats(data), to, tag);
+            T result = call();
             idle += (clock.Elapsed - started).TotalMilliseconds;
+            return result;
         }
-        Tensor Receive(int from, int tag)
+        Tensor NewActivation() => empty(new[] { b, t, width }, ScalarType.Float32);
+        Span<float> Data(Tensor x) => TensorMemory.Floats(x);
+        Tensor? ReceiveForward(int i) => stage.IsFirst ? null : Timed(() =>
         {
-            var started = clock.Elapsed;
-            Tensor data = empty(new[] { b, t, width }, ScalarType.Float32);
-            Mpi.Receive(TensorMemory.Floats(data), from, tag);
-            idle += (clock.Elapsed - started).TotalMilliseconds;
-            return data;
+            Tensor x = NewActivation();
+            Mpi.Receive(Data(x), previous, i);
+            return x;
+        });
+        void SendForward(Tensor? y, int i)
+        {
+            if (!stage.IsLast) Timed(() => { Mpi.Send(Data(y!.detach().contiguous()), next, i); return 0; });
         }
+        Tensor? ReceiveBackward(int i) => stage.IsLast ? null : Timed(() =>
+        {
+            Tensor g = NewActivation();
+            Mpi.Receive(Data(g), next, m + i);
+            return g;
+        });
+        void SendBackward(int i)
+        {
+            if (!stage.IsFirst) Timed(() => { Mpi.Send(Data(inputs[i]!.grad!.contiguous()), previous, m + i); return 0; });
+        }
+        // 1F1B's paired exchanges: activation i forward with gradient j back, and gradient j back with activation i forward.
+        Tensor? SendForwardReceiveBackward(Tensor? y, int i, int j) => stage.IsLast ? null : Timed(() =>
+        {
+            Tensor g = NewActivation();
+            Mpi.SendReceive(Data(y!.detach().contiguous()), next, i, Data(g), next, m + j);
+            return g;
+        });
+        Tensor? SendBackwardReceiveForward(int j, int i) => stage.IsFirst ? null : Timed(() =>
+        {
+            Tensor x = NewActivation();
+            Mpi.SendReceive(Data(inputs[j]!.grad!.contiguous()), previous, m + j, Data(x), previous, i);
+            return x;
+        });
 
-        // All forwards: activations flow to the next stage.
-        for (int i = 0; i < microBatches; i++)
+        // Compute: forward returns what goes to the next stage (null on the last, which computes the loss).
+        Tensor? Forward(int i, Tensor? received)
         {
-            Tensor x;
-            if (stage.IsFirst) x = stage.Embed(ids[i]);
-            else
-            {
-                x = Receive(Stage - 1, i).requires_grad_(true);
-                inputs[i] = x;
-            }
+            Tensor x = stage.IsFirst ? stage.Embed(ids[i]) : received!.requires_grad_(true);
+            inputs[i] = x;
             Tensor y = stage.Blocks(x);
-            if (stage.IsLast)
+            mostHeld = Math.Max(mostHeld, ++held);
+            if (!stage.IsLast) return outputs[i] = y;
+            Tensor z = stage.Logits(y);
+            logits[i] = z.detach();
+            // Each micro-batch's mean over 1/m of the rows: their sum is the batch mean.
+            outputs[i] = F.cross_entropy(z.reshape(-1, z.shape[^1]), labels[i].reshape(-1), ignore_index: -1) / m;
+            losses[i] = outputs[i]!.detach();
+            return null;
+        }
+        void Backward(int j, Tensor? gradient)
+        {
+            if (stage.IsLast) outputs[j]!.backward();
+            else outputs[j]!.backward([gradient!]);
+            outputs[j] = null; // its graph is no longer needed
+            held--;
+        }
+
+        if (schedule == "gpipe")
+        {
+            for (int i = 0; i < m; i++) SendForward(Forward(i, ReceiveForward(i)), i);
+            for (int j = 0; j < m; j++)
             {
-                Tensor z = stage.Logits(y);
-                logits.Add(z.detach());
-                // Each micro-batch's mean over 1/m of the rows: their sum is the batch mean.
-                outputs[i] = F.cross_entropy(z.reshape(-1, z.shape[^1]), labels[i].reshape(-1), ignore_index: -1) / microBatches;
-            }
-            else
-            {
-                Send(y, Stage + 1, i);
-                outputs[i] = y;
+                Backward(j, ReceiveBackward(j));
+                SendBackward(j);
             }
         }
-        // All backwards: gradients of the activations flow back.
-        for (int i = 0; i < microBatches; i++)
+        else
         {
-            if (stage.IsLast) outputs[i].backward();
-            else outputs[i].backward([Receive(Stage + 1, microBatches + i)]);
-            if (!stage.IsFirst) Send(inputs[i]!.grad!, Stage - 1, microBatches + i);
+            int warmup = Math.Min(Stages - Stage - 1, m), steady = m - warmup;
+            for (int i = 0; i < warmup; i++) SendForward(Forward(i, ReceiveForward(i)), i);
+            Tensor? x = steady > 0 ? ReceiveForward(warmup) : null;
+            for (int j = 0; j < steady; j++)
+            {
+                int i = warmup + j;
+                Backward(j, SendForwardReceiveBackward(Forward(i, x), i, j));
+                if (j == steady - 1) SendBackward(j);
+                else x = SendBackwardReceiveForward(j, i + 1);
+            }
+            for (int j = steady; j < m; j++)
+            {
+                Backward(j, ReceiveBackward(j));
+                SendBackward(j);
+            }
         }
         if (stage.SharesTokenEmbedding) idle += SumTiedEmbeddingGradients(stage, clock);
-        Tensor? loss = stage.IsLast ? outputs.Aggregate((a, x) => a + x).detach() : null;
-        return new PipelineStepResult(stage.IsLast ? cat(logits, 0) : null, loss, idle, clock.Elapsed.TotalMilliseconds - idle);
+        return stage.IsLast
+            ? new PipelineStepResult(cat(logits, 0), losses.Aggregate((a, l) => a + l), idle, clock.Elapsed.TotalMilliseconds - idle, mostHeld)
+            : new PipelineStepResult(null, null, idle, clock.Elapsed.TotalMilliseconds - idle, mostHeld);
     }
 
     /// <summary>

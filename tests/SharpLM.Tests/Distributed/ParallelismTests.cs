@@ -44,14 +44,27 @@ public class ParallelismTests
     [OpenMpiFact]
     public void Pipeline_parallel_over_two_stages_and_four_micro_batches_gives_the_single_process_logits_loss_and_gradients()
     {
-        var (exit, output) = OpenMpi.RunCli(2, ["mpi", "parallel", "--mode", "pipeline", "--micro-batches", "4", "--batch-size", "8", .. Tiny]);
+        // 1F1B (the default), 64 wide: each activation message is 8 KB, above OpenMPI's shared-memory eager limit, so
+        // a stage that sent before receiving while its neighbour did the same would deadlock instead of passing.
+        var (exit, output) = OpenMpi.RunCli(2, ["mpi", "parallel", "--mode", "pipeline", "--micro-batches", "4", "--batch-size", "8",
+            "--n-layer", "2", "--n-embd", "64", "--n-head", "2", "--sequence-length", "16"]);
         AssertMatches(exit, output);
+        Assert.Contains("Pipeline (1F1B) parallel over 2 ranks", output);
         Assert.Contains("4 micro-batches of 2", output);
         Assert.Contains("theory (p−1)/m = 0.250", output);
-        // Untied embeddings: the head is the last stage's own, nothing to sum with the first stage.
-        (exit, output) = OpenMpi.RunCli(2, ["mpi", "parallel", "--mode", "pipeline", "--preset", "llama-style", "--micro-batches", "4", "--batch-size", "4", "--n-layer", "2", "--n-embd", "32", "--sequence-length", "16"]);
+        // 1F1B holds at most p − s micro-batches' activations: 2 on the first stage, 1 on the last.
+        Assert.Equal(["2", "1"], MostHeld(output));
+        // GPipe with untied embeddings (the head is the last stage's own): all 4 held on both stages.
+        (exit, output) = OpenMpi.RunCli(2, ["mpi", "parallel", "--mode", "pipeline", "--schedule", "gpipe", "--preset", "llama-style", "--micro-batches", "4", "--batch-size", "4", "--n-layer", "2", "--n-embd", "32", "--sequence-length", "16"]);
         AssertMatches(exit, output);
+        Assert.Contains("Pipeline (GPipe) parallel over 2 ranks", output);
+        Assert.Equal(["4", "4"], MostHeld(output));
     }
+
+    /// <summary>The last column of the per-stage rows: the most micro-batches each stage held.</summary>
+    static string[] MostHeld(string output) =>
+        output.Split('\n').Where(l => l.Length > 3 && l.StartsWith("| ", StringComparison.Ordinal) && char.IsDigit(l[2]))
+            .Select(l => l.Split('|', StringSplitOptions.TrimEntries)[^2]).ToArray();
 
     [OpenMpiFact]
     public void Layouts_that_do_not_split_over_the_ranks_are_refused_naming_the_field()
