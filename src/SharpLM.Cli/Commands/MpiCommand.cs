@@ -32,6 +32,6 @@ public static class MpiCommand
             if (!ok) Console.Error.WriteLine($"rank {mpi.Rank}: wrong values in {string.Join(", ", results.Where(r => !r.Correct).Select(r => $"{r.Collective} × {r.Elements}"))}");
             return failures[0] == 0 ? 0 : 1;
         });
-        return new Command("mpi", "MPI across processes and hosts (OpenMPI): check the collectives data parallelism uses.") { check };
+        return new Command("mpi", "MPI across processes and hosts (OpenMPI): check the collectives data parallelism uses, and tensor and pipeline parallelism against one process.") { check, MpiParallelCommand.Create() };
     }
 }

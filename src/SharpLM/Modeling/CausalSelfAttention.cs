@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using SharpLM.Distributed;
 
 namespace SharpLM.Modeling;
 
@@ -10,24 +11,32 @@ namespace SharpLM.Modeling;
 /// Q, K and V come from one fused projection; with grouped-query attention (Ainslie et al. 2023) K and V have
 /// only n_kv_head heads, each shared by n_head / n_kv_head query heads, which shrinks the projection and the KV
 /// cache. The attention itself is libtorch's scaled_dot_product_attention.
+/// <para>Under tensor parallelism (<see cref="TensorParallel"/>) a rank holds n_head/N query heads and n_kv_head/N
+/// key/value heads: the fused projection is column-parallel, the output projection row-parallel.</para>
 /// </summary>
 public sealed class CausalSelfAttention : nn.Module
 {
     // Field names follow nanoGPT / GPT-2 so state-dict keys read the same ("h.0.attn.c_attn.weight").
     readonly Linear c_attn, c_proj;
     readonly Dropout? resid_dropout;
+    // This rank's heads: all of them, or 1/N under tensor parallelism.
     readonly int nHead, nKvHead, headDim;
     readonly double dropout;
+    readonly TensorParallel? parallel;
 
     /// <summary>The attention sublayer for <paramref name="config"/>: n_head query heads, <see cref="ModelConfig.KvHeads"/> key/value heads.</summary>
-    public CausalSelfAttention(ModelConfig config) : base(nameof(CausalSelfAttention))
+    /// <param name="config">The model's configuration.</param>
+    /// <param name="parallel">Hold only this rank's share of the heads; null = all of them.</param>
+    public CausalSelfAttention(ModelConfig config, TensorParallel? parallel = null) : base(nameof(CausalSelfAttention))
     {
-        nHead = config.NHead;
-        nKvHead = config.KvHeads;
+        int ranks = parallel?.Size ?? 1;
+        this.parallel = parallel;
+        nHead = config.NHead / ranks;
+        nKvHead = config.KvHeads / ranks;
         headDim = config.HeadDim;
         dropout = config.Dropout;
         c_attn = nn.Linear(config.NEmbd, (nHead + 2 * nKvHead) * headDim, hasBias: config.Bias || config.QkvBias);
-        c_proj = nn.Linear(config.NEmbd, config.NEmbd, hasBias: config.Bias);
+        c_proj = nn.Linear(nHead * headDim, config.NEmbd, hasBias: config.Bias);
         if (config.Dropout > 0) resid_dropout = nn.Dropout(config.Dropout);
         RegisterComponents();
     }
@@ -53,9 +62,10 @@ public sealed class CausalSelfAttention : nn.Module
     /// <summary>Attention over <paramref name="x"/> ([B, T, C]); with a cache, x holds only the new positions.</summary>
     internal Tensor Forward(Tensor x, IKeyValueCache? cache, int layer, AttentionInputs inputs)
     {
-        long b = x.shape[0], t = x.shape[1], c = x.shape[2];
-        long kvWidth = nKvHead * headDim;
-        Tensor[] qkv = LinearDeltas.Forward(c_attn, x).split(new[] { c, kvWidth, kvWidth }, dim: 2);
+        long b = x.shape[0], t = x.shape[1];
+        long qWidth = nHead * headDim, kvWidth = nKvHead * headDim;
+        if (parallel is not null) x = parallel.CopyToShards(x);
+        Tensor[] qkv = LinearDeltas.Forward(c_attn, x).split(new[] { qWidth, kvWidth, kvWidth }, dim: 2);
         Tensor q = Heads(qkv[0], b, t, nHead), k = Heads(qkv[1], b, t, nKvHead), v = Heads(qkv[2], b, t, nKvHead);
         if (inputs.RopeCos is not null)
         {
@@ -79,8 +89,8 @@ public sealed class CausalSelfAttention : nn.Module
 
         double p = training ? dropout : 0.0;
         Tensor y = F.scaled_dot_product_attention(q, k, v, attn_mask: inputs.Mask, p: p, is_casual: inputs.IsCausal);
-        y = y.transpose(1, 2).contiguous().view(b, t, c);
-        y = LinearDeltas.Forward(c_proj, y);
+        y = y.transpose(1, 2).contiguous().view(b, t, qWidth);
+        y = parallel is null ? LinearDeltas.Forward(c_proj, y) : parallel.RowParallel(c_proj, y);
         return resid_dropout is null ? y : resid_dropout.forward(y);
     }
 

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SharpLM.Distributed;
 
 namespace SharpLM.Modeling;
 
@@ -11,8 +12,10 @@ public abstract class FeedForward : nn.Module<Tensor, Tensor>
     protected FeedForward(string name) : base(name) { }
 
     /// <summary>The feed-forward network the config's activation calls for: a <see cref="GluMlp"/> for "swiglu" / "geglu", else an <see cref="Mlp"/>.</summary>
-    public static FeedForward Create(ModelConfig config) =>
-        Activations.IsGated(config.Activation) ? new GluMlp(config) : new Mlp(config);
+    /// <param name="config">The model's configuration.</param>
+    /// <param name="parallel">Hold only this rank's share of the hidden units (<see cref="TensorParallel"/>); null = all of them.</param>
+    public static FeedForward Create(ModelConfig config, TensorParallel? parallel = null) =>
+        Activations.IsGated(config.Activation) ? new GluMlp(config, parallel) : new Mlp(config, parallel);
 
     /// <summary>The hidden width: mlp_hidden when set, else mlp_ratio × n_embd (2/3 of it for the gated variants, <see cref="GluMlp.RatioHiddenSize"/>).</summary>
     public static int HiddenSize(ModelConfig config) =>

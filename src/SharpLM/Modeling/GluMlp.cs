@@ -1,24 +1,30 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SharpLM.Distributed;
 
 namespace SharpLM.Modeling;
 
 /// <summary>
 /// Gated feed-forward network (Shazeer 2020, "GLU Variants Improve Transformer"): c_proj(act(c_gate(x)) ⊙ c_fc(x)),
 /// with SiLU for SwiGLU and GELU for GeGLU. It has three matrices instead of two, so the hidden width is 2/3 of
-/// the plain MLP's to keep the parameter count comparable (as the paper and LLaMA do).
+/// the plain MLP's to keep the parameter count comparable (as the paper and LLaMA do). Under tensor parallelism a
+/// rank holds 1/N of the hidden units: c_gate and c_fc column-parallel, c_proj row-parallel.
 /// </summary>
 public sealed class GluMlp : FeedForward
 {
     readonly Linear c_gate, c_fc, c_proj;
     readonly nn.Module<Tensor, Tensor> act;
     readonly Dropout? dropout;
+    readonly TensorParallel? parallel;
 
     /// <summary>A gated MLP for <paramref name="config"/>: hidden width <see cref="FeedForward.HiddenSize"/>; activation, bias and dropout as configured.</summary>
-    public GluMlp(ModelConfig config) : base(nameof(GluMlp))
+    /// <param name="config">The model's configuration.</param>
+    /// <param name="parallel">Hold only this rank's share of the hidden units; null = all of them.</param>
+    public GluMlp(ModelConfig config, TensorParallel? parallel = null) : base(nameof(GluMlp))
     {
-        int hidden = FeedForward.HiddenSize(config);
+        this.parallel = parallel;
+        int hidden = FeedForward.HiddenSize(config) / (parallel?.Size ?? 1);
         c_gate = nn.Linear(config.NEmbd, hidden, hasBias: config.Bias);
         c_fc = nn.Linear(config.NEmbd, hidden, hasBias: config.Bias);
         act = Activations.Create(config.Activation);
@@ -42,7 +48,9 @@ public sealed class GluMlp : FeedForward
     /// <summary>c_proj(act(c_gate(x)) ⊙ c_fc(x)) for x [..., n_embd], then dropout when the config has it (active only in training).</summary>
     public override Tensor forward(Tensor x)
     {
-        Tensor y = LinearDeltas.Forward(c_proj, act.forward(LinearDeltas.Forward(c_gate, x)) * LinearDeltas.Forward(c_fc, x));
+        if (parallel is not null) x = parallel.CopyToShards(x);
+        Tensor h = act.forward(LinearDeltas.Forward(c_gate, x)) * LinearDeltas.Forward(c_fc, x);
+        Tensor y = parallel is null ? LinearDeltas.Forward(c_proj, h) : parallel.RowParallel(c_proj, h);
         return dropout is null ? y : dropout.forward(y);
     }
 }

@@ -1,7 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace SharpLM.Modeling;
 
@@ -38,15 +37,18 @@ public class Gpt : LanguageModel
     /// A GPT whose weights are about to be overwritten (a checkpoint loader): without <paramref name="initialize"/> it
     /// skips GPT-2's initialisation, a pass of random numbers over every weight (a third of a 124M model's load time).
     /// </summary>
-    internal Gpt(ModelConfig config, bool initialize) : base(nameof(Gpt), config)
+    /// <param name="config">The model's configuration.</param>
+    /// <param name="initialize">Draw GPT-2's initial weights.</param>
+    /// <param name="parallel">Blocks holding only this rank's heads and units (<see cref="Distributed.TensorParallel.ShardOf"/> fills them).</param>
+    internal Gpt(ModelConfig config, bool initialize, Distributed.TensorParallel? parallel = null) : base(nameof(Gpt), config)
     {
         if (config.Type != "transformer") throw new ArgumentException($"Gpt is a Transformer; model type '{config.Type}' is built by LanguageModel.Create");
         wte = nn.Embedding(config.VocabSize, config.NEmbd);
-        if (config.PositionEncoding == "learned") wpe = nn.Embedding(config.BlockSize, config.NEmbd);
+        wpe = Embeddings.LearnedPositions(config);
         if (config.TokenShift > 0) token_shift = new TokenShift(config.TokenShift, config.NEmbd);
         if (config.PositionEncoding == "t5") relative_bias = new RelativePositionBias(config);
         if (config.Dropout > 0) drop = nn.Dropout(config.Dropout);
-        h = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config)).ToArray());
+        h = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config, parallel: parallel)).ToArray());
         if (config.NormPlacement != "post") ln_f = Norms.Create(config);
         // Tied weights are not a second module: a shared Parameter would be listed twice and updated twice.
         if (!config.TieEmbeddings) lm_head = nn.Linear(config.NEmbd, config.VocabSize, hasBias: false);
@@ -105,7 +107,7 @@ public class Gpt : LanguageModel
     public bool ActivationCheckpointing { get; set; }
 
     /// <summary>Next-token logits [.., V] from final hidden states (<see cref="ForwardHidden"/>): the output head.</summary>
-    public Tensor OutputLogits(Tensor hidden) => lm_head is null ? F.linear(hidden, wte.weight!) : LinearDeltas.Forward(lm_head, hidden);
+    public Tensor OutputLogits(Tensor hidden) => Embeddings.Logits(hidden, wte, lm_head);
 
     /// <param name="idx">Token ids [B, T].</param>
     /// <param name="cache">The KV cache to read and extend, or null.</param>
@@ -142,24 +144,10 @@ public class Gpt : LanguageModel
                 ? $"sequence of {start + t} tokens exceeds the context length {Config.BlockSize}"
                 : $"sequence of {start + t - prompt} tokens and a {prompt}-token soft prompt exceeds the context length {Config.BlockSize}");
 
-        if (wpe is not null) x = x + wpe.forward(positions ?? arange(start, start + t, dtype: ScalarType.Int64, device: idx.device));
-        // Scaled to the token embeddings' init_std: the paper multiplies its token embeddings by √d_model so both
-        // enter at the same scale; at full size the fixed table would drown GPT-2's N(0, 0.02) token embeddings.
-        else if (Config.PositionEncoding == "sinusoidal")
-        {
-            Tensor table = SinusoidalPositions.Table(positions is null ? start : 0, positions is null ? t : span, Config.NEmbd, idx.device);
-            if (positions is not null) table = table.index_select(0, positions.reshape(-1)).view(positions.shape[0], t, Config.NEmbd);
-            x = x + (table * Config.InitStd).to(x.dtype);
-        }
+        x = Embeddings.AddPositions(x, wpe, Config, start, t, positions, span);
         if (drop is not null) x = drop.forward(x);
 
-        // ALiBi and T5 depend on query − key only, which packing leaves unchanged within a segment.
-        Tensor? bias = Config.PositionEncoding switch
-        {
-            "alibi" => AlibiBias.Bias(Config.NHead, start, t, idx.device),
-            "t5" => relative_bias!.Bias(start, t, idx.device),
-            _ => null,
-        };
+        Tensor? bias = Embeddings.AttentionBias(Config, relative_bias, start, t, idx.device);
         var inputs = rows is null
             ? AttentionInputs.Create(Config, start, t, bias, idx.device, x.dtype, visible, positions)
             : AttentionInputs.ForRows(Config, rows, idx.device);
@@ -311,33 +299,6 @@ public class Gpt : LanguageModel
         return 6.0 * n + 12.0 * Config.NLayer * Config.BlockSize * Config.NEmbd;
     }
 
-    /// <summary>
-    /// GPT-2 initialisation: Linear and Embedding weights ~ N(0, 0.02), biases 0, norms at (1, 0); projections
-    /// that write into the residual stream use std 0.02/√(2·n_layer) so its variance does not grow with depth.
-    /// DeepNorm replaces that scaling: the value, output and feed-forward weights are multiplied by β = (8N)^(−1/4)
-    /// (Wang et al. 2022), here applied to the same N(0, init_std) initialisation.
-    /// </summary>
-    void InitializeWeights()
-    {
-        using var _ = no_grad();
-        double std = Config.InitStd;
-        Initialization.NormalLinearsAndEmbeddings(this, std);
-        if (Config.Norm == "deepnorm")
-        {
-            double beta = Norms.DeepNormConstants(Config.NLayer).Beta;
-            foreach (var block in h)
-            {
-                block.Attention.ValueWeight.mul_(beta);
-                block.Attention.OutputProjection.weight!.mul_(beta);
-                foreach (var linear in block.FeedForward.modules().OfType<Linear>()) linear.weight!.mul_(beta);
-            }
-            return;
-        }
-        double residualStd = std / Math.Sqrt(2.0 * Config.NLayer);
-        foreach (var block in h)
-        {
-            nn.init.normal_(block.Attention.OutputProjection.weight!, 0, residualStd);
-            nn.init.normal_(block.FeedForward.OutputProjection.weight!, 0, residualStd);
-        }
-    }
+    /// <summary>GPT-2 initialisation (<see cref="Initialization.Gpt2"/>): one stack of n_layer blocks.</summary>
+    void InitializeWeights() => Initialization.Gpt2(this, Config, (h, Config.NLayer));
 }

@@ -1,7 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace SharpLM.Modeling.Architectures;
 
@@ -34,7 +33,7 @@ public sealed class EncoderDecoder : LanguageModel
     readonly Dropout? drop;
     readonly ModuleList<TransformerBlock> encoder;
     readonly nn.Module<Tensor, Tensor>? encoder_ln_f, ln_f;
-    readonly ModuleList<DecoderBlock> h;
+    readonly ModuleList<TransformerBlock> h;
     readonly Linear? lm_head;
     readonly long vocab, sentinel0;
 
@@ -48,11 +47,8 @@ public sealed class EncoderDecoder : LanguageModel
         sentinel0 = config.VocabSize;
         long rows = config.VocabSize + config.Sentinels;
         wte = nn.Embedding(rows, config.NEmbd);
-        if (config.PositionEncoding == "learned")
-        {
-            encoder_wpe = nn.Embedding(config.BlockSize, config.NEmbd);
-            wpe = nn.Embedding(config.BlockSize, config.NEmbd);
-        }
+        encoder_wpe = Embeddings.LearnedPositions(config);
+        wpe = Embeddings.LearnedPositions(config);
         if (config.PositionEncoding == "t5")
         {
             encoder_relative_bias = new RelativePositionBias(config, bidirectional: true);
@@ -60,7 +56,7 @@ public sealed class EncoderDecoder : LanguageModel
         }
         if (config.Dropout > 0) drop = nn.Dropout(config.Dropout);
         encoder = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.EncoderLayers).Select(_ => new TransformerBlock(config)).ToArray());
-        h = new ModuleList<DecoderBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new DecoderBlock(config)).ToArray());
+        h = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayer).Select(_ => new TransformerBlock(config, crossAttention: true)).ToArray());
         if (config.NormPlacement != "post")
         {
             encoder_ln_f = Norms.Create(config);
@@ -77,19 +73,14 @@ public sealed class EncoderDecoder : LanguageModel
         long s = input.shape[1];
         if (s > Config.BlockSize) throw new ArgumentException($"encoder input of {s} tokens exceeds the context length {Config.BlockSize}");
         Tensor x = Embed(input, 0, encoder_wpe);
-        Tensor? bias = Config.PositionEncoding switch
-        {
-            "alibi" => AlibiBias.Bias(Config.NHead, 0, s, input.device),
-            "t5" => encoder_relative_bias!.Bias(0, s, input.device),
-            _ => null,
-        };
+        Tensor? bias = Embeddings.AttentionBias(Config, encoder_relative_bias, 0, s, input.device);
         var inputs = AttentionInputs.Create(Config, 0, s, bias, input.device, x.dtype, AttentionMasks.Bidirectional(s, input.device));
         for (int i = 0; i < encoder.Count; i++) x = encoder[i].Forward(x, null, i, inputs);
         return encoder_ln_f is null ? x : encoder_ln_f.forward(x);
     }
 
     /// <summary>Per decoder layer, the cross-attention keys and values of an encoder output.</summary>
-    public (Tensor Keys, Tensor Values)[] Memory(Tensor encoded) => h.Select(block => block.CrossAttention.KeysValues(encoded)).ToArray();
+    public (Tensor Keys, Tensor Values)[] Memory(Tensor encoded) => h.Select(block => block.CrossAttention!.KeysValues(encoded)).ToArray();
 
     /// <summary>
     /// Full-width logits [B, T, vocab+sentinels] of the decoder reading <paramref name="input"/> [B, T] against an
@@ -102,30 +93,21 @@ public sealed class EncoderDecoder : LanguageModel
         if (start + t > Config.BlockSize)
             throw new ArgumentException($"decoder sequence of {start + t} tokens exceeds the context length {Config.BlockSize}");
         Tensor x = Embed(input, start, wpe);
-        Tensor? bias = Config.PositionEncoding switch
-        {
-            "alibi" => AlibiBias.Bias(Config.NHead, start, t, input.device),
-            "t5" => relative_bias!.Bias(start, t, input.device),
-            _ => null,
-        };
+        Tensor? bias = Embeddings.AttentionBias(Config, relative_bias, start, t, input.device);
         var inputs = AttentionInputs.Create(Config, start, t, bias, input.device, x.dtype);
         for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, cache, i, inputs, memory[i]);
         cache?.Advance((int)t);
         if (ln_f is not null) x = ln_f.forward(x);
-        return lm_head is null ? F.linear(x, wte.weight!) : lm_head.forward(x);
+        return Embeddings.Logits(x, wte, lm_head);
     }
 
     /// <summary>Full-width logits [B, T_dec, vocab+sentinels] for an encoder input and a decoder input, uncached.</summary>
     public Tensor Forward(Tensor encoderInput, Tensor decoderInput) => Decoder(decoderInput, Memory(Encode(encoderInput)), null);
 
+    /// <summary>Token embeddings plus this stack's absolute positions (<paramref name="positions"/>: its learned table, if any), then dropout.</summary>
     Tensor Embed(Tensor ids, long start, Embedding? positions)
     {
-        long t = ids.shape[1];
-        Tensor x = wte.forward(ids);
-        if (positions is not null) x = x + positions.forward(arange(start, start + t, dtype: ScalarType.Int64, device: ids.device));
-        // Scaled to init_std as in Gpt, so the fixed table does not drown the token embeddings.
-        else if (Config.PositionEncoding == "sinusoidal")
-            x = x + (SinusoidalPositions.Table(start, t, Config.NEmbd, ids.device) * Config.InitStd).to(x.dtype);
+        Tensor x = Embeddings.AddPositions(wte.forward(ids), positions, Config, start, ids.shape[1]);
         return drop is null ? x : drop.forward(x);
     }
 
@@ -234,45 +216,8 @@ public sealed class EncoderDecoder : LanguageModel
     }
 
     /// <summary>
-    /// GPT-2 initialisation as in <see cref="Gpt"/>, per stack: N(0, init_std) weights, residual-writing projections
-    /// (self- and cross-attention outputs, feed-forward outputs) at init_std/√(2·layers of that stack), or DeepNorm's
-    /// β scaling of value, output and feed-forward weights.
+    /// GPT-2 initialisation (<see cref="Initialization.Gpt2"/>) per stack: residual-writing projections (self- and
+    /// cross-attention outputs, feed-forward outputs) at init_std/√(2·layers of that stack), or DeepNorm's β.
     /// </summary>
-    void InitializeWeights()
-    {
-        using var _ = no_grad();
-        double std = Config.InitStd;
-        Initialization.NormalLinearsAndEmbeddings(this, std);
-        if (Config.Norm == "deepnorm")
-        {
-            double beta = Norms.DeepNormConstants(Config.NLayer).Beta;
-            foreach (var block in encoder)
-            {
-                block.Attention.ValueWeight.mul_(beta);
-                block.Attention.OutputProjection.weight!.mul_(beta);
-                foreach (var linear in block.FeedForward.modules().OfType<Linear>()) linear.weight!.mul_(beta);
-            }
-            foreach (var block in h)
-            {
-                block.Attention.ValueWeight.mul_(beta);
-                block.Attention.OutputProjection.weight!.mul_(beta);
-                block.CrossAttention.ValueWeight.mul_(beta);
-                block.CrossAttention.OutputProjection.weight!.mul_(beta);
-                foreach (var linear in block.FeedForward.modules().OfType<Linear>()) linear.weight!.mul_(beta);
-            }
-            return;
-        }
-        double encoderStd = std / Math.Sqrt(2.0 * Config.EncoderLayers), decoderStd = std / Math.Sqrt(2.0 * Config.NLayer);
-        foreach (var block in encoder)
-        {
-            nn.init.normal_(block.Attention.OutputProjection.weight!, 0, encoderStd);
-            nn.init.normal_(block.FeedForward.OutputProjection.weight!, 0, encoderStd);
-        }
-        foreach (var block in h)
-        {
-            nn.init.normal_(block.Attention.OutputProjection.weight!, 0, decoderStd);
-            nn.init.normal_(block.CrossAttention.OutputProjection.weight!, 0, decoderStd);
-            nn.init.normal_(block.FeedForward.OutputProjection.weight!, 0, decoderStd);
-        }
-    }
+    void InitializeWeights() => Initialization.Gpt2(this, Config, (encoder, Config.EncoderLayers), (h, Config.NLayer));
 }
