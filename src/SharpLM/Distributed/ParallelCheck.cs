@@ -113,9 +113,9 @@ public static class ParallelCheck
                 foreach (var (name, p) in parameters) refGrads[name].copy_(p.grad!);
             });
         }
-        mpi.Broadcast(TensorMemory.Floats(refLogits), 0);
-        mpi.Broadcast(TensorMemory.Floats(refLoss), 0);
-        foreach (var (name, _) in parameters) mpi.Broadcast(TensorMemory.Floats(refGrads[name]), 0);
+        mpi.Broadcast(Runtime.TensorMemory.Span(refLogits), 0);
+        mpi.Broadcast(Runtime.TensorMemory.Span(refLoss), 0);
+        foreach (var (name, _) in parameters) mpi.Broadcast(Runtime.TensorMemory.Span(refGrads[name]), 0);
         Span<double> times = [singleMs];
         mpi.AllReduceMax(times);
         singleMs = times[0];

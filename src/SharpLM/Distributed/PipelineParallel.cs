@@ -188,7 +188,7 @@ public sealed class PipelineParallel
             return result;
         }
         Tensor NewActivation() => empty(new[] { b, t, width }, ScalarType.Float32);
-        Span<float> Data(Tensor x) => TensorMemory.Floats(x);
+        Span<float> Data(Tensor x) => Runtime.TensorMemory.Span(x);
         Tensor? ReceiveForward(int i) => stage.IsFirst ? null : Timed(() =>
         {
             Tensor x = NewActivation();
@@ -288,7 +288,7 @@ public sealed class PipelineParallel
         var started = clock.Elapsed;
         Tensor? weight = stage.TokenEmbedding?.weight;
         Tensor sum = weight?.grad is { } g ? g.contiguous().clone() : zeros(stage.VocabSize, stage.Width);
-        Mpi.AllReduceSum(TensorMemory.Floats(sum));
+        Mpi.AllReduceSum(Runtime.TensorMemory.Span(sum));
         if (weight is not null)
         {
             using var _ = no_grad();

@@ -124,7 +124,7 @@ public sealed class TensorParallel
     internal Tensor AllReduced(Tensor t)
     {
         Tensor sum = t.to(ScalarType.Float32).contiguous().clone();
-        Mpi.AllReduceSum(TensorMemory.Floats(sum));
+        Mpi.AllReduceSum(Runtime.TensorMemory.Span(sum));
         return sum.to(t.dtype);
     }
 

@@ -15,7 +15,7 @@ public static unsafe class TensorMemory
 
     /// <summary>The first value of a contiguous float32 CPU tensor.</summary>
     /// <exception cref="ArgumentException">Another dtype or device, or not contiguous.</exception>
-    public static float* Floats(Tensor t)
+    public static float* Pointer(Tensor t)
     {
         if (t.dtype != ScalarType.Float32 || t.device.type != DeviceType.CPU || !t.is_contiguous())
             throw new ArgumentException($"needs a contiguous float32 CPU tensor, not {t.dtype} on {t.device} (contiguous: {t.is_contiguous()})");
@@ -26,6 +26,10 @@ public static unsafe class TensorMemory
     public static Span<float> Span(Tensor t, long start, long count)
     {
         if (start < 0 || count < 0 || start + count > t.numel()) throw new ArgumentOutOfRangeException(nameof(count), $"[{start}, {start + count}) outside {t.numel()} values");
-        return new Span<float>(Floats(t) + start, checked((int)count));
+        return new Span<float>(Pointer(t) + start, checked((int)count));
     }
+
+    /// <summary>All values of a contiguous float32 CPU tensor as a span over its memory: writes change the tensor.
+    /// The tensor must stay alive while the span is used.</summary>
+    public static Span<float> Span(Tensor t) => Span(t, 0, t.numel());
 }

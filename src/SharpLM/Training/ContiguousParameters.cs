@@ -137,7 +137,7 @@ public sealed class ContiguousParameters : IDisposable
     /// [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>), into <paramref name="into"/>.</summary>
     public static unsafe void BlockSquares(Tensor flat, long start, long count, Span<double> into)
     {
-        float* p = Runtime.TensorMemory.Floats(flat) + start;
+        float* p = Runtime.TensorMemory.Pointer(flat) + start;
         for (long b = 0; b * NormBlock < count; b++)
         {
             long from = b * NormBlock, to = Math.Min(count, from + NormBlock);

@@ -106,9 +106,9 @@ public class ParallelismTests
     public void Tensor_memory_is_the_tensors_own_storage_not_a_copy()
     {
         Tensor t = zeros(6);
-        TensorMemory.Floats(t)[3] = 7;
+        SharpLM.Runtime.TensorMemory.Span(t)[3] = 7;
         Assert.Equal(7f, t[3].item<float>());
-        Assert.Throws<ArgumentException>(() => TensorMemory.Floats(zeros(2, 3).t()));
-        Assert.Throws<ArgumentException>(() => TensorMemory.Floats(zeros(6, dtype: ScalarType.Float64)));
+        Assert.Throws<ArgumentException>(() => SharpLM.Runtime.TensorMemory.Span(zeros(2, 3).t()));
+        Assert.Throws<ArgumentException>(() => SharpLM.Runtime.TensorMemory.Span(zeros(6, dtype: ScalarType.Float64)));
     }
 }
