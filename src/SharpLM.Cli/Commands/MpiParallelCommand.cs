@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SharpLM.Distributed;
+using SharpLM.Modeling.Parallel;
 using SharpLM.Training;
 using TorchSharp;
 

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
-using SharpLM.Distributed;
+using SharpLM.Modeling.Parallel;
 
 namespace SharpLM.Modeling;
 

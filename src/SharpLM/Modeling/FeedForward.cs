@@ -1,7 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using SharpLM.Distributed;
+using SharpLM.Modeling.Parallel;
 
 namespace SharpLM.Modeling;
 

@@ -39,8 +39,8 @@ public class Gpt : LanguageModel
     /// </summary>
     /// <param name="config">The model's configuration.</param>
     /// <param name="initialize">Draw GPT-2's initial weights.</param>
-    /// <param name="parallel">Blocks holding only this rank's heads and units (<see cref="Distributed.TensorParallel.ShardOf"/> fills them).</param>
-    internal Gpt(ModelConfig config, bool initialize, Distributed.TensorParallel? parallel = null) : base(nameof(Gpt), config)
+    /// <param name="parallel">Blocks holding only this rank's heads and units (<see cref="Parallel.TensorParallel.ShardOf"/> fills them).</param>
+    internal Gpt(ModelConfig config, bool initialize, Parallel.TensorParallel? parallel = null) : base(nameof(Gpt), config)
     {
         if (config.Type != "transformer") throw new ArgumentException($"Gpt is a Transformer; model type '{config.Type}' is built by LanguageModel.Create");
         wte = nn.Embedding(config.VocabSize, config.NEmbd);

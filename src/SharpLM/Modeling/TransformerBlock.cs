@@ -32,7 +32,7 @@ public sealed class TransformerBlock : nn.Module
     /// <param name="config">The model's configuration.</param>
     /// <param name="crossAttention">Add cross-attention to an encoder output (an encoder-decoder's decoder block).</param>
     /// <param name="parallel">Split attention heads and feed-forward units across tensor-parallel ranks; null = the whole block.</param>
-    public TransformerBlock(ModelConfig config, bool crossAttention = false, Distributed.TensorParallel? parallel = null) : base(nameof(TransformerBlock))
+    public TransformerBlock(ModelConfig config, bool crossAttention = false, Parallel.TensorParallel? parallel = null) : base(nameof(TransformerBlock))
     {
         placement = config.NormPlacement;
         alpha = config.Norm == "deepnorm" ? Norms.DeepNormConstants(config.NLayer).Alpha : 1.0;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SharpLM.Distributed;
+using SharpLM.Modeling.Parallel;
 using SharpLM.Modeling;
 using static TorchSharp.torch;
 

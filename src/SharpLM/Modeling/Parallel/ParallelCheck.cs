@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using SharpLM.Distributed;
 using SharpLM.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace SharpLM.Distributed;
+namespace SharpLM.Modeling.Parallel;
 
 /// <summary>What `sharplm mpi parallel` checks: a parallel layout against the single-process model.</summary>
 /// <param name="Mode">"tensor" (<see cref="TensorParallel"/>) or "pipeline" (<see cref="PipelineParallel"/>).</param>

@@ -1,10 +1,11 @@
+using SharpLM.Distributed;
 using SharpLM.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace SharpLM.Distributed;
+namespace SharpLM.Modeling.Parallel;
 
 /// <summary>
 /// Megatron-LM tensor parallelism (Shoeybi et al. 2019, §3) over MPI: each rank holds 1/N of every block's attention

@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using SharpLM.Distributed;
 using SharpLM.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace SharpLM.Distributed;
+namespace SharpLM.Modeling.Parallel;
 
 /// <summary>
 /// One stage of a GPT split by layers across pipeline ranks (GPipe, Huang et al. 2019): the first stage holds the
