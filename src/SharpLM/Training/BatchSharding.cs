@@ -62,9 +62,6 @@ public sealed class BatchSharding
         return losses[0] + losses[1];
     }
 
-    /// <summary>Mean loss over <paramref name="batches"/> without gradients, two batches at a time when sharding.</summary>
-    public double MeanLoss(LanguageModel model, IReadOnlyList<(Tensor X, Tensor Y)> batches) => Mean(BatchLosses(model, batches));
-
     /// <summary>The mean of per-batch losses, summed in batch order (deterministic).</summary>
     public static double Mean(double[] losses) => losses.Sum() / losses.Length;
 
