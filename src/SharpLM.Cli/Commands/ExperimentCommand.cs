@@ -16,12 +16,25 @@ public static class ExperimentCommand
         var output = new Option<string>("--out") { Description = "Output directory (report.json, report.md, a PNG, runs/).", Required = true };
         var budget = new Option<double>("--budget-seconds") { Description = "Total wall-clock budget for all models.", DefaultValueFactory = _ => 600 };
         var seed = new Option<int>("--seed") { Description = "Seed of every run.", DefaultValueFactory = _ => 1337 };
-        var generations = new Command("lm-generations", "n-gram (orders 3, 5) vs LSTM vs GRU vs Transformer at one wall-clock budget on a character-level split.")
+        var perModel = new Option<string?>("--budgets") { Description = "Seconds of training per model, comma-separated (e.g. 60,200,600): every neural model is trained once per budget and the report gives, per corpus, the budget at which each overtakes the 5-gram. --data may then list several corpora, comma-separated. Replaces --budget-seconds." };
+        var generations = new Command("lm-generations", "n-gram (orders 3, 5) vs LSTM vs GRU vs Transformer at one wall-clock budget on a character-level split, or with --budgets at several per-model budgets: where each neural model overtakes the 5-gram.")
         {
-            data, output, budget, seed,
+            data, output, budget, perModel, seed,
         };
         generations.SetAction(parse =>
         {
+            if (parse.GetValue(perModel) is string list)
+            {
+                var sweep = new LmGenerationsBudgets
+                {
+                    Corpora = NamedCorpora(parse.GetValue(data)!), OutDir = parse.GetValue(output)!, BudgetSeconds = ParseBudgets(list),
+                    Seed = parse.GetValue(seed), ObserverFor = _ => new ConsoleTrainingObserver(), Log = Console.Error.WriteLine,
+                };
+                sweep.Run();
+                Console.WriteLine(File.ReadAllText(Path.Combine(sweep.OutDir, ComparisonReport.MarkdownFile)));
+                Console.Error.WriteLine($"wrote {Path.Combine(sweep.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, CORPUS/{LmGenerationsBudgets.PlotFile}");
+                return 0;
+            }
             var experiment = new LmGenerationsExperiment
             {
                 Data = Corpora.Resolve(parse.GetValue(data)!, Console.Error.WriteLine), OutDir = parse.GetValue(output)!,
@@ -163,6 +176,21 @@ public static class ExperimentCommand
         });
         return command;
     }
+
+    /// <summary>--data as a comma-separated list of corpora, each resolved like a single one and named by the data set
+    /// name or the file name without its extension.</summary>
+    static IReadOnlyList<NamedCorpus> NamedCorpora(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(spec =>
+            {
+                string path = Corpora.Resolve(spec, Console.Error.WriteLine);
+                return new NamedCorpus(path == spec ? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(spec)) : spec, path);
+            }).ToList();
+
+    static IReadOnlyList<double> ParseBudgets(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(part => double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double b)
+                ? b : throw new InvalidInputException($"--budgets: '{part}' is not a number of seconds")).ToList();
 
     static IReadOnlyList<int> ParseWidths(string text)
     {
