@@ -149,7 +149,7 @@ public static class ExperimentCommand
         var minutes = new Option<double>("--minutes") { Description = "Wall-clock budget of the whole experiment; the token budgets are derived from it.", DefaultValueFactory = _ => 30 };
         var widths = new Option<string>("--widths") { Description = "Model widths (n_embd) of the grid, comma-separated; multiples of the preset's n_head.", DefaultValueFactory = _ => string.Join(",", ScalingExperiment.DefaultWidths) };
         var budgets = new Option<int>("--budgets") { Description = "Token budgets per width (a geometric series).", DefaultValueFactory = _ => 3 };
-        var ratio = new Option<double>("--budget-ratio") { Description = "Ratio between successive token budgets.", DefaultValueFactory = _ => 3 };
+        var ratio = new Option<double>("--budget-ratio") { Description = "Ratio between successive token budgets.", DefaultValueFactory = _ => 2 };
         var quick = new Option<bool>("--quick") { Description = "Smoke run in seconds: widths 8,12,16, budgets of 20 and 60 steps, context 32 (checks the pipeline; not a law)." };
         var command = new Command("scaling", "Scaling laws: widths × token budgets on a character-level corpus, Kaplan L(N) and Chinchilla L(N,D) fits with R², and the fit's compute-optimal model at 4× compute trained against its prediction.")
         {

@@ -34,7 +34,9 @@ public class ScalingExperimentTests
         Assert.All(first.Runs, r => Assert.Equal(6.0 * r.NonEmbeddingParams * r.Tokens, r.Flops));
         Assert.Contains(first.Runs, r => r.OnFrontier);
         Assert.Equal(4.0 * first.Runs.Max(r => r.Flops), first.Prediction.Flops, 6);
-        Assert.Equal(first.Prediction.Run.FinalValLoss - first.Prediction.PredictedLoss, first.Prediction.Miss, 12);
+        var predictionRun = Assert.IsType<ScalingRun>(first.Prediction.Run);
+        Assert.Null(first.Prediction.NotTrained);
+        Assert.Equal(predictionRun.FinalValLoss - first.Prediction.PredictedLoss, first.Prediction.Miss!.Value, 12);
         Assert.True(double.IsFinite(first.Chinchilla.RSquared) && double.IsFinite(first.Kaplan.RSquared));
 
         using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, ScalingExperiment.ResultsJson))))
@@ -44,7 +46,7 @@ public class ScalingExperimentTests
             Assert.True(json.RootElement.GetProperty("prediction").TryGetProperty("measured_loss", out _));
         }
         string table = File.ReadAllText(Path.Combine(outDir, ScalingExperiment.ResultsMarkdown));
-        foreach (var r in first.Runs.Append(first.Prediction.Run)) Assert.Contains($"| {r.Name} |", table);
+        foreach (var r in first.Runs.Append(predictionRun)) Assert.Contains($"| {r.Name} |", table);
         Assert.Contains("R²", table);
         foreach (string png in new[] { ScalingExperiment.LossVsParametersPlot, ScalingExperiment.FrontierPlot, ScalingExperiment.IsoFlopPlot })
             Assert.True(new FileInfo(Path.Combine(outDir, png)).Length > 1000, png);
@@ -52,7 +54,7 @@ public class ScalingExperimentTests
         // A re-run (as after a kill) trains nothing: every run directory already holds its summary.json.
         var rerun = Tiny(input, outDir);
         var second = rerun.Run();
-        Assert.All(second.Runs.Append(second.Prediction.Run), r => Assert.True(r.Resumed, $"{r.Name} was trained again"));
+        Assert.All(second.Runs.Append(second.Prediction.Run!), r => Assert.True(r.Resumed, $"{r.Name} was trained again"));
         Assert.Equal(first.Runs.Select(r => r.FinalValLoss), second.Runs.Select(r => r.FinalValLoss));
         Assert.Equal(first.Prediction.MeasuredLoss, second.Prediction.MeasuredLoss);
     }

@@ -41,8 +41,10 @@ public sealed class ScalingExperiment
     public IReadOnlyList<int> Widths { get; init; } = DefaultWidths;
     /// <summary>Token budgets per size; with <see cref="BudgetRatio"/> they form a geometric series ending at the largest.</summary>
     public int Budgets { get; init; } = 3;
-    /// <summary>Ratio between successive token budgets: wider spacing separates the data term from the parameter term.</summary>
-    public double BudgetRatio { get; init; } = 3;
+    /// <summary>Ratio between successive token budgets. Wider spacing separates the data term from the parameter term
+    /// better but shrinks the smallest budget: on the shared 2-core machine 3 left the smallest of a 30-minute grid under
+    /// twice the warm-up and was refused, 2 fits.</summary>
+    public double BudgetRatio { get; init; } = 2;
     /// <summary>Explicit optimizer steps per budget (ascending) instead of deriving them from <see cref="Minutes"/>; the
     /// estimate must still fit the minutes.</summary>
     public IReadOnlyList<int>? BudgetSteps { get; init; }
@@ -55,14 +57,22 @@ public sealed class ScalingExperiment
     public int CalibrationSteps { get; init; } = 30;
     /// <summary>The prediction run's compute as a multiple of the largest grid run's.</summary>
     public double PredictionComputeFactor { get; init; } = 4;
+    /// <summary>The prediction run is trained only when its estimated seconds fit what is left of <see cref="Minutes"/> plus
+    /// this share of the whole budget; otherwise the report names it, its estimate and why it was not trained. Small
+    /// models are step-overhead-bound on a CPU, so a fit that asks for a small N on many tokens can cost far more time
+    /// than its FLOPs suggest.</summary>
+    public double PredictionOverrun { get; init; } = 0.25;
     /// <summary>An observer for each run, by run name; null for none.</summary>
     public Func<string, ITrainingObserver>? ObserverFor { get; init; }
     /// <summary>Receives progress lines (plan, each run with its estimate and the experiment's ETA, fits); null for silence.</summary>
     public Action<string>? Log { get; init; }
 
-    /// <summary>Widths 32–128: about 51k to 0.79M non-embedding parameters at the baby depth, a 16× range in N that the
-    /// 2-core CPU trains within half an hour on three budgets.</summary>
-    public static readonly IReadOnlyList<int> DefaultWidths = new[] { 32, 48, 64, 96, 128 };
+    /// <summary>Widths 16–64: about 13k to 200k non-embedding parameters at the baby depth, a 15× range in N. Half an hour
+    /// of the 2-core CPU buys a few million tokens per run at most; Chinchilla's ~20 tokens per parameter then puts the
+    /// compute-optimal sizes here. Widths 32–128 (tried first) were all trained on fewer tokens than parameters ×20:
+    /// every size's loss was still falling fast with D, the fit's E went to 0 and its optimum asked for a model smaller
+    /// than the grid trained on 80 epochs.</summary>
+    public static readonly IReadOnlyList<int> DefaultWidths = new[] { 16, 24, 32, 48, 64 };
 
     /// <summary>File names in the output directory.</summary>
     public const string ResultsJson = "results.json", ResultsMarkdown = "results.md", PlanFile = "plan.json",
@@ -119,7 +129,7 @@ public sealed class ScalingExperiment
         Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"Chinchilla (all {runs.Count} runs, {chinchilla.Initialisations} initialisations, {fitWatch.Elapsed.TotalSeconds:F1} s): E = {chinchilla.E:F4}, A = {chinchilla.A:G4}, α = {chinchilla.Alpha:F4}, B = {chinchilla.B:G4}, β = {chinchilla.Beta:F4}, R² = {chinchilla.RSquared:F4}"));
 
-        var prediction = Predict(baseline, vocab, runs, kaplan, chinchilla, tokensPerStep, evalIters, wall);
+        var prediction = Predict(baseline, vocab, plan, runs, kaplan, chinchilla, tokensPerStep, evalIters, wall);
         var results = new ScalingResults
         {
             Experiment = "scaling", Data = Path.GetFullPath(Data), Tokenizer = "char", Seed = Seed, Minutes = Minutes,
@@ -290,7 +300,7 @@ public sealed class ScalingExperiment
     /// compute, N rounded to the nearest width of the family (a multiple of n_head), D re-derived so the compute stays
     /// the target, then rounded to whole steps; the prediction is the fit at those rounded values.
     /// </summary>
-    ScalingPrediction Predict(PretrainConfig baseline, int vocab, IReadOnlyList<ScalingRun> runs, KaplanFit kaplan, ChinchillaFit fit, int tokensPerStep, int evalIters, Stopwatch wall)
+    ScalingPrediction Predict(PretrainConfig baseline, int vocab, ScalingPlan plan, IReadOnlyList<ScalingRun> runs, KaplanFit kaplan, ChinchillaFit fit, int tokensPerStep, int evalIters, Stopwatch wall)
     {
         double largestFlops = runs.Max(r => r.Flops);
         double flops = PredictionComputeFactor * largestFlops;
@@ -303,17 +313,30 @@ public sealed class ScalingExperiment
         int steps = Math.Max(1, (int)Math.Round(flops / 6 / n / tokensPerStep));
         long tokens = (long)steps * tokensPerStep;
         double predicted = fit.Loss(n, tokens);
+        // Costed at the speed of the calibrated width nearest in N (a step's cost changes little between neighbours).
+        var nearest = plan.Calibration.MinBy(c => Math.Abs(Math.Log(c.NonEmbeddingParams) - Math.Log(n)))!;
+        double estimate = steps * nearest.MedianMsPerIter / 1000 * (1 + 4.0 * evalIters / steps * ForwardShareOfStep) + nearest.OverheadSeconds;
+        double left = Minutes * 60 - wall.Elapsed.TotalSeconds;
+        string name = $"predict-w{width}-{steps}steps";
         Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"prediction: {PredictionComputeFactor}× the largest run's {largestFlops:G3} FLOPs = {flops:G3}: N_opt = {nOpt:N0}, D_opt = {dOpt:N0}; training width {width} (N = {n:N0}) for {tokens:N0} tokens ({steps:N0} steps), predicted loss {predicted:F4}; elapsed {Clock(wall.Elapsed.TotalSeconds)}"));
-        var run = Train(baseline, vocab, width, steps, tokensPerStep, evalIters, $"predict-w{width}-{steps}steps");
+            $"prediction: {PredictionComputeFactor}× the largest run's {largestFlops:G3} FLOPs = {flops:G3}: N_opt = {nOpt:N0}, D_opt = {dOpt:N0}; width {width} (N = {n:N0}) for {tokens:N0} tokens ({steps:N0} steps), predicted loss {predicted:F4}; est. {estimate / 60:F1} min, {left / 60:F1} min of the budget left"));
+        var prediction = new ScalingPrediction
+        {
+            Flops = flops, ComputeFactor = PredictionComputeFactor, OptimalParams = nOpt, OptimalTokens = dOpt, Name = name, Width = width,
+            Params = n, Tokens = tokens, PredictedLoss = predicted, KaplanLoss = kaplan.Loss(n), EstimatedSeconds = Math.Round(estimate, 1),
+        };
+        bool finished = File.Exists(Path.Combine(OutDir, "runs", name, Trainer.SummaryFile));
+        if (!finished && estimate > left + PredictionOverrun * Minutes * 60)
+        {
+            string reason = string.Create(CultureInfo.InvariantCulture,
+                $"not trained: estimated {estimate / 60:F1} min against {Math.Max(0, left) / 60:F1} min left of --minutes {Minutes} (+{PredictionOverrun:P0} allowed)");
+            Log?.Invoke($"  {reason}");
+            return prediction with { NotTrained = reason };
+        }
+        var run = Train(baseline, vocab, width, steps, tokensPerStep, evalIters, name);
         Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"  measured {run.FinalValLoss:F4} (predicted {predicted:F4}, miss {run.FinalValLoss - predicted:+0.0000;-0.0000}) in {run.WallSeconds:F0} s{(run.Resumed ? " — already finished, skipped" : "")}"));
-        return new ScalingPrediction
-        {
-            Flops = flops, ComputeFactor = PredictionComputeFactor, OptimalParams = nOpt, OptimalTokens = dOpt, Run = run,
-            PredictedLoss = predicted, MeasuredLoss = run.FinalValLoss, Miss = run.FinalValLoss - predicted,
-            KaplanLoss = kaplan.Loss(n),
-        };
+        return prediction with { Run = run, MeasuredLoss = run.FinalValLoss, Miss = run.FinalValLoss - predicted };
     }
 
     void Write(ScalingResults r)
@@ -329,7 +352,7 @@ public sealed class ScalingExperiment
     public static string Markdown(ScalingResults r)
     {
         string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
-        var rows = r.Runs.Append(r.Prediction.Run).Select(x => (IReadOnlyList<string>)new[]
+        var rows = r.Runs.Concat(r.Prediction.Run is { } trained ? new[] { trained } : Array.Empty<ScalingRun>()).Select(x => (IReadOnlyList<string>)new[]
         {
             x.Name, x.Width.ToString(CultureInfo.InvariantCulture), x.NonEmbeddingParams.ToString("N0", CultureInfo.InvariantCulture),
             x.Tokens.ToString("N0", CultureInfo.InvariantCulture), F(x.Flops, "0.00e+0"), F(x.LearningRate, "0.#####"), F(x.FinalValLoss, "F4"),
@@ -352,8 +375,10 @@ public sealed class ScalingExperiment
         }));
         sb.Append(CultureInfo.InvariantCulture, $"\n## Prediction at {F(p.ComputeFactor, "0.##")}× the largest grid compute\n\n");
         sb.Append(CultureInfo.InvariantCulture, $"C = {F(p.Flops, "0.00e+0")} FLOPs: the fit's optimum is N = {p.OptimalParams:N0}, D = {p.OptimalTokens:N0} ({F(p.OptimalTokens / p.OptimalParams, "F1")} tokens per parameter). ");
-        sb.Append(CultureInfo.InvariantCulture, $"Trained: width {p.Run.Width} (N = {p.Run.NonEmbeddingParams:N0}) for {p.Run.Tokens:N0} tokens. ");
-        sb.Append(CultureInfo.InvariantCulture, $"Predicted loss **{F(p.PredictedLoss, "F4")}**, measured **{F(p.MeasuredLoss, "F4")}**: miss {F(p.Miss, "+0.0000;-0.0000")} nats.\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Rounded to the family: width {p.Width} (N = {p.Params:N0}) for {p.Tokens:N0} tokens; Kaplan's L(N) there: {F(p.KaplanLoss, "F4")}. ");
+        sb.Append(p.MeasuredLoss is double measured && p.Miss is double miss
+            ? string.Create(CultureInfo.InvariantCulture, $"Predicted loss **{F(p.PredictedLoss, "F4")}**, measured **{F(measured, "F4")}**: miss {F(miss, "+0.0000;-0.0000")} nats.\n\n")
+            : string.Create(CultureInfo.InvariantCulture, $"Predicted loss **{F(p.PredictedLoss, "F4")}**; {p.NotTrained}.\n\n"));
         sb.Append(CultureInfo.InvariantCulture, $"Wall time {F(r.WallSeconds / 60, "F1")} min (budget {F(r.Minutes, "0.#")} min; planned {F((r.Plan.GridEstimateSeconds + r.Plan.PredictionEstimateSeconds) / 60, "F1")} min for training).\n");
         return sb.ToString();
     }
@@ -422,7 +447,7 @@ public sealed record ScalingRun
     public bool OnFrontier { get; init; }
 }
 
-/// <summary>The Chinchilla fit's compute-optimal model for a larger budget, trained and measured.</summary>
+/// <summary>The Chinchilla fit's compute-optimal model for a larger budget, and its measurement when it was trained.</summary>
 public sealed record ScalingPrediction
 {
     /// <summary>The budget C in FLOPs.</summary>
@@ -433,16 +458,28 @@ public sealed record ScalingPrediction
     public required double OptimalParams { get; init; }
     /// <summary>The fit's D_opt(C).</summary>
     public required double OptimalTokens { get; init; }
-    /// <summary>The run trained at the rounded (N, D).</summary>
-    public required ScalingRun Run { get; init; }
-    /// <summary>The fit's loss at the trained N and D.</summary>
+    /// <summary>The run directory's name under runs/.</summary>
+    public required string Name { get; init; }
+    /// <summary>The family width nearest N_opt.</summary>
+    public required int Width { get; init; }
+    /// <summary>Its N.</summary>
+    public required long Params { get; init; }
+    /// <summary>D for C at that N, in whole steps.</summary>
+    public required long Tokens { get; init; }
+    /// <summary>The fit's loss at that N and D.</summary>
     public required double PredictedLoss { get; init; }
-    /// <summary>The run's final validation loss.</summary>
-    public required double MeasuredLoss { get; init; }
-    /// <summary>Measured − predicted, nats.</summary>
-    public required double Miss { get; init; }
-    /// <summary>Kaplan's L(N) at the trained N, for comparison: a law for converged models, blind to D.</summary>
+    /// <summary>Kaplan's L(N) at that N, for comparison: a law for converged models, blind to D.</summary>
     public required double KaplanLoss { get; init; }
+    /// <summary>The run's estimated seconds from the calibration.</summary>
+    public required double EstimatedSeconds { get; init; }
+    /// <summary>The trained run; null when it was not trained (<see cref="NotTrained"/>).</summary>
+    public ScalingRun? Run { get; init; }
+    /// <summary>The run's final validation loss.</summary>
+    public double? MeasuredLoss { get; init; }
+    /// <summary>Measured − predicted, nats.</summary>
+    public double? Miss { get; init; }
+    /// <summary>Why the run was not trained; null when it was.</summary>
+    public string? NotTrained { get; init; }
 }
 
 /// <summary>results.json.</summary>

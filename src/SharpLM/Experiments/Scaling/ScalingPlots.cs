@@ -18,8 +18,8 @@ public static class ScalingPlots
         var plot = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
         var budgets = r.Runs.Select(x => x.Tokens).Distinct().Order().ToList();
-        double nMin = Math.Min(r.Runs.Min(x => x.NonEmbeddingParams), r.Prediction.Run.NonEmbeddingParams) / 1.3;
-        double nMax = Math.Max(r.Runs.Max(x => x.NonEmbeddingParams), r.Prediction.Run.NonEmbeddingParams) * 1.3;
+        double nMin = Math.Min(r.Runs.Min(x => x.NonEmbeddingParams), r.Prediction.Params) / 1.3;
+        double nMax = Math.Max(r.Runs.Max(x => x.NonEmbeddingParams), r.Prediction.Params) * 1.3;
         double[] curveN = Geometric(nMin, nMax);
         for (int i = 0; i < budgets.Count; i++)
         {
@@ -38,11 +38,11 @@ public static class ScalingPlots
         kaplan.Color = ScottPlot.Colors.Black;
         kaplan.LegendText = string.Create(CultureInfo.InvariantCulture, $"Kaplan (N_c/N)^{r.Kaplan.AlphaN:F3}, R² {r.Kaplan.RSquared:F3}");
         var p = r.Prediction;
-        var predicted = plot.Add.ScatterLine(curveN.Select(Math.Log10).ToArray(), curveN.Select(n => r.Chinchilla.Loss(n, p.Run.Tokens)).ToArray());
+        var predicted = plot.Add.ScatterLine(curveN.Select(Math.Log10).ToArray(), curveN.Select(n => r.Chinchilla.Loss(n, p.Tokens)).ToArray());
         predicted.LinePattern = ScottPlot.LinePattern.Dotted;
         predicted.Color = ScottPlot.Colors.Red;
-        predicted.LegendText = $"Chinchilla fit at D = {Tokens(p.Run.Tokens)} (prediction run)";
-        Star(plot, Math.Log10(p.Run.NonEmbeddingParams), p.MeasuredLoss, "prediction run, measured");
+        predicted.LegendText = $"Chinchilla fit at D = {Tokens(p.Tokens)} (prediction run)";
+        if (p.MeasuredLoss is double measured) Star(plot, Math.Log10(p.Params), measured, "prediction run, measured");
         plot.Title(string.Create(CultureInfo.InvariantCulture,
             $"Final validation loss vs N (solid: Chinchilla fit, R² {r.Chinchilla.RSquared:F3})"));
         LogAxis(plot.Axes.Bottom);
@@ -86,7 +86,8 @@ public static class ScalingPlots
         cross.Size = 16;
         cross.Color = ScottPlot.Colors.Red;
         cross.LegendText = string.Create(CultureInfo.InvariantCulture, $"predicted {p.PredictedLoss:F3}");
-        Star(plot, Math.Log10(p.Flops), p.MeasuredLoss, string.Create(CultureInfo.InvariantCulture, $"measured {p.MeasuredLoss:F3} ({p.ComputeFactor:0.#}× compute)"));
+        if (p.MeasuredLoss is double measured)
+            Star(plot, Math.Log10(p.Flops), measured, string.Create(CultureInfo.InvariantCulture, $"measured {measured:F3} ({p.ComputeFactor:0.#}× compute)"));
         plot.Title(string.Create(CultureInfo.InvariantCulture, $"Loss vs compute: sizes, frontier and the {p.ComputeFactor:0.#}× extrapolation"));
         LogAxis(plot.Axes.Bottom);
         plot.XLabel("C = 6ND, FLOPs (log scale)");
@@ -103,7 +104,7 @@ public static class ScalingPlots
         var palette = new ScottPlot.Palettes.Category10();
         long largest = r.Runs.Max(x => x.NonEmbeddingParams);
         var levels = r.Runs.Where(x => x.NonEmbeddingParams == largest).Select(x => x.Flops).Append(r.Prediction.Flops).Distinct().Order().ToList();
-        double nMin = r.Runs.Min(x => x.NonEmbeddingParams) / 2.0, nMax = Math.Max(largest, r.Prediction.Run.NonEmbeddingParams) * 4.0;
+        double nMin = r.Runs.Min(x => x.NonEmbeddingParams) / 2.0, nMax = Math.Max(largest, r.Prediction.Params) * 4.0;
         double[] curveN = Geometric(nMin, nMax);
         for (int i = 0; i < levels.Count; i++)
         {
@@ -118,7 +119,7 @@ public static class ScalingPlots
             best.Shape = ScottPlot.MarkerShape.FilledDiamond;
             best.Size = 10;
         }
-        Star(plot, Math.Log10(r.Prediction.Run.NonEmbeddingParams), r.Prediction.MeasuredLoss, "prediction run, measured");
+        if (r.Prediction.MeasuredLoss is double measured) Star(plot, Math.Log10(r.Prediction.Params), measured, "prediction run, measured");
         plot.Title("IsoFLOP curves of the Chinchilla fit (diamonds: optimum)");
         LogAxis(plot.Axes.Bottom);
         plot.XLabel("N, non-embedding parameters (log scale)");
