@@ -1,12 +1,13 @@
 using System.CommandLine;
 using SharpLM.Data;
 using SharpLM.Experiments;
+using SharpLM.Experiments.Scaling;
 using SharpLM.Experiments.Utilization;
 using SharpLM.Training;
 
 namespace SharpLM.Cli.Commands;
 
-/// <summary>`sharplm experiment lm-generations|architectures|peft|alignment|utilization`: the survey's comparisons as one command each.</summary>
+/// <summary>`sharplm experiment lm-generations|architectures|peft|alignment|utilization|scaling`: the survey's comparisons as one command each.</summary>
 public static class ExperimentCommand
 {
     public static Command Create()
@@ -15,12 +16,25 @@ public static class ExperimentCommand
         var output = new Option<string>("--out") { Description = "Output directory (report.json, report.md, a PNG, runs/).", Required = true };
         var budget = new Option<double>("--budget-seconds") { Description = "Total wall-clock budget for all models.", DefaultValueFactory = _ => 600 };
         var seed = new Option<int>("--seed") { Description = "Seed of every run.", DefaultValueFactory = _ => 1337 };
-        var generations = new Command("lm-generations", "n-gram (orders 3, 5) vs LSTM vs GRU vs Transformer at one wall-clock budget on a character-level split.")
+        var perModel = new Option<string?>("--budgets") { Description = "Seconds of training per model, comma-separated (e.g. 60,200,600): every neural model is trained once per budget and the report gives, per corpus, the budget at which each overtakes the 5-gram. --data may then list several corpora, comma-separated. Replaces --budget-seconds." };
+        var generations = new Command("lm-generations", "n-gram (orders 3, 5) vs LSTM vs GRU vs Transformer at one wall-clock budget on a character-level split, or with --budgets at several per-model budgets: where each neural model overtakes the 5-gram.")
         {
-            data, output, budget, seed,
+            data, output, budget, perModel, seed,
         };
         generations.SetAction(parse =>
         {
+            if (parse.GetValue(perModel) is string list)
+            {
+                var sweep = new LmGenerationsBudgets
+                {
+                    Corpora = NamedCorpora(parse.GetValue(data)!), OutDir = parse.GetValue(output)!, BudgetSeconds = ParseBudgets(list),
+                    Seed = parse.GetValue(seed), ObserverFor = _ => new ConsoleTrainingObserver(), Log = Console.Error.WriteLine,
+                };
+                sweep.Run();
+                Console.WriteLine(File.ReadAllText(Path.Combine(sweep.OutDir, ComparisonReport.MarkdownFile)));
+                Console.Error.WriteLine($"wrote {Path.Combine(sweep.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, CORPUS/{LmGenerationsBudgets.PlotFile}");
+                return 0;
+            }
             var experiment = new LmGenerationsExperiment
             {
                 Data = Corpora.Resolve(parse.GetValue(data)!, Console.Error.WriteLine), OutDir = parse.GetValue(output)!,
@@ -120,6 +134,69 @@ public static class ExperimentCommand
             Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ComparisonReport.JsonFile)}, {ComparisonReport.MarkdownFile}, {UtilizationExperiment.IclPlot}, {UtilizationExperiment.SelfConsistencyPlot}, {UtilizationExperiment.ClaimsPlot}");
             return 0;
         });
-        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures, peft, alignment, utilization };
+        var scaling = Scaling(data, seed);
+        return new Command("experiment", "Reproducible comparisons from the survey.") { generations, architectures, peft, alignment, utilization, scaling };
+    }
+
+    /// <summary>
+    /// `experiment scaling`: a grid of widths × token budgets sized to --minutes, Kaplan's and Chinchilla's fits, and the
+    /// fit's compute-optimal model for 4× the largest run's compute trained and measured. --quick is a seconds-long smoke
+    /// run of the same pipeline (three tiny widths, two budgets of a few steps), not a law.
+    /// </summary>
+    static Command Scaling(Option<string> data, Option<int> seed)
+    {
+        var output = new Option<string>("--out") { Description = "Output directory (results.json, results.md, PNGs, plan.json, runs/); a re-run resumes it.", Required = true };
+        var minutes = new Option<double>("--minutes") { Description = "Wall-clock budget of the whole experiment; the token budgets are derived from it.", DefaultValueFactory = _ => 30 };
+        var widths = new Option<string>("--widths") { Description = "Model widths (n_embd) of the grid, comma-separated; multiples of the preset's n_head.", DefaultValueFactory = _ => string.Join(",", ScalingExperiment.DefaultWidths) };
+        var budgets = new Option<int>("--budgets") { Description = "Token budgets per width (a geometric series).", DefaultValueFactory = _ => 3 };
+        var ratio = new Option<double>("--budget-ratio") { Description = "Ratio between successive token budgets.", DefaultValueFactory = _ => 2 };
+        var quick = new Option<bool>("--quick") { Description = "Smoke run in seconds: widths 8,12,16, budgets of 20 and 60 steps, context 32 (checks the pipeline; not a law)." };
+        var command = new Command("scaling", "Scaling laws: widths × token budgets on a character-level corpus, Kaplan L(N) and Chinchilla L(N,D) fits with R², and the fit's compute-optimal model at 4× compute trained against its prediction.")
+        {
+            data, output, minutes, widths, budgets, ratio, quick, seed,
+        };
+        command.SetAction(parse =>
+        {
+            bool isQuick = parse.GetValue(quick);
+            var preset = PretrainConfig.Preset("shakespeare-char");
+            var experiment = new ScalingExperiment
+            {
+                Data = Corpora.Resolve(parse.GetValue(data)!, Console.Error.WriteLine), OutDir = parse.GetValue(output)!,
+                Minutes = parse.GetValue(minutes), Seed = parse.GetValue(seed), Budgets = parse.GetValue(budgets), BudgetRatio = parse.GetValue(ratio),
+                Widths = isQuick ? new[] { 8, 12, 16 } : ParseWidths(parse.GetValue(widths)!),
+                BudgetSteps = isQuick ? new[] { 20, 60 } : null,
+                Baseline = isQuick ? preset with { Model = preset.Model with { BlockSize = 32 }, Training = preset.Training with { BatchSize = 8 } } : null,
+                EvalTokens = isQuick ? 2048 : 65_536, CalibrationSteps = isQuick ? 12 : 30,
+                ObserverFor = _ => new ConsoleTrainingObserver(), Log = Console.Error.WriteLine,
+            };
+            experiment.Run();
+            Console.WriteLine(File.ReadAllText(Path.Combine(experiment.OutDir, ScalingExperiment.ResultsMarkdown)));
+            Console.Error.WriteLine($"wrote {Path.Combine(experiment.OutDir, ScalingExperiment.ResultsJson)}, {ScalingExperiment.ResultsMarkdown}, {ScalingExperiment.LossVsParametersPlot}, {ScalingExperiment.FrontierPlot}, {ScalingExperiment.IsoFlopPlot}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>--data as a comma-separated list of corpora, each resolved like a single one and named by the data set
+    /// name or the file name without its extension.</summary>
+    static IReadOnlyList<NamedCorpus> NamedCorpora(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(spec =>
+            {
+                string path = Corpora.Resolve(spec, Console.Error.WriteLine);
+                return new NamedCorpus(path == spec ? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(spec)) : spec, path);
+            }).ToList();
+
+    static IReadOnlyList<double> ParseBudgets(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(part => double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double b)
+                ? b : throw new InvalidInputException($"--budgets: '{part}' is not a number of seconds")).ToList();
+
+    static IReadOnlyList<int> ParseWidths(string text)
+    {
+        var widths = new List<int>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            widths.Add(int.TryParse(part, out int w) ? w : throw new InvalidInputException($"--widths: '{part}' is not a whole number"));
+        return widths;
     }
 }
