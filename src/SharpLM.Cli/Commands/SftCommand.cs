@@ -23,12 +23,13 @@ public static class SftCommand
         var evalLimit = new Option<int>("--eval-limit") { Description = "Held-out prompts per evaluation (0 = all).", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1337 };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 0 };
+        var precision = new Option<string>("--precision") { Description = "fp32, or bf16-mixed (Linear products in bf16 over float32 weights and optimizer state).", DefaultValueFactory = _ => "fp32" };
         // Every registered method's own flags, as the registry states them.
         var methodFlags = PeftMethods.All.Select(m => (Method: m, Flags: m.Flags.Select(f => (Flag: f, Option: FlagOption(f))).ToList())).ToList();
         var styled = new Option<double>("--styled-replies") { Description = "With --data synthetic: the fraction (0–1) of training replies written in the house style 'Answer: X' (the style alignment then prefers).", DefaultValueFactory = _ => 0 };
         var command = new Command("sft", $"Instruction tuning (SFT): full fine-tuning or {string.Join(" / ", PeftMethods.All.Select(m => m.Title))}.")
         {
-            baseDir, data, format, method, output, maxIters, batch, lr, evalInterval, evalLimit, seed, threads,
+            baseDir, data, format, method, output, maxIters, batch, lr, evalInterval, evalLimit, seed, threads, precision,
         };
         foreach (var (_, flags) in methodFlags)
             foreach (var (_, option) in flags) command.Options.Add(option);
@@ -44,7 +45,7 @@ public static class SftCommand
                 {
                     MaxIters = parse.GetValue(maxIters), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr) ?? DefaultLearningRate(m),
                     MinLr = (parse.GetValue(lr) ?? DefaultLearningRate(m)) / 10, EvalInterval = parse.GetValue(evalInterval),
-                    Seed = parse.GetValue(seed), Threads = parse.GetValue(threads),
+                    Seed = parse.GetValue(seed), Threads = parse.GetValue(threads), Precision = parse.GetValue(precision)!,
                 }.Validate(),
                 EvalLimit = parse.GetValue(evalLimit),
                 Suite = parse.GetValue(styled) > 0 ? new SharpLM.Adaptation.Formatting.SyntheticSuiteOptions { StyledReplies = parse.GetValue(styled) } : null,

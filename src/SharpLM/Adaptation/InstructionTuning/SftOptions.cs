@@ -25,6 +25,9 @@ public sealed record SftOptions
     public int Threads { get; init; }
     /// <summary>Where to train: "cpu", "cuda" or "cuda:N".</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>fp32, or bf16-mixed: every Linear product in bf16 over float32 weights, gradients and optimizer state
+    /// (<see cref="Modeling.MixedPrecision"/>, as pre-training's training.precision).</summary>
+    public string Precision { get; init; } = "fp32";
 
     /// <summary>Checks every setting and returns these options.</summary>
     /// <exception cref="InvalidInputException">A setting is out of range; names it.</exception>
@@ -43,6 +46,7 @@ public sealed record SftOptions
         Require(GradClip >= 0, "grad_clip", "must not be negative");
         Require(EvalInterval > 0, "eval_interval", "must be positive");
         Require(Threads >= 0, "threads", "must not be negative");
+        Require(Precision is "fp32" or "bf16-mixed", "precision", $"'{Precision}' is not fp32 or bf16-mixed");
         return this;
     }
 

@@ -83,6 +83,7 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
         Device device = TorchRuntime.ParseDevice(options.Device);
         torch.manual_seed(options.Seed);
         model.to(device);
+        if (options.Precision == "bf16-mixed") Modeling.MixedPrecision.Apply(model);
         model.train();
         var groups = OptimizerGroups();
         if (groups.Sum(g => g.Parameters.Count) == 0) throw new InvalidInputException("sft: the model has no trainable parameters");

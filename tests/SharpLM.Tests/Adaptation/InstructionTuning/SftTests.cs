@@ -94,4 +94,33 @@ public class SftTests
         Assert.True(losses.TakeLast(5).Average() < losses.Take(5).Average() / 2, $"{losses.Take(5).Average()} → {losses.TakeLast(5).Average()}");
         Assert.Equal(summary.TotalParameters, summary.TrainableParameters); // full fine-tuning
     }
+
+    [Fact]
+    public void Bf16_mixed_sft_multiplies_in_bf16_keeps_float32_weights_and_tracks_the_fp32_losses()
+    {
+        var examples = Enumerable.Range(0, 40).Select(i => SftExample.FromPromptResponse([1 + i % 5, 2], [3 + i % 5], endOfTurn: 11)).ToList();
+        List<double> Train(string precision, out Gpt model)
+        {
+            model = TinyModel();
+            var losses = new List<double>();
+            new SftTrainer(model, new SftOptions { MaxIters = 60, BatchSize = 4, LearningRate = 1e-2, EvalInterval = 100, Threads = 1, Precision = precision }, examples)
+            {
+                OnStep = s => losses.Add(s.Loss),
+            }.Run();
+            return losses;
+        }
+        var fp32 = Train("fp32", out var a);
+        var mixed = Train("bf16-mixed", out var b);
+        using (a)
+        using (b)
+        {
+            Assert.False(MixedPrecision.IsApplied(a));
+            Assert.True(MixedPrecision.IsApplied(b));
+            Assert.All(b.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        }
+        Assert.NotEqual(fp32, mixed); // the bf16 products change the trajectory
+        Assert.True(mixed.TakeLast(5).Average() < mixed.Take(5).Average() / 2, "bf16-mixed SFT learns");
+        Assert.True(Math.Abs(fp32.TakeLast(5).Average() - mixed.TakeLast(5).Average()) < 0.05, $"fp32 {fp32.TakeLast(5).Average()} vs bf16-mixed {mixed.TakeLast(5).Average()}");
+        Assert.Contains("precision", Assert.Throws<InvalidInputException>(() => new SftOptions { Precision = "fp16" }.Validate()).Message);
+    }
 }
