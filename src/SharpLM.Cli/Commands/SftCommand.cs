@@ -103,15 +103,17 @@ public static class SftCommand
     {
         var c = CultureInfo.InvariantCulture;
         DateTime last = DateTime.MinValue;
+        bool root = (SharpLM.Distributed.Mpi.LaunchedRank ?? 0) == 0; // under mpirun rank 0 reports for the job
         var summary = SftRun.Run(options, outDir,
             onStep: s =>
             {
-                if (DateTime.UtcNow - last < TimeSpan.FromSeconds(5)) return;
+                if (!root || DateTime.UtcNow - last < TimeSpan.FromSeconds(5)) return;
                 last = DateTime.UtcNow;
                 double eta = s.MsPerIter * (options.Training.MaxIters - s.Step - 1) / 1000;
                 Console.WriteLine(string.Create(c, $"step {s.Step + 1}/{options.Training.MaxIters}  loss {s.Loss:F4}  {s.MsPerIter:F1} ms/iter  ETA {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}"));
             },
-            onEval: e => Console.WriteLine(string.Create(c, $"eval step {e.Step}: held-out exact match {e.ExactMatch:P1}")));
+            onEval: e => { if (root) Console.WriteLine(string.Create(c, $"eval step {e.Step}: held-out exact match {e.ExactMatch:P1}")); });
+        if (!root) return 0;
         var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("method", summary.Method);
         table.AddRow("training conversations", string.Create(c, $"{summary.TrainExamples:N0} ({summary.SkippedExamples:N0} left out: not encodable)"));

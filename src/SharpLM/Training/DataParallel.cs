@@ -57,21 +57,31 @@ public sealed class DataParallel : IDisposable
     /// Joins the MPI job when this process was started by mpirun; null otherwise (a single-process run).
     /// </summary>
     /// <exception cref="InvalidInputException">ZeRO without mpirun, a batch the ranks cannot split evenly, or a GPU device.</exception>
-    public static DataParallel? Join(TrainingConfig t, Device device)
+    public static DataParallel? Join(TrainingConfig t, Device device) =>
+        Join(device, t.ZeroStage, t.AllreduceBucketMb, t.Precision, t.BatchSize);
+
+    /// <inheritdoc cref="Join(TrainingConfig, Device)"/>
+    /// <param name="device">Where the model lives: the CPU under mpirun.</param>
+    /// <param name="zeroStage">0, 1 or 2.</param>
+    /// <param name="bucketMb">Size of each gradient all-reduce.</param>
+    /// <param name="precision">training.precision (bf16-true is refused).</param>
+    /// <param name="batchSize">Rows of every global batch, which must split evenly; null when batches may have any
+    /// number of rows (SFT's packed batches: <see cref="Rows"/> then gives a rank fewer, or none).</param>
+    public static DataParallel? Join(Device device, int zeroStage = 0, double bucketMb = 25, string precision = "fp32", int? batchSize = null)
     {
         if (!Mpi.Launched)
         {
-            if (t.ZeroStage > 0) throw new InvalidInputException($"training.zero_stage {t.ZeroStage} shards the optimizer across MPI ranks: start the run with mpirun -np N");
+            if (zeroStage > 0) throw new InvalidInputException($"training.zero_stage {zeroStage} shards the optimizer across MPI ranks: start the run with mpirun -np N");
             return null;
         }
         var mpi = Mpi.Start();
-        if (t.BatchSize % mpi.Size != 0)
-            throw new InvalidInputException($"training.batch_size {t.BatchSize} does not split across {mpi.Size} ranks: use a multiple of {mpi.Size}");
-        if (t.Precision == "bf16-true")
+        if (batchSize is int rows && rows % mpi.Size != 0)
+            throw new InvalidInputException($"training.batch_size {rows} does not split across {mpi.Size} ranks: use a multiple of {mpi.Size}");
+        if (precision == "bf16-true")
             throw new InvalidInputException("training.precision bf16-true: data parallelism over MPI exchanges float32 buffers; use bf16-mixed under mpirun");
         if (device.type != DeviceType.CPU)
             throw new InvalidInputException($"training.device {device}: data parallelism over MPI exchanges CPU tensors; run each rank on the CPU");
-        return new DataParallel(mpi, t.ZeroStage, t.AllreduceBucketMb);
+        return new DataParallel(mpi, zeroStage, bucketMb);
     }
 
     /// <summary>
@@ -111,6 +121,14 @@ public sealed class DataParallel : IDisposable
     {
         long rows = x.shape[0] / Size;
         return (x.narrow(0, Rank * rows, rows), y.narrow(0, Rank * rows, rows));
+    }
+
+    /// <summary>This rank's share of a batch of <paramref name="rows"/> rows that need not split evenly: ⌈rows/N⌉ each in
+    /// rank order, so the last ranks may get fewer or none (a rank with none still joins every collective).</summary>
+    public (long Start, long Count) Rows(long rows)
+    {
+        long each = (rows + Size - 1) / Size, start = Math.Min(rows, Rank * each);
+        return (start, Math.Min(each, rows - start));
     }
 
     /// <summary>The sum of every rank's <paramref name="value"/>.</summary>

@@ -212,4 +212,37 @@ public class DataParallelTests
         var bad = Assert.Throws<InvalidInputException>(() => (config.Training with { ZeroStage = 3 }).Validate());
         Assert.Contains("zero_stage", bad.Message);
     }
+
+    [OpenMpiFact]
+    public void Sft_on_two_ranks_trains_the_weights_of_one_process_and_rank_0_alone_writes_the_run()
+    {
+        using var dir = new TempDirectory();
+        string baseDir = Adaptation.InstructionTuning.SftRunTests.SaveBase(dir);
+        string[] Sft(string outDir) => ["sft", "--base", baseDir, "--data", "synthetic:3", "--format", "tasks", "--method", "full", "--out", outDir,
+            "--max-iters", "12", "--batch-size", "5", "--eval-interval", "100", "--eval-limit", "2", "--threads", "1"];
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in Sft(dir.File("one")).Prepend(OpenMpi.Cli)) psi.ArgumentList.Add(a);
+        using (var single = System.Diagnostics.Process.Start(psi)!)
+        {
+            string text = single.StandardOutput.ReadToEnd() + single.StandardError.ReadToEnd();
+            single.WaitForExit();
+            Assert.True(single.ExitCode == 0, text);
+        }
+        // 5 rows per batch over 2 ranks: 3 and 2, so the ranks' shares differ and the loss must be weighted by tokens.
+        var (exit, output) = OpenMpi.RunCli(2, Sft(dir.File("two")));
+        Assert.True(exit == 0, output);
+        Assert.Single(output.Split('\n'), l => l.StartsWith("wrote ", StringComparison.Ordinal));
+        // Each rank's loss is its rows' sum over the batch's trained tokens, not the batch mean: the same value up to
+        // rounding, step by step. AdamW then magnifies last-bit differences in values whose gradient is near zero
+        // (sign-like steps of the learning rate), so the weights agree less tightly than the losses.
+        static double[] Losses(string run) => File.ReadLines(Path.Combine(run, MetricsLog.FileName))
+            .Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.TryGetProperty("loss", out _)).Select(e => e.GetProperty("loss").GetDouble()).ToArray();
+        double[] one = Losses(dir.File("one")), two = Losses(dir.File("two"));
+        Assert.Equal(12, two.Length);
+        Assert.All(one.Zip(two), p => Assert.True(Math.Abs(p.First - p.Second) < 1e-6 * p.First, $"{p.First} vs {p.Second}"));
+        Assert.True(one[^1] < one[0], "the run must learn");
+        double relative = RelativeDifference(dir.File("one"), dir.File("two"));
+        Assert.True(relative < 1e-4, $"relative difference {relative:E3}");
+        Assert.True(RelativeDifference(baseDir, dir.File("two")) > 1e-3, "the run must move the weights, or agreeing would prove little");
+    }
 }

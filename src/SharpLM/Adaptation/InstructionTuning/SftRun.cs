@@ -161,13 +161,14 @@ public static class SftRun
         PeftMethod? method = PeftMethods.Find(options.Method)?.Apply(model, options);
 
         Directory.CreateDirectory(outDir);
-        using var log = new MetricsLog(outDir, null);
+        bool writes = (Distributed.Mpi.LaunchedRank ?? 0) == 0; // under mpirun rank 0 writes the run; every rank trains
+        using var log = writes ? new MetricsLog(outDir, null) : null;
         var trainer = new SftTrainer(model, options.Training, examples)
         {
             EvaluateExactMatch = evaluator.ExactMatch,
             LearningRateScale = method is null ? null : method.LearningRateScale,
-            OnStep = s => { log.Write(s); onStep?.Invoke(s); },
-            OnEval = e => { log.Write(e); onEval?.Invoke(e); },
+            OnStep = s => { log?.Write(s); onStep?.Invoke(s); },
+            OnEval = e => { log?.Write(e); onEval?.Invoke(e); },
         };
         var summary = trainer.Run();
         var (_, perTask) = evaluator.Score();
@@ -175,8 +176,9 @@ public static class SftRun
         var phrasings = options.EvalLimit > 0 ? phrasingPrompts.Take(options.EvalLimit).ToList() : phrasingPrompts;
         double? phrasingMatch = phrasings.Count > 0 ? new ExactMatchEvaluator(model, tokenizer, template, device, phrasings).ExactMatch() : null;
 
-        long saved;
-        if (method is null)
+        long saved = 0;
+        if (!writes) { }
+        else if (method is null)
         {
             var manifest = Checkpoint.Save(outDir, model, null, new CheckpointManifest { Step = summary.Iters, Model = model.Config, ModelFile = "", ModelSha256 = "" });
             saved = new FileInfo(Path.Combine(outDir, manifest.ModelFile)).Length;
@@ -186,14 +188,17 @@ public static class SftRun
             method.Save(outDir);
             saved = new FileInfo(Path.Combine(outDir, AdapterDirectory.WeightsFile)).Length;
         }
-        tokenizer.Save(outDir);
-        template.Save(outDir);
+        if (writes)
+        {
+            tokenizer.Save(outDir);
+            template.Save(outDir);
+        }
         var result = new SftRunSummary
         {
             Method = options.Method, Training = summary, BaseExactMatch = before, PerTaskExactMatch = perTask, HeldOutPhrasingExactMatch = phrasingMatch,
             TrainExamples = examples.Count, SkippedExamples = skipped, HeldOutPrompts = heldOut.Count, SavedBytes = saved,
         };
-        AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(result, Json.Options));
+        if (writes) AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(result, Json.Options));
         return result;
     }
 }

@@ -60,11 +60,21 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
     /// The mean cross-entropy over the trained tokens of a packed batch: labels outside <paramref name="lossMask"/>
     /// (prompt tokens, example ends, padding) are replaced by the ignore index, so whatever they hold never counts.
     /// </summary>
-    public static Tensor Loss(Gpt model, Tensor tokens, Tensor labels, Tensor lossMask, Tensor segments)
+    /// <param name="model">The model being tuned.</param>
+    /// <param name="tokens">Packed rows' tokens [rows, length].</param>
+    /// <param name="labels">Next-token labels, the same shape.</param>
+    /// <param name="lossMask">True where a label is trained.</param>
+    /// <param name="segments">Which example each position belongs to (packing).</param>
+    /// <param name="trainedTokens">Divide the summed loss by this count instead of taking the mean over these rows:
+    /// under data parallelism each rank holds some rows of a batch, and the batch's mean is the sum over ranks of
+    /// (sum over its rows) / (trained tokens in the whole batch).</param>
+    public static Tensor Loss(Gpt model, Tensor tokens, Tensor labels, Tensor lossMask, Tensor segments, long? trainedTokens = null)
     {
         // Unpacked rows hold one example followed by padding, which a causal model never attends back to.
         Tensor logits = Packs(model) ? model.ForwardPacked(tokens, segments) : model.forward(tokens);
         Tensor counted = labels.masked_fill(lossMask.logical_not(), -1);
+        if (trainedTokens is long total)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[^1]), counted.reshape(-1), ignore_index: -1, reduction: nn.Reduction.Sum) / total;
         return F.cross_entropy(logits.reshape(-1, logits.shape[^1]), counted.reshape(-1), ignore_index: -1);
     }
 
@@ -79,8 +89,10 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
         options.Validate();
         if (examples.Count == 0) throw new InvalidInputException("sft: no training examples");
         if (examples.All(e => e.TrainedCount == 0)) throw new InvalidInputException("sft: no example has a trained (response) token");
-        TorchRuntime.SetThreads(options.Threads);
         Device device = TorchRuntime.ParseDevice(options.Device);
+        // Under mpirun every rank draws the same batches and trains on its rows of each (Training.DataParallel).
+        using var dp = DataParallel.Join(device, precision: options.Precision);
+        TorchRuntime.SetThreads(options.Threads > 0 || dp is null ? options.Threads : Math.Max(1, Environment.ProcessorCount / Distributed.Mpi.LocalSize));
         torch.manual_seed(options.Seed);
         model.to(device);
         if (options.Precision == "bf16-mixed") Modeling.MixedPrecision.Apply(model);
@@ -89,6 +101,8 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
         if (groups.Sum(g => g.Parameters.Count) == 0) throw new InvalidInputException("sft: the model has no trainable parameters");
         using var parameters = ContiguousParameters.Create(model, groups.Select(g => g.Parameters).ToList());
         using var optimizer = new FlatAdamW(parameters, groups.Select(g => g.WeightDecay).ToList(), 0.9, 0.99, 1e-8, groups.Select(g => g.LearningRateScale).ToList());
+        dp?.Broadcast(parameters); // rank 0's weights everywhere (a PEFT method's fresh weights included)
+        if (dp is not null && model.Config.Dropout > 0) torch.manual_seed(options.Seed + 7919L * dp.Rank); // each rank its own dropout masks
         var random = new SplitMix64((ulong)options.Seed);
         var schedule = options.Schedule;
 
@@ -113,12 +127,30 @@ public sealed class SftTrainer(Gpt model, SftOptions options, IReadOnlyList<SftE
             {
                 parameters.ZeroGrad();
                 var (x, y, m, s) = batch.ToTensors(device);
-                Tensor l = Loss(model, x, y, m, s);
-                l.backward();
-                loss = l.item<float>();
-                if (options.GradClip > 0) parameters.ClipGradNorm(options.GradClip);
                 optimizer.LearningRate = lr;
-                optimizer.Step();
+                if (dp is null)
+                {
+                    Tensor l = Loss(model, x, y, m, s);
+                    l.backward();
+                    loss = l.item<float>();
+                    if (options.GradClip > 0) parameters.ClipGradNorm(options.GradClip);
+                    optimizer.Step();
+                }
+                else
+                {
+                    var (start, count) = dp.Rows(x.shape[0]);
+                    double local = 0;
+                    if (count > 0)
+                    {
+                        Tensor l = Loss(model, x.narrow(0, start, count), y.narrow(0, start, count), m.narrow(0, start, count), s.narrow(0, start, count), batch.TrainedTokens);
+                        l.backward();
+                        local = l.item<float>();
+                    }
+                    dp.ReduceGradients(parameters);
+                    loss = dp.Sum(local);
+                    if (options.GradClip > 0) dp.ClipGradNorm(parameters, options.GradClip);
+                    dp.Step(parameters, optimizer);
+                }
             }
             peakRss = Math.Max(peakRss, Environment.WorkingSet / 1048576.0);
             OnStep?.Invoke(new SftStep(step, loss, lr, sw.Elapsed.TotalMilliseconds, batch.TrainedTokens));
