@@ -139,6 +139,14 @@ public sealed class DataParallel : IDisposable
         return v[0];
     }
 
+    /// <summary>The largest of every rank's <paramref name="value"/>.</summary>
+    public double Max(double value)
+    {
+        Span<double> v = [value];
+        mpi.AllReduceMax(v);
+        return v[0];
+    }
+
     /// <summary>
     /// Each rank fills the entries it computed and leaves the others 0; returns everyone's entries. Exact: every entry
     /// is one rank's value plus zeros.

@@ -162,7 +162,8 @@ public sealed class Trainer
         int? skipEvalAt = resumeFrom?.Step; // the checkpoint was written right after that step's evaluation
         CheckpointManifest? last = resumeFrom;
         var loop = Stopwatch.StartNew();
-        double? BudgetFraction() => t.MaxSeconds > 0 ? loop.Elapsed.TotalSeconds / t.MaxSeconds : null;
+        // Under mpirun the ranks must agree on the time spent (it ends the run and sets the learning rate): the slowest clock.
+        double? BudgetFraction() => t.MaxSeconds > 0 ? (dp?.Max(loop.Elapsed.TotalSeconds) ?? loop.Elapsed.TotalSeconds) / t.MaxSeconds : null;
 
         void SaveCheckpoint()
         {
@@ -186,7 +187,8 @@ public sealed class Trainer
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
-            bool final = step >= t.MaxIters || BudgetFraction() >= 1;
+            double? budget = BudgetFraction();
+            bool final = step >= t.MaxIters || budget >= 1;
             if ((step % t.EvalInterval == 0 || final) && skipEvalAt != step)
             {
                 (lastTrain, lastVal) = (Evaluate(model, sharding, trainSampler, t.EvalIters, device, dp), Evaluate(model, sharding, valSampler, t.EvalIters, device, dp));
@@ -203,7 +205,7 @@ public sealed class Trainer
             if (final) break;
 
             var sw = Stopwatch.StartNew();
-            double lr = LearningRateSchedule.At(step, t, BudgetFraction());
+            double lr = LearningRateSchedule.At(step, t, BudgetFraction()); // after the evaluation: its time counts
             double loss = ComputeGradients(model, sharding, parameters, trainSampler, t, device, dp);
             if (LossValueHook is not null) loss = LossValueHook(step, loss);
 

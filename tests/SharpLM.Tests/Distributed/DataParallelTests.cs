@@ -245,4 +245,17 @@ public class DataParallelTests
         Assert.True(relative < 1e-4, $"relative difference {relative:E3}");
         Assert.True(RelativeDifference(baseDir, dir.File("two")) > 1e-3, "the run must move the weights, or agreeing would prove little");
     }
+
+    [OpenMpiFact]
+    public void A_time_budget_ends_every_rank_at_the_same_step()
+    {
+        using var dir = new TempDirectory();
+        var (file, data) = Setup(dir, Config(maxIters: 1_000_000, evalInterval: 1_000_000));
+        // Each rank measures its own clock; the ranks must still agree on when the budget is spent, or one would stop
+        // while the other waits in an all-reduce.
+        var (exit, output) = OpenMpi.RunCli(2, Pretrain(file, data, dir.File("dp"), "--max_seconds", "3", "--lr_decay_iters", "1000000"));
+        Assert.True(exit == 0, output);
+        var summary = Json.ReadFile<TrainingSummary>(Path.Combine(dir.File("dp"), Trainer.SummaryFile))!;
+        Assert.InRange(summary.Iters, 1, 999_999);
+    }
 }
