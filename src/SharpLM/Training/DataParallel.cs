@@ -236,7 +236,7 @@ public sealed class DataParallel : IDisposable
     {
         ParameterBytes = parameters.Data.numel() * sizeof(float),
         GradientBytes = parameters.Grad.numel() * sizeof(float),
-        ReducedGradientBytes = ZeroStage == 2 ? gradientShard?.numel() * sizeof(float) ?? parameters.Grad.numel() / Size * sizeof(float) : parameters.Grad.numel() * sizeof(float),
+        ReducedGradientBytes = parameters.Grad.numel() / (ZeroStage == 2 ? Size : 1) * sizeof(float),
         OptimizerStateBytes = optimizer.StateBytes,
         OptimizerStateBytesUnsharded = 2L * parameters.Count * sizeof(float),
     };
